@@ -1,0 +1,89 @@
+# Makefile - the SCSI toolkit.  `make` builds bin/; `make check` runs every
+# test; `make install PREFIX=...`; `make SAN=1 check` is the sanitizer run.
+# See README.md.
+
+CC ?= cc
+PREFIX ?= /usr/local
+OPT ?= -O2
+CFLAGS ?= -g
+CFLAGS += $(OPT) -std=c11 -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter \
+          -D_DEFAULT_SOURCE -Ilibcommon -Iformats
+LDLIBS += -lzstd -lpng -ljpeg -lz -lm -lpthread
+
+ifeq ($(SAN),1)
+  BUILD := build/san
+  CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=address,undefined
+  BIN := $(BUILD)/bin
+else
+  BUILD := build/rel
+  BIN := bin
+endif
+
+LIB_SRC := $(wildcard libcommon/*.c) $(wildcard formats/*.c)
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LIB := $(BUILD)/libscsi.a
+TOOLS := $(basename $(notdir $(wildcard tools/*.c)))
+TOOL_BINS := $(addprefix $(BIN)/,$(TOOLS))
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(BUILD)/unit-tests
+HEADERS := $(wildcard libcommon/*.h) $(wildcard formats/*.h)
+
+.PHONY: all check unit bats deps install clean bench fuzz demo sanitize
+.DELETE_ON_ERROR:
+
+all: $(TOOL_BINS)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/%: $(BUILD)/obj/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Installs the Debian packages the build and the tests need, if missing.
+deps:
+	@scripts/install-deps
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+bats: all
+	SCSI_BIN=$(abspath $(BIN)) scripts/run-bats tests
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory bats
+
+sanitize:
+	@$(MAKE) --no-print-directory SAN=1 check
+
+bench: all
+	scripts/bench-codec
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 man/man5/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
+	-install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7 2>/dev/null
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,44 @@
+/* main.c - runs every unit test; see check.h.  Add a test by declaring it
+ * here and listing it in g_tests. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+
+int g_check_failed;
+
+#define TESTS(X)                 \
+    X(test_rng_philox_kat)       \
+    X(test_rng_keying)           \
+    X(test_rng_moments)          \
+    X(test_tz_roundtrip)         \
+    X(test_tz_raw_and_zstd)      \
+    X(test_tz_rejects)           \
+    X(test_tz_concat_segments)   \
+    X(test_stats_merge)
+
+#define DECLARE(f) void f(void);
+TESTS(DECLARE)
+#define ENTRY(f) { #f, f },
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} g_tests[] = { TESTS(ENTRY) };
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof g_tests / sizeof *g_tests; i++) {
+        if (argc > 1 && !strstr(g_tests[i].name, argv[1]))
+            continue;
+        g_check_failed = 0;
+        g_tests[i].fn();
+        printf("%s %s\n", g_check_failed ? "FAIL" : "ok  ", g_tests[i].name);
+        if (g_check_failed)
+            failed++;
+        else
+            passed++;
+    }
+    printf("unit: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
