@@ -66,8 +66,11 @@ check: deps
 sanitize:
 	@$(MAKE) --no-print-directory SAN=1 check
 
-bench: all
-	scripts/bench-codec
+$(BUILD)/bench-codec: $(BUILD)/obj/tests/bench/bench_codec.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all $(BUILD)/bench-codec
+	BENCH_CODEC=$(BUILD)/bench-codec SCSI_BIN=$(abspath $(BIN)) scripts/bench-codec
 
 FUZZ_SECONDS ?= 60
 fuzz:

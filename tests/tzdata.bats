@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# tests: tzdata
+# also requires: tzinfo, tzexport, tzcat
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+mean_std() {  # field column -> "mean std" of that CSV column
+  tzexport csv -f "$2" "$1" | awk -F, -v c="$3" '{ s += $c; q += $c * $c; n++ }
+    END { m = s / n; printf "%.6f %.6f\n", m, sqrt(q / n - m * m) }'
+}
+
+@test "fashion-mnist: 60000 train and 10000 test images in [0,1] with labels" {
+  run --separate-stderr bash -c 'tzdata fashion-mnist | tzinfo -b -s'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"60000 samples"* ]]
+  [[ "$(grep '^x ' <<<"$output")" =~ f32\ +\[1,28,28\]\ +47040000\ +0\ +1 ]]
+  [[ "$(grep '^label ' <<<"$output")" =~ i32\ +\[\]\ +60000\ +0\ +9\ +4.5 ]]
+  run bash -c 'tzdata fashion-mnist --split test -n 100 | tzinfo -b'
+  [[ "$output" == *"100 samples"* ]]
+}
+
+@test "fashion-mnist pixels are the idx bytes divided by 255" {
+  tzdata fashion-mnist --split test -n 2 -o f.tz
+  first=$(tzexport csv -f x f.tz | head -1 | tr , '\n' | awk '{ printf "%d\n", $1 * 255 + 0.5 }' | md5sum)
+  want=$(zcat /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz | tail -c +17 | head -c 784 | od -An -v -tu1 -w1 | tr -d ' ' | md5sum)
+  [ "$first" = "$want" ]
+}
+
+@test "moons: make_moons geometry, shift and scale" {
+  tzdata moons -n 1000 --noise 0 -o m.tz
+  # noise 0: every point on a unit half circle centred (0,0) or (1,0.5)
+  tzexport csv -f x,label m.tz | awk -F, '{
+      cx = $3 == 0 ? 0 : 1; cy = $3 == 0 ? 0 : 0.5
+      r = sqrt(($1 - cx)^2 + ($2 - cy)^2); if (r < 0.9999 || r > 1.0001) bad++ }
+    END { exit bad > 0 }'
+  tzdata moons -n 1000 --noise 0 --shift -0.5 --scale 4 -o s.tz
+  paste -d, <(tzexport csv -f x m.tz) <(tzexport csv -f x s.tz) | awk -F, '{
+      if (($1 - 0.5) * 4 - $3 > 1e-5 || ($1 - 0.5) * 4 - $3 < -1e-5) bad++ }
+    END { exit bad > 0 }'
+}
+
+@test "gmm: component means on the circle, std as asked" {
+  tzdata gmm -n 20000 --components 4 --radius 3 --std 0.2 -o g.tz
+  tzexport csv -f x,label g.tz | awk -F, '{
+      a = $3 * 3.14159265358979 / 2; dx = $1 - 3 * cos(a); dy = $2 - 3 * sin(a)
+      s += dx * dx + dy * dy; n++ }
+    END { v = s / (2 * n); exit !(v > 0.038 && v < 0.042) }'
+}
+
+@test "checkerboard: points only on black squares" {
+  tzdata checkerboard -n 5000 -o c.tz
+  tzexport csv -f x c.tz | awk -F, '{
+      i = int($1 + 2); j = int($2 + 2)
+      if ($1 < -2 || $1 > 2 || $2 < -2 || $2 > 2 || (i + j) % 2) bad++ }
+    END { exit bad > 0 }'
+}
+
+@test "gaussian: sample covariance matches the params file within 3 standard errors" {
+  tzdata gaussian -d 2 --spectrum 4,0.25 --mean 1,-2 -n 40000 -p p.tz -o g.tz
+  run tzinfo p.tz
+  [[ "$output" == *"cov"*"f64  [2,2]"* ]]
+  cov=($(tzexport csv -f cov p.tz | tr , ' '))
+  tzexport csv -f x g.tz | awk -F, -v c00="${cov[0]}" -v c01="${cov[1]}" -v c11="${cov[3]}" '
+    { s0 += $1; s1 += $2; q00 += $1 * $1; q01 += $1 * $2; q11 += $2 * $2; n++ }
+    END { m0 = s0 / n; m1 = s1 / n
+      v00 = q00 / n - m0 * m0; v01 = q01 / n - m0 * m1; v11 = q11 / n - m1 * m1
+      # standard errors: mean sqrt(c/n) <= 0.01; variance c*sqrt(2/n) <= 0.03
+      ok = (m0 - 1)^2 < 0.03^2 && (m1 + 2)^2 < 0.03^2
+      ok = ok && (v00 - c00)^2 < 0.09^2 && (v11 - c11)^2 < 0.09^2 && (v01 - c01)^2 < 0.09^2
+      exit !ok }'
+}
+
+@test "same seed, same samples whatever --batch; other seed, other samples" {
+  tzdata gmm -n 100 -b 7 --seed 4 -o a.tz
+  tzdata gmm -n 100 -b 100 --seed 4 -o b.tz
+  tzcat -n 100 a.tz -o a100.tz
+  cmp a100.tz b.tz
+  tzdata gmm -n 100 -b 100 --seed 5 -o c.tz
+  ! cmp -s b.tz c.tz
+}
+
+@test "bad arguments" {
+  run --separate-stderr tzdata
+  fails_with 1 "need exactly one SET"
+  run --separate-stderr tzdata spirals
+  fails_with 1 "unknown set 'spirals'"
+  run --separate-stderr tzdata gaussian -d 3 --spectrum 1,2
+  fails_with 1 "need 3 positive values"
+  run --separate-stderr tzdata fashion-mnist --dir /nonexistent
+  fails_with 3 "/nonexistent/train-images-idx3-ubyte.gz"
+}

@@ -1,0 +1,81 @@
+/* tzshuf - shuffle the samples of a tensor stream.
+ *
+ * A uniform random permutation of all samples (Fisher-Yates, drawn from
+ * --seed), so the whole stream is held in memory: about the size of its
+ * decompressed payload.  All batch records must have the same fields.
+ * Output records have --batch samples (default: the first input
+ * record's batch size). */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "batch.h"      /* batch_acc, batch_append, batch_swap_rows */
+#include "cli.h"        /* cli_parse, cli_die */
+#include "rng.h"        /* rng_init, rng_below */
+#include "tz.h"         /* tz_reader, tz_writer */
+
+enum { SHUF_RNG = 0x5401 };
+
+static uint64_t g_batch;
+
+static const cli_opt g_opts[] = {
+    { "batch", 'n', CLI_U64, &g_batch, "N",
+      "samples per output record (default: the first input record's)", 1, 1e12 },
+    { 0 }
+};
+
+static const cli_spec g_spec = {
+    "tzshuf", "[OPTION]... [FILE]...",
+    "Shuffle the samples of tensor streams (standard input if no FILE) "
+    "in memory.",
+    g_opts, CLI_SEED | CLI_OUTPUT | CLI_LEVEL, NULL
+};
+
+int main(int argc, char **argv)
+{
+    int first;
+    cli_parse(&g_spec, argc, argv, &first);
+    char *stdin_only[] = { "-" };
+    char **files = first < argc ? argv + first : stdin_only;
+    int nfiles = first < argc ? argc - first : 1;
+    batch_acc all;
+    batch_init(&all);
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    for (int k = 0; k < nfiles; k++) {
+        tz_reader *r = tz_reader_open(files[k]);
+        if (!r)
+            cli_die_err(ERR_IO);
+        int rc;
+        while ((rc = tz_read(r, &rec)) == 1) {
+            if (rec.kind != TZ_BATCH || !batch_compatible(&all, &rec))
+                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s", tz_reader_name(r),
+                        tz_reader_index(r), rec.kind != TZ_BATCH
+                        ? "not a batch record" : "fields differ from the first record's");
+            if (!g_batch)
+                g_batch = tz_record_batch(&rec);
+            if (batch_append(&all, &rec, 0, tz_record_batch(&rec)) < 0)
+                cli_die_err(ERR_IO);
+        }
+        if (rc < 0)
+            cli_die_err(rc);
+        tz_reader_close(r);
+    }
+    rng_t rng;
+    rng_init(&rng, cli.seed, SHUF_RNG, 0);
+    for (uint64_t i = all.rows; i > 1; i--)
+        batch_swap_rows(&all, i - 1, rng_below(&rng, i));
+    tz_writer *w = tz_writer_open(cli.output, cli.level);
+    if (!w)
+        cli_die_err(ERR_IO);
+    for (uint64_t s = 0; s < all.rows; s += g_batch) {
+        tz_record view;
+        batch_view(&view, &all.rec, s, s + g_batch < all.rows ? s + g_batch : all.rows);
+        if (tz_write(w, &view) < 0)
+            cli_die_err(ERR_IO);
+    }
+    if (tz_writer_close(w) < 0)
+        cli_die_err(ERR_IO);
+    batch_free(&all);
+    tz_record_free(&rec);
+    return 0;
+}
