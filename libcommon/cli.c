@@ -42,6 +42,11 @@ _Noreturn void cli_die_err(int code)
     cli_die(code < 0 ? -code : EXIT_IO, "%s", err_msg());
 }
 
+_Noreturn void cli_die_last(void)
+{
+    cli_die_err(err_code());
+}
+
 void cli_warn(const char *fmt, ...)
 {
     va_list ap;

@@ -69,6 +69,9 @@ _Noreturn void cli_die(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Die with the stored library message; code is an ERR_* value. */
 _Noreturn void cli_die_err(int code);
+/* Die with the stored library message and the code stored with it: for a
+ * library call that failed, whatever the reason. */
+_Noreturn void cli_die_last(void);
 /* "prog: message" on stderr; the run goes on. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Informational "prog: message" on stderr, unless --quiet. */

@@ -6,6 +6,7 @@
 #include "err.h"
 
 static _Thread_local char g_msg[1024] = "unknown error";
+static _Thread_local int g_code = ERR_IO;
 
 int err_set(int code, const char *fmt, ...)
 {
@@ -13,6 +14,7 @@ int err_set(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(g_msg, sizeof g_msg, fmt, ap);
     va_end(ap);
+    g_code = code;
     return code;
 }
 
@@ -26,6 +28,11 @@ int err_prefix(int code, const char *fmt, ...)
     memcpy(old, g_msg, sizeof old);
     snprintf(g_msg, sizeof g_msg, "%.500s: %.500s", head, old);
     return code;
+}
+
+int err_code(void)
+{
+    return g_code;
 }
 
 const char *err_msg(void)

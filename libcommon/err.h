@@ -39,6 +39,9 @@ int err_set(int code, const char *fmt, ...)
 int err_prefix(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The code passed with the stored message (ERR_IO if none was stored). */
+int err_code(void);
+
 /* The stored message; never NULL. Borrowed: valid until the next err_ call. */
 const char *err_msg(void);
 

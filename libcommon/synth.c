@@ -8,16 +8,21 @@
 #include "rng.h"
 #include "synth.h"
 
-void synth_moons(uint64_t n, double noise, double shift, double scale,
-                 uint64_t seed, float *xy, int32_t *label)
+int synth_moons(uint64_t n, double noise, double shift, double scale,
+                uint64_t seed, float *xy, int32_t *label)
 {
     /* make_moons: n/2 (rounded down) points on the outer moon at angles
      * linspace(0, pi, n_out), the rest on the inner one; then a shuffle,
      * then noise.  Angles come from a grid, so only the shuffle and the
      * noise are random. */
     uint64_t n_out = n / 2, n_in = n - n_out;
-    double *tmp = malloc(sizeof(double) * 2 * (n ? n : 1));
-    int32_t *lab = malloc(sizeof(int32_t) * (n ? n : 1));
+    double *tmp = mem_alloc_array((size_t)n + 1, 2 * sizeof(double));
+    int32_t *lab = mem_alloc_array((size_t)n + 1, sizeof(int32_t));
+    if (!tmp || !lab) {
+        free(tmp);
+        free(lab);
+        return ERR_IO;
+    }
     for (uint64_t i = 0; i < n_out; i++) {
         double a = n_out > 1 ? M_PI * (double)i / (double)(n_out - 1) : 0;
         tmp[2 * i] = cos(a);
@@ -53,6 +58,7 @@ void synth_moons(uint64_t n, double noise, double shift, double scale,
     }
     free(tmp);
     free(lab);
+    return 0;
 }
 
 void synth_gmm(int k, double radius, double std, uint64_t seed,
@@ -84,6 +90,9 @@ int synth_gauss_init(synth_gauss *g, int d, const double *mu,
                      const double *eig, int rotate, uint64_t seed)
 {
     memset(g, 0, sizeof *g);
+    if (d < 1 || d > SYNTH_GAUSS_DIM_MAX)
+        return err_set(ERR_USAGE, "dimension %d is outside 1..%d", d,
+                       SYNTH_GAUSS_DIM_MAX);
     g->d = d;
     g->mu = mem_alloc_array((size_t)d, sizeof(double));
     g->eig = mem_alloc_array((size_t)d, sizeof(double));
@@ -137,7 +146,8 @@ void synth_gauss_sample(const synth_gauss *g, uint64_t seed, uint64_t index,
                         float *x)
 {
     int d = g->d;
-    double zs[256], *z = d <= 256 ? zs : malloc(sizeof(double) * (size_t)d);
+    /* z lives on the stack: synth_gauss_init caps d at SYNTH_GAUSS_DIM_MAX. */
+    double z[SYNTH_GAUSS_DIM_MAX];
     rng_t r;
     rng_init(&r, seed, SYNTH_RNG_SAMPLE, index);
     for (int j = 0; j < d; j++)
@@ -148,8 +158,6 @@ void synth_gauss_sample(const synth_gauss *g, uint64_t seed, uint64_t index,
             s += g->rot[i * d + j] * z[j];
         x[i] = (float)s;
     }
-    if (z != zs)
-        free(z);
 }
 
 void synth_gauss_cov(const synth_gauss *g, double *cov)
@@ -170,8 +178,8 @@ int synth_parse_spectrum(const char *spec, int d, double *eig)
     double a, b;
     if (strncmp(spec, "const:", 6) == 0) {
         a = strtod(spec + 6, &end);
-        if (*end || !(a > 0))
-            return err_set(ERR_USAGE, "spectrum '%s': const:A needs A > 0", spec);
+        if (*end || !(a > 0) || !isfinite(a))
+            return err_set(ERR_USAGE, "spectrum '%s': const:A needs a finite A > 0", spec);
         for (int i = 0; i < d; i++)
             eig[i] = a;
         return 0;
@@ -183,8 +191,9 @@ int synth_parse_spectrum(const char *spec, int d, double *eig)
             return err_set(ERR_USAGE, "spectrum '%s': expected %s:A:B", spec,
                            geom ? "geom" : "linear");
         b = strtod(end + 1, &end);
-        if (*end || !(a > 0) || !(b > 0))
-            return err_set(ERR_USAGE, "spectrum '%s': A and B must be > 0", spec);
+        if (*end || !(a > 0) || !(b > 0) || !isfinite(a) || !isfinite(b))
+            return err_set(ERR_USAGE, "spectrum '%s': A and B must be finite "
+                           "and > 0", spec);
         for (int i = 0; i < d; i++) {
             double t = d > 1 ? (double)i / (d - 1) : 0;
             eig[i] = geom ? a * pow(b / a, t) : a + (b - a) * t;
@@ -194,7 +203,8 @@ int synth_parse_spectrum(const char *spec, int d, double *eig)
     const char *p = spec;
     for (int i = 0; i < d; i++) {
         eig[i] = strtod(p, &end);
-        if (end == p || !(eig[i] > 0) || (i < d - 1 && *end != ','))
+        if (end == p || !(eig[i] > 0) || !isfinite(eig[i]) ||
+            (i < d - 1 && *end != ','))
             return err_set(ERR_USAGE, "spectrum '%s': need %d positive values "
                            "separated by commas", spec, d);
         p = end + 1;

@@ -13,8 +13,9 @@
 enum { SYNTH_RNG_SAMPLE = 0x5301, SYNTH_RNG_SHUFFLE, SYNTH_RNG_ROTATION };
 
 /* Two interleaving half circles: n points into xy (n x 2) and label (n),
- * Gaussian noise of std noise, then xy = scale * (xy + shift). */
-void synth_moons(uint64_t n, double noise, double shift, double scale,
+ * Gaussian noise of std noise, then xy = scale * (xy + shift).  0, or
+ * ERR_IO when out of memory. */
+int synth_moons(uint64_t n, double noise, double shift, double scale,
                  uint64_t seed, float *xy, int32_t *label);
 
 /* Sample index of a mixture of k equal-weight isotropic Gaussians of std
@@ -26,6 +27,8 @@ void synth_gmm(int k, double radius, double std, uint64_t seed,
  * 4x4 checkerboard covering [-2, 2]^2, times scale; label is the square. */
 void synth_checkerboard(double scale, uint64_t seed, uint64_t index,
                         float *xy, int32_t *label);
+
+#define SYNTH_GAUSS_DIM_MAX 4096
 
 /* N(mu, Sigma) in d dimensions with Sigma = U diag(eig) U^T, U a random
  * rotation drawn from seed (or the identity). */

@@ -13,7 +13,7 @@ setup() {
 digest() { sha256sum "$1" | cut -d' ' -f1; }
 
 # A small raw (uncompressed) stream of moons, for byte surgery.
-raw_moons() { tzdata moons -n "${1:-8}" -b "${2:-4}" -L 0 -o "$3"; }
+raw_moons() { tzdata moons -c "${1:-8}" -n "${2:-4}" -L 0 -o "$3"; }
 
 # Overwrite byte at offset $2 of file $1 with hex value $3.
 poke() { printf "\\x$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }

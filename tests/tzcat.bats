@@ -9,7 +9,7 @@ load helpers
 rows() { tzexport csv -f "${2:-x}" "$1"; }
 
 @test "re-batching keeps every sample, in order" {
-  tzdata moons -n 100 -b 7 -o a.tz
+  tzdata moons -c 100 -n 7 -o a.tz
   tzcat -n 32 a.tz -o b.tz
   run tzinfo -b b.tz
   [[ "$output" == *"4 records, 100 samples"* ]]
@@ -18,14 +18,14 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
 }
 
 @test "re-batching then re-batching back is byte-identical" {
-  tzdata gmm -n 50 -b 10 -o a.tz
+  tzdata gmm -c 50 -n 10 -o a.tz
   tzcat -n 3 a.tz | tzcat -n 10 -o b.tz
   cmp a.tz b.tz
 }
 
 @test "cat a b then split is the same as the parts" {
-  tzdata gmm -n 30 -b 8 -o a.tz
-  tzdata gmm -n 20 -b 8 --seed 5 -o b.tz
+  tzdata gmm -c 30 -n 8 -o a.tz
+  tzdata gmm -c 20 -n 8 --seed 5 -o b.tz
   tzcat a.tz b.tz -o ab.tz
   diff <(rows ab.tz) <(cat <(rows a.tz) <(rows b.tz))
   diff <(tzcat --head 30 ab.tz | rows -) <(rows a.tz)
@@ -34,21 +34,21 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
 }
 
 @test "--range picks samples A to B-1 across record boundaries" {
-  tzdata moons -n 40 -b 6 -o a.tz
+  tzdata moons -c 40 -n 6 -o a.tz
   diff <(tzcat --range 5:17 a.tz | rows -) <(rows a.tz | sed -n '6,17p')
   run tzinfo -b <(tzcat --range 5:17 -n 100 a.tz)
   [[ "$output" == *"1 record, 12 samples"* ]]
 }
 
 @test "--head 0 gives an empty but valid stream" {
-  tzdata moons -n 10 -o a.tz
+  tzdata moons -c 10 -o a.tz
   run --separate-stderr bash -c 'tzcat --head 0 a.tz | tzinfo -b'
   [ "$status" -eq 0 ]
   [[ "$output" == *"0 records, 0 samples"* ]]
 }
 
 @test "--fields selects and orders, --drop removes, --rename renames" {
-  tzdata moons -n 10 -o a.tz
+  tzdata moons -c 10 -o a.tz
   run tzinfo <(tzcat -f label,x a.tz)
   [[ "$(grep -n label <<<"$output" | head -1)" == 2:* ]]
   run tzinfo <(tzcat --drop label a.tz)
@@ -58,7 +58,7 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
 }
 
 @test "a missing field is a data error and leaves no output file" {
-  tzdata moons -n 10 -o a.tz
+  tzdata moons -c 10 -o a.tz
   run --separate-stderr tzcat -f nope a.tz -o out.tz
   fails_with 2 "a.tz: record 0: no field 'nope'"
   [ ! -e out.tz ]
@@ -66,7 +66,7 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
 }
 
 @test "a damaged input leaves no output file, and the message names it" {
-  tzdata moons -n 100 -b 10 -o a.tz
+  tzdata moons -c 100 -n 10 -o a.tz
   head -c 500 a.tz > cut.tz
   run --separate-stderr tzcat a.tz cut.tz -o out.tz
   fails_with 2 "cut.tz: record"
@@ -75,7 +75,7 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
 }
 
 @test "on a pipe, a failing tzcat leaves the stream without its end record" {
-  tzdata moons -n 100 -b 10 -o a.tz
+  tzdata moons -c 100 -n 10 -o a.tz
   head -c 500 a.tz > cut.tz
   run --separate-stderr bash -c 'tzcat a.tz cut.tz | tzinfo -b'
   [ "$status" -eq 2 ]
@@ -83,7 +83,7 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
 }
 
 @test "an interrupted run leaves no output file" {
-  tzdata gaussian -d 64 -n 200000 -b 1000 -o big.tz
+  tzdata gaussian -d 64 -c 200000 -n 1000 -o big.tz
   tzcat -n 7 -L 19 big.tz -o out.tz &
   pid=$!
   sleep 0.3
@@ -95,7 +95,7 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
 
 @test "refuses to write a binary stream to a terminal" {
   command -v script >/dev/null || skip "script(1) not installed"
-  tzdata moons -n 4 -o a.tz
+  tzdata moons -c 4 -o a.tz
   run script -qec "$BIN/tzcat a.tz" /dev/null
   [ "$status" -ne 0 ]
   [[ "$output" == *"refusing to write a binary tensor stream to a terminal"* ]]

@@ -16,32 +16,32 @@ mean_std() {  # field column -> "mean std" of that CSV column
   [[ "$output" == *"60000 samples"* ]]
   [[ "$(grep '^x ' <<<"$output")" =~ f32\ +\[1,28,28\]\ +47040000\ +0\ +1 ]]
   [[ "$(grep '^label ' <<<"$output")" =~ i32\ +\[\]\ +60000\ +0\ +9\ +4.5 ]]
-  run bash -c 'tzdata fashion-mnist --split test -n 100 | tzinfo -b'
+  run bash -c 'tzdata fashion-mnist --split test -c 100 | tzinfo -b'
   [[ "$output" == *"100 samples"* ]]
 }
 
 @test "fashion-mnist pixels are the idx bytes divided by 255" {
-  tzdata fashion-mnist --split test -n 2 -o f.tz
+  tzdata fashion-mnist --split test -c 2 -o f.tz
   first=$(tzexport csv -f x f.tz | head -1 | tr , '\n' | awk '{ printf "%d\n", $1 * 255 + 0.5 }' | md5sum)
   want=$(zcat /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz | tail -c +17 | head -c 784 | od -An -v -tu1 -w1 | tr -d ' ' | md5sum)
   [ "$first" = "$want" ]
 }
 
 @test "moons: make_moons geometry, shift and scale" {
-  tzdata moons -n 1000 --noise 0 -o m.tz
+  tzdata moons -c 1000 --noise 0 -o m.tz
   # noise 0: every point on a unit half circle centred (0,0) or (1,0.5)
   tzexport csv -f x,label m.tz | awk -F, '{
       cx = $3 == 0 ? 0 : 1; cy = $3 == 0 ? 0 : 0.5
       r = sqrt(($1 - cx)^2 + ($2 - cy)^2); if (r < 0.9999 || r > 1.0001) bad++ }
     END { exit bad > 0 }'
-  tzdata moons -n 1000 --noise 0 --shift -0.5 --scale 4 -o s.tz
+  tzdata moons -c 1000 --noise 0 --shift -0.5 --scale 4 -o s.tz
   paste -d, <(tzexport csv -f x m.tz) <(tzexport csv -f x s.tz) | awk -F, '{
       if (($1 - 0.5) * 4 - $3 > 1e-5 || ($1 - 0.5) * 4 - $3 < -1e-5) bad++ }
     END { exit bad > 0 }'
 }
 
 @test "gmm: component means on the circle, std as asked" {
-  tzdata gmm -n 20000 --components 4 --radius 3 --std 0.2 -o g.tz
+  tzdata gmm -c 20000 --components 4 --radius 3 --std 0.2 -o g.tz
   tzexport csv -f x,label g.tz | awk -F, '{
       a = $3 * 3.14159265358979 / 2; dx = $1 - 3 * cos(a); dy = $2 - 3 * sin(a)
       s += dx * dx + dy * dy; n++ }
@@ -49,7 +49,7 @@ mean_std() {  # field column -> "mean std" of that CSV column
 }
 
 @test "checkerboard: points only on black squares" {
-  tzdata checkerboard -n 5000 -o c.tz
+  tzdata checkerboard -c 5000 -o c.tz
   tzexport csv -f x c.tz | awk -F, '{
       i = int($1 + 2); j = int($2 + 2)
       if ($1 < -2 || $1 > 2 || $2 < -2 || $2 > 2 || (i + j) % 2) bad++ }
@@ -57,7 +57,7 @@ mean_std() {  # field column -> "mean std" of that CSV column
 }
 
 @test "gaussian: sample covariance matches the params file within 3 standard errors" {
-  tzdata gaussian -d 2 --spectrum 4,0.25 --mean 1,-2 -n 40000 -p p.tz -o g.tz
+  tzdata gaussian -d 2 --spectrum 4,0.25 --mean 1,-2 -c 40000 -p p.tz -o g.tz
   run tzinfo p.tz
   [[ "$output" == *"cov"*"f64  [2,2]"* ]]
   cov=($(tzexport csv -f cov p.tz | tr , ' '))
@@ -72,11 +72,11 @@ mean_std() {  # field column -> "mean std" of that CSV column
 }
 
 @test "same seed, same samples whatever --batch; other seed, other samples" {
-  tzdata gmm -n 100 -b 7 --seed 4 -o a.tz
-  tzdata gmm -n 100 -b 100 --seed 4 -o b.tz
+  tzdata gmm -c 100 -n 7 --seed 4 -o a.tz
+  tzdata gmm -c 100 -n 100 --seed 4 -o b.tz
   tzcat -n 100 a.tz -o a100.tz
   cmp a100.tz b.tz
-  tzdata gmm -n 100 -b 100 --seed 5 -o c.tz
+  tzdata gmm -c 100 -n 100 --seed 5 -o c.tz
   ! cmp -s b.tz c.tz
 }
 

@@ -6,7 +6,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 @test "tzinfo lists records, fields, shapes and attributes" {
-  tzdata moons -n 10 -b 4 -o m.tz
+  tzdata moons -c 10 -n 4 -o m.tz
   run --separate-stderr tzinfo m.tz
   [ "$status" -eq 0 ]
   [[ "$output" == *"record 0: batch of 4, 2 tensors, 1 attribute"* ]]
@@ -29,15 +29,15 @@ load helpers
 }
 
 @test "tzinfo reads standard input, and concatenated streams" {
-  tzdata gmm -n 5 -o a.tz
-  tzdata gmm -n 7 --seed 1 -o b.tz
+  tzdata gmm -c 5 -o a.tz
+  tzdata gmm -c 7 --seed 1 -o b.tz
   run --separate-stderr bash -c 'cat a.tz b.tz | tzinfo -b'
   [ "$status" -eq 0 ]
   [[ "$output" == *"2 records, 12 samples"* ]]
 }
 
 @test "zstd -dc gives the raw layer, which reads the same" {
-  tzdata moons -n 20 -b 8 -o z.tz
+  tzdata moons -c 20 -n 8 -o z.tz
   zstd -q -dc z.tz > raw.tz
   [ "$(head -c 4 raw.tz | od -An -tx1 | tr -d ' ')" = 89545a31 ]
   diff <(tzinfo -s z.tz) <(tzinfo -s raw.tz)
@@ -66,7 +66,7 @@ load helpers
 }
 
 @test "a truncated zstd frame is reported" {
-  tzdata moons -n 100 -b 50 -o z.tz
+  tzdata moons -c 100 -n 50 -o z.tz
   head -c 300 z.tz > cut.tz
   run --separate-stderr tzinfo cut.tz
   fails_with 2 "cut.tz: record 0: truncated zstd frame"

@@ -6,20 +6,20 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 @test "a shuffle is a permutation of the samples" {
-  tzdata gmm -n 500 -b 64 -o a.tz
+  tzdata gmm -c 500 -n 64 -o a.tz
   tzshuf --seed 1 a.tz -o s.tz
   ! cmp -s <(tzexport csv -f x a.tz) <(tzexport csv -f x s.tz)
   diff <(tzexport csv -f x,label a.tz | sort) <(tzexport csv -f x,label s.tz | sort)
 }
 
 @test "rows stay together across fields" {
-  tzdata moons -n 200 -b 50 -o a.tz
+  tzdata moons -c 200 -n 50 -o a.tz
   tzshuf --seed 2 a.tz -o s.tz
   diff <(tzexport csv -f x,label a.tz | sort) <(tzexport csv -f x,label s.tz | sort)
 }
 
 @test "the same seed gives the same bytes whatever the input batching" {
-  tzdata gmm -n 300 -b 64 -o a.tz
+  tzdata gmm -c 300 -n 64 -o a.tz
   tzcat -n 7 a.tz -o b.tz
   tzshuf --seed 9 -n 64 a.tz -o s1.tz
   tzshuf --seed 9 -n 64 b.tz -o s2.tz
@@ -29,15 +29,15 @@ load helpers
 }
 
 @test "output records take the first input record's batch size by default" {
-  tzdata gmm -n 100 -b 30 -o a.tz
+  tzdata gmm -c 100 -n 30 -o a.tz
   run tzinfo <(tzshuf a.tz)
   [ "$(grep -c 'batch of 30' <<<"$output")" -eq 3 ]
   [[ "$output" == *"batch of 10"* ]]
 }
 
 @test "different fields in the input are a data error" {
-  tzdata gmm -n 10 -o a.tz
-  tzdata gaussian -d 3 -n 10 -o b.tz
+  tzdata gmm -c 10 -o a.tz
+  tzdata gaussian -d 3 -c 10 -o b.tz
   run --separate-stderr tzshuf a.tz b.tz -o out.tz
   fails_with 2 "b.tz: record 0: fields differ"
   [ ! -e out.tz ]

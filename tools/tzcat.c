@@ -4,7 +4,8 @@
  * Samples are numbered from 0 across all inputs, in order.  Records flow
  * through one at a time; only --batch and --tail hold more (one output
  * record, or the last N samples).  Plain records (not batches) pass
- * through with their fields selected and renamed, never sliced. */
+ * through with their fields selected and renamed, never sliced (with
+ * --tail they come out ahead of the samples). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,24 @@ static const cli_spec g_spec = {
     g_opts, CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
+/* Parse the digits in [s, end) into *v; an empty string gives dflt.
+ * Returns 1, or 0 if it is not a whole number that fits. */
+static int parse_index(const char *s, const char *end, uint64_t dflt, uint64_t *v)
+{
+    if (s == end) {
+        *v = dflt;
+        return 1;
+    }
+    uint64_t x = 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9' || x > (UINT64_MAX - 9) / 10)
+            return 0;
+        x = 10 * x + (uint64_t)(*s - '0');
+    }
+    *v = x;
+    return 1;
+}
+
 static void parse_cmdline(int argc, char **argv, int *first)
 {
     g_opt.head = g_opt.tail = UINT64_MAX;       /* "not given" */
@@ -61,15 +80,11 @@ static void parse_cmdline(int argc, char **argv, int *first)
     g_opt.end = g_opt.head;
     if (g_opt.range) {
         const char *colon = strchr(g_opt.range, ':');
-        char *end = NULL;
-        if (!colon)
-            cli_die(EXIT_USAGE, "--range needs A:B; got '%s'", g_opt.range);
-        g_opt.begin = colon == g_opt.range ? 0 : strtoull(g_opt.range, &end, 10);
-        if (colon != g_opt.range && end != colon)
-            cli_die(EXIT_USAGE, "--range needs A:B; got '%s'", g_opt.range);
-        g_opt.end = colon[1] ? strtoull(colon + 1, &end, 10) : UINT64_MAX;
-        if (colon[1] && *end)
-            cli_die(EXIT_USAGE, "--range needs A:B; got '%s'", g_opt.range);
+        if (!colon || !parse_index(g_opt.range, colon, 0, &g_opt.begin) ||
+            !parse_index(colon + 1, colon + 1 + strlen(colon + 1), UINT64_MAX,
+                         &g_opt.end))
+            cli_die(EXIT_USAGE, "--range needs A:B with whole numbers A and B, "
+                    "either may be empty; got '%s'", g_opt.range);
         if (g_opt.end < g_opt.begin)
             cli_die(EXIT_USAGE, "--range %s ends before it begins", g_opt.range);
     }
@@ -77,6 +92,8 @@ static void parse_cmdline(int argc, char **argv, int *first)
         const char *eq = strchr(g_opt.rename.v[i], '=');
         if (!eq || eq == g_opt.rename.v[i] || !eq[1])
             cli_die(EXIT_USAGE, "--rename needs OLD=NEW; got '%s'", g_opt.rename.v[i]);
+        if (!tz_name_valid(eq + 1, strlen(eq + 1)))
+            cli_die(EXIT_USAGE, "--rename: '%s' is not a valid field name", eq + 1);
     }
 }
 
@@ -108,6 +125,9 @@ static int edit_fields(tz_record *rec)
             tz_tensor *t = tz_record_find(rec, name);
             if (!t)
                 return err_set(ERR_DATA, "no field '%s'", name);
+            if (keep.ntensors == TZ_TENSORS_MAX)
+                return err_set(ERR_DATA, "--fields names more than %d fields",
+                               TZ_TENSORS_MAX);
             keep.t[keep.ntensors++] = *t;
             t->owned = 0;               /* moved into keep */
             p = c ? c + 1 : p + len;
@@ -144,7 +164,7 @@ typedef struct {
 static void put(sink *s, const tz_record *rec)
 {
     if (tz_write(s->w, rec) < 0)
-        cli_die_err(ERR_IO);
+        cli_die_last();
 }
 
 /* Write full batches; with all set, also the remainder. */
@@ -178,7 +198,7 @@ static void emit_rows(sink *s, const tz_record *rec, uint64_t lo, uint64_t hi)
         batch_reset(&s->acc);
     }
     if (batch_append(&s->acc, rec, lo, hi) < 0)
-        cli_die_err(ERR_IO);
+        cli_die_last();
     if (g_opt.tail_given) {
         if (s->acc.rows > g_opt.tail)
             batch_drop_front(&s->acc, s->acc.rows - g_opt.tail);
@@ -197,21 +217,26 @@ int main(int argc, char **argv)
     sink s;
     batch_init(&s.acc);
     if (!(s.w = tz_writer_open(cli.output, cli.level)))
-        cli_die_err(ERR_IO);
+        cli_die_last();
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     uint64_t g = 0;     /* samples seen before the current record */
+    cli_progress bar;
+    cli_progress_start(&bar, "tzcat: samples", 0);
     for (int k = 0; k < nfiles && g < g_opt.end; k++) {
         tz_reader *r = tz_reader_open(files[k]);
         if (!r)
-            cli_die_err(ERR_IO);
+            cli_die_last();
         int rc;
         while (g < g_opt.end && (rc = tz_read(r, &rec)) == 1) {
             if (edit_fields(&rec) < 0)
                 cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s", tz_reader_name(r),
                         tz_reader_index(r), err_msg());
             if (rec.kind != TZ_BATCH) {
-                drain(&s, 1);
+                /* In order with the samples, except that --tail cannot
+                 * know its samples yet: there plain records go first. */
+                if (!g_opt.tail_given)
+                    drain(&s, 1);
                 put(&s, &rec);
                 continue;
             }
@@ -220,14 +245,16 @@ int main(int argc, char **argv)
             uint64_t hi = g_opt.end - g < n ? g_opt.end - g : n;
             emit_rows(&s, &rec, lo < n ? lo : n, hi > lo ? hi : lo < n ? lo : n);
             g += n;
+            cli_progress_update(&bar, g);
         }
         if (g < g_opt.end && rc < 0)
             cli_die_err(rc);
         tz_reader_close(r);
     }
     drain(&s, 1);
+    cli_progress_end(&bar, g);
     if (tz_writer_close(s.w) < 0)
-        cli_die_err(ERR_IO);
+        cli_die_last();
     batch_free(&s.acc);
     tz_record_free(&rec);
     return 0;

@@ -68,11 +68,16 @@ static void print_record(const tz_record *rec, uint64_t index)
         printf("  @%s=%s\n", rec->a[i].key, rec->a[i].val);
 }
 
-/* Find or add the total for t; NULL when the table is full. */
+/* Find or add the total for t (a field is a name with a dtype and a
+ * per-sample shape: a name reused with another shape is another field);
+ * NULL when the table is full. */
 static field *field_for(field *f, int *nf, const tz_tensor *t)
 {
     for (int i = 0; i < *nf; i++)
-        if (strcmp(f[i].name, t->name) == 0)
+        if (strcmp(f[i].name, t->name) == 0 && f[i].dtype == t->dtype &&
+            f[i].rank == t->rank &&
+            (t->rank < 2 || !memcmp(f[i].dims + 1, t->dims + 1,
+                                    sizeof(uint64_t) * (size_t)(t->rank - 1))))
             return &f[i];
     if (*nf == TZ_TENSORS_MAX * 4)
         return NULL;
@@ -121,6 +126,7 @@ int main(int argc, char **argv)
     static field fields[TZ_TENSORS_MAX * 4];
     int nf = 0;
     uint64_t records = 0, samples = 0;
+    int warned = 0;
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     char *stdin_only[] = { "-" };
@@ -129,7 +135,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < nfiles; k++) {
         tz_reader *r = tz_reader_open(files[k]);
         if (!r)
-            cli_die_err(ERR_IO);
+            cli_die_last();
         int rc;
         while ((rc = tz_read(r, &rec)) == 1) {
             if (!g_opt.brief)
@@ -138,8 +144,12 @@ int main(int argc, char **argv)
             samples += tz_record_batch(&rec);
             for (int i = 0; i < rec.ntensors; i++) {
                 field *f = field_for(fields, &nf, &rec.t[i]);
-                if (!f)
+                if (!f) {
+                    if (!warned++)
+                        cli_warn("more than %d distinct fields: totals "
+                                 "omit the rest", TZ_TENSORS_MAX * 4);
                     continue;
+                }
                 f->rows += rec.t[i].rank ? rec.t[i].dims[0] : 1;
                 if (g_opt.stats)
                     stats_add_tensor(&f->acc, &rec.t[i]);

@@ -44,7 +44,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < nfiles; k++) {
         tz_reader *r = tz_reader_open(files[k]);
         if (!r)
-            cli_die_err(ERR_IO);
+            cli_die_last();
         int rc;
         while ((rc = tz_read(r, &rec)) == 1) {
             if (rec.kind != TZ_BATCH || !batch_compatible(&all, &rec))
@@ -54,7 +54,7 @@ int main(int argc, char **argv)
             if (!g_batch)
                 g_batch = tz_record_batch(&rec);
             if (batch_append(&all, &rec, 0, tz_record_batch(&rec)) < 0)
-                cli_die_err(ERR_IO);
+                cli_die_last();
         }
         if (rc < 0)
             cli_die_err(rc);
@@ -66,15 +66,15 @@ int main(int argc, char **argv)
         batch_swap_rows(&all, i - 1, rng_below(&rng, i));
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     if (!w)
-        cli_die_err(ERR_IO);
+        cli_die_last();
     for (uint64_t s = 0; s < all.rows; s += g_batch) {
         tz_record view;
         batch_view(&view, &all.rec, s, s + g_batch < all.rows ? s + g_batch : all.rows);
         if (tz_write(w, &view) < 0)
-            cli_die_err(ERR_IO);
+            cli_die_last();
     }
     if (tz_writer_close(w) < 0)
-        cli_die_err(ERR_IO);
+        cli_die_last();
     batch_free(&all);
     tz_record_free(&rec);
     return 0;

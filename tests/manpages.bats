@@ -1,0 +1,42 @@
+#!/usr/bin/env bats
+# tests: the manual pages of every tool in bin/ against the tools themselves
+# also requires: man (man-db), groff
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+tools() { ls "$BIN" | grep -v '\.'; }
+
+@test "every tool has a manual page that renders without warnings" {
+  for t in $(tools); do
+    [ -f "$ROOT/man/man1/$t.1" ] || { echo "no man/man1/$t.1"; return 1; }
+    out=$(MANWIDTH=80 man --warnings -l "$ROOT/man/man1/$t.1" 2>&1 >/dev/null)
+    [ -z "$out" ] || { echo "$t.1: $out"; return 1; }
+  done
+}
+
+@test "every option that --help lists is documented in the manual page" {
+  for t in $(tools); do
+    page=$(MANWIDTH=200 man -l "$ROOT/man/man1/$t.1" 2>/dev/null)
+    for opt in $("$t" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+      grep -q -- "$opt" <<<"$page" || { echo "$t.1 lacks $opt"; return 1; }
+    done
+  done
+}
+
+@test "every manual page and --help give the shared exit-status table" {
+  for t in $(tools); do
+    page=$(MANWIDTH=200 man -l "$ROOT/man/man1/$t.1" 2>/dev/null | tr -s ' ')
+    help=$("$t" --help)
+    while read -r code meaning; do
+      [[ "$help" == *"$code"*"$meaning"* ]] || { echo "$t --help lacks $code"; return 1; }
+      grep -qF -- "$meaning" <<<"$page" || { echo "$t.1 lacks: $meaning"; return 1; }
+    done < <(tzinfo --help | sed -n '/^Exit status:/,/^$/p' | sed '1d;/^$/d' | sed 's/^ *//; s/  */ /')
+  done
+}
+
+@test "the format page exists and documents the magic and every dtype" {
+  page=$(MANWIDTH=200 man -l "$ROOT/man/man5/tz.5")
+  [[ "$page" == *"89 54 5A 31 0D 0A 1A 0A"* ]]
+  for d in f32 f64 u8 i32 i64; do [[ "$page" == *" $d "* ]]; done
+}

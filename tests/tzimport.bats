@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# tests: tzimport (and the exact round trips through tzexport)
+# also requires: tzexport, tzinfo, tzdata, tzcat, /usr/bin/python3 with numpy
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+PY=/usr/bin/python3
+FM=/usr/share/datasets/fashion-mnist
+
+@test "the tz(5) worked example is what tzimport writes, byte for byte" {
+  printf '0,1,2\n3,4,5\n' | tzimport csv -L 0 --attr seed=7 -o ex.tz
+  z() { printf '00%.0s' $(seq "$1"); }     # n zero bytes in hex
+  # the lines of EXAMPLE in man/man5/tz.5, in order
+  want="89545a310d0a1a0a"
+  want+="0100 0100 80000000 4000000000000000 01000000 01000000"
+  want+="$(z 8)$(z 8)"
+  want+="01 02 0100 78 0200000000000000 0300000000000000"
+  want+="0400 01000000 73656564 37 $(z 48)"
+  want+="00000000 0000803f 00000040 00004040 00008040 0000a040 $(z 40)"
+  end="89545a310d0a1a0a 0100 0300 40000000 $(z 8) $(z 8) 0100000000000000 $(z 24)"
+  [ "$(od -An -v -tx1 ex.tz | tr -d ' \n')" = "$(tr -d ' ' <<<"$want$end")" ]
+}
+
+@test "idx round trip is exact against Debian's files" {
+  for f in t10k-labels-idx1-ubyte t10k-images-idx3-ubyte; do
+    tzimport idx "$FM/$f.gz" -o a.tz
+    tzexport idx a.tz -o back.idx
+    cmp back.idx <(zcat "$FM/$f.gz")
+  done
+  run tzinfo -b a.tz
+  [[ "$output" == *"10000 samples"* && "$output" == *"u8"*"[28,28]"* ]]
+}
+
+@test "PNG round trip is exact, grey and RGB, 8 and 16 bits" {
+  tzdata fashion-mnist --split test -c 3 -o f.tz
+  tzexport png -i 2 f.tz -o a.png
+  tzimport png a.png -o a.tz
+  tzexport png a.tz -o b.png
+  cmp a.png b.png
+  diff <(tzcat --range 2:3 f.tz | tzexport csv -f x) <(tzexport csv -f x a.tz)
+  $PY -c "
+import numpy as np; r = np.random.default_rng(1)
+np.save('rgb.npy', (r.integers(0, 256, (1, 3, 5, 7)) / 255).astype(np.float32))
+np.save('g16.npy', (r.integers(0, 65536, (1, 1, 4, 6)) / 65535).astype(np.float32))"
+  tzimport npy rgb.npy -o rgb.tz
+  tzexport png rgb.tz -o rgb.png
+  tzimport png rgb.png | tzexport npy -o rgb2.npy
+  $PY -c "import numpy as np; assert (np.load('rgb.npy') == np.load('rgb2.npy')).all()"
+  tzimport npy g16.npy | tzexport png --depth 16 -o g16.png
+  tzimport png g16.png | tzexport npy -o g16b.npy
+  $PY -c "import numpy as np; assert (np.load('g16.npy') == np.load('g16b.npy')).all()"
+}
+
+@test "npy round trip is exact for every dtype and numpy reads what we write" {
+  for dt in float32 float64 uint8 int32 int64; do
+    $PY -c "import numpy as np; np.save('a.npy', (np.arange(24).reshape(2,3,4) * 3 - 7).astype('$dt'))"
+    tzimport npy -n 1 a.npy -o a.tz
+    [ "$(tzinfo -b a.tz | head -1)" = "2 records, 2 samples in batch records" ]
+    tzexport npy a.tz -o b.npy
+    cmp a.npy b.npy
+  done
+  tzdata moons -c 10 -o m.tz
+  tzexport npy -f label m.tz -o l.npy
+  $PY -c "import numpy as np; a = np.load('l.npy'); assert a.dtype == np.int32 and a.shape == (10,)"
+}
+
+@test "csv round trip keeps f32 values exactly" {
+  tzdata gaussian -d 3 -c 50 -o g.tz
+  tzexport csv g.tz > g.csv
+  tzimport csv g.csv | tzexport csv > g2.csv
+  cmp g.csv g2.csv
+  run tzexport csv -H -f x g.tz
+  [ "${lines[0]}" = "x[0],x[1],x[2]" ]
+}
+
+@test "JPEG import decodes and error falls with quality" {
+  tzdata fashion-mnist --split test -c 1 -o f.tz
+  for q in 10 50 95; do tzexport jpeg -Q $q f.tz -o q$q.jpg; done
+  for q in 10 50 95; do
+    tzimport jpeg q$q.jpg | tzexport csv -f x > q$q.csv
+  done
+  tzexport csv -f x f.tz > ref.csv
+  mse() { paste -d, ref.csv "$1" | awk -F, '{ n = NF / 2; for (i = 1; i <= n; i++) { d = $i - $(i + n); s += d * d } } END { print s / n }'; }
+  e10=$(mse q10.csv); e50=$(mse q50.csv); e95=$(mse q95.csv)
+  awk -v a="$e10" -v b="$e50" -v c="$e95" 'BEGIN { exit !(a > b && b > c && c < 0.001) }'
+}
+
+@test "several images make one batch; mismatched sizes are an error" {
+  tzdata fashion-mnist --split test -c 3 -o f.tz
+  for i in 0 1 2; do tzexport png -i $i f.tz -o $i.png; done
+  run tzinfo <(tzimport png 0.png 1.png 2.png -n 2)
+  [[ "$output" == *"batch of 2"* && "$output" == *"batch of 1"* ]]
+  $PY -c "import numpy as np; np.save('o.npy', np.zeros((1,1,5,5), np.float32))"
+  tzimport npy o.npy | tzexport png -o odd.png
+  run --separate-stderr tzimport png 0.png odd.png -o out.tz
+  fails_with 2 "odd.png: image is 5x5"
+  [ ! -e out.tz ]
+}
+
+@test "corrupt PNG and JPEG files are data errors naming the file" {
+  tzdata fashion-mnist --split test -c 1 -o f.tz
+  tzexport png f.tz -o a.png
+  tzexport jpeg f.tz -o a.jpg
+  head -c 60 a.png > cut.png
+  head -c 200 a.jpg > cut.jpg
+  printf 'GIF89a' > not.png
+  for f in cut.png cut.jpg not.png; do
+    run --separate-stderr tzimport image $f -o out.tz
+    fails_with 2 "^tzimport: $f: "
+    [ ! -e out.tz ]
+  done
+}
+
+@test "hostile npy headers are data errors" {
+  $PY -c "import numpy as np; np.save('f.npy', np.zeros((2,2), np.float32, order='F').T.copy(order='F'))"
+  run --separate-stderr tzimport npy f.npy
+  fails_with 2 "f.npy: .*fortran"
+  $PY -c "import numpy as np; np.save('b.npy', np.zeros(3, '>f4'))"
+  run --separate-stderr tzimport npy b.npy
+  fails_with 2 "b.npy: .*>f4"
+  head -c 100 "$(ls *.npy | head -1)" > cut.npy
+  run --separate-stderr tzimport npy cut.npy
+  fails_with 2 "cut.npy: "
+}
+
+@test "malformed CSV rows are data errors with the line number" {
+  printf '1,2\n3\n' > a.csv
+  run --separate-stderr tzimport csv a.csv
+  fails_with 2 "a.csv: line 2"
+  printf '1,2\n3,zz\n' > b.csv
+  run --separate-stderr tzimport csv b.csv
+  fails_with 2 "b.csv: line 2, column 2: not a number"
+}
+
+@test "bad arguments" {
+  run --separate-stderr tzimport
+  fails_with 1 "need a FORMAT"
+  run --separate-stderr tzimport gif x
+  fails_with 1 "unknown FORMAT 'gif'"
+  run --separate-stderr tzimport npy a b
+  fails_with 1 "takes one FILE"
+  run --separate-stderr tzimport csv --dtype u8 x
+  fails_with 1 "does not apply"
+  run --separate-stderr tzimport csv --attr novalue x
+  fails_with 1 "KEY=VALUE"
+}
