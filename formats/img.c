@@ -2,7 +2,7 @@
  * and images to and from tensors; see img.h.
  *
  * Both libraries report fatal errors through a callback that must not
- * return, so each codec runs inside a *_run function that calls setjmp and
+ * return, so each codec runs inside a run_* function that calls setjmp and
  * keeps everything it allocates in a context struct owned by its caller:
  * after a longjmp the caller frees what the context holds, and no local
  * variable of the function that called setjmp is relied on afterwards
@@ -25,7 +25,7 @@
 #define IMG_MSG_MAX 256
 /* libjpeg-turbo's own fuzzers stop here too: a progressive file can declare
  * thousands of tiny scans and take minutes to decode. */
-#define JPEG_SCANS_MAX 500
+#define IMG_JPEG_SCANS 500
 
 void img_free(img_image *im)
 {
@@ -106,12 +106,13 @@ typedef struct {
     size_t out_len, out_cap;
     png_bytep *rows;
     unsigned char *data;        /* decoding: the pixels */
+    unsigned char *index;       /* decoding: a palette image's indices */
     int oom;                    /* a failure was ours: out of memory */
-} png_ctx;
+} pngctx;
 
-static void png_on_error(png_structp png, png_const_charp msg)
+static void on_png_error(png_structp png, png_const_charp msg)
 {
-    png_ctx *c = png_get_error_ptr(png);
+    pngctx *c = png_get_error_ptr(png);
     snprintf(c->msg, sizeof c->msg, "%s", msg);
     longjmp(c->jmp, 1);
 }
@@ -119,24 +120,24 @@ static void png_on_error(png_structp png, png_const_charp msg)
 /* Silent: the library must not print.  Kept because libpng explains some
  * errors only in the warning before them ("Invalid IHDR data" follows
  * "Image width exceeds user limit"). */
-static void png_on_warning(png_structp png, png_const_charp msg)
+static void on_png_warning(png_structp png, png_const_charp msg)
 {
-    png_ctx *c = png_get_error_ptr(png);
+    pngctx *c = png_get_error_ptr(png);
     snprintf(c->warn, sizeof c->warn, "%s", msg);
 }
 
-static void png_read_mem(png_structp png, png_bytep dst, size_t n)
+static void read_png_mem(png_structp png, png_bytep dst, size_t n)
 {
-    png_ctx *c = png_get_io_ptr(png);
+    pngctx *c = png_get_io_ptr(png);
     if (n > c->in_len - c->in_pos)
         png_error(png, "truncated PNG data");
     memcpy(dst, c->in + c->in_pos, n);
     c->in_pos += n;
 }
 
-static void png_write_mem(png_structp png, png_bytep src, size_t n)
+static void write_png_mem(png_structp png, png_bytep src, size_t n)
 {
-    png_ctx *c = png_get_io_ptr(png);
+    pngctx *c = png_get_io_ptr(png);
     if (n > c->out_cap - c->out_len) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
         while (cap - c->out_len < n) {
@@ -158,12 +159,12 @@ static void png_write_mem(png_structp png, png_bytep src, size_t n)
     c->out_len += n;
 }
 
-static void png_flush_mem(png_structp png)
+static void flush_png_mem(png_structp png)
 {
 }
 
 /* The message for a libpng failure, with the warning that explains it. */
-static int png_fail(const png_ctx *c, const char *what)
+static int fail_png(const pngctx *c, const char *what)
 {
     int code = c->oom ? ERR_IO : ERR_DATA;
     if (c->warn[0])
@@ -171,54 +172,97 @@ static int png_fail(const png_ctx *c, const char *what)
     return err_set(code, "%s: %s", what, c->msg);
 }
 
-static int png_decode_run(png_ctx *c, img_image *out)
+/* Map the n palette indices in c->index to RGB or RGBA pixels in c->data.
+ * libpng's own expansion shows an index past the palette as black and says
+ * so only in a warning; such a file is corrupt. */
+static int expand_palette(pngctx *c, size_t n, int channels)
+{
+    png_colorp pal = NULL;
+    png_bytep alpha = NULL;
+    int entries = 0, nalpha = 0;
+    png_get_PLTE(c->png, c->info, &pal, &entries);
+    if (channels == 4)
+        png_get_tRNS(c->png, c->info, &alpha, &nalpha, NULL);
+    unsigned char *d = c->data;
+    for (size_t i = 0; i < n; i++, d += channels) {
+        int k = c->index[i];
+        if (k >= entries)
+            return err_set(ERR_DATA, "bad PNG: pixel index %d beyond the "
+                           "%d-entry palette", k, entries);
+        d[0] = pal[k].red;
+        d[1] = pal[k].green;
+        d[2] = pal[k].blue;
+        if (channels == 4)
+            d[3] = k < nalpha ? alpha[k] : 255;
+    }
+    return 0;
+}
+
+static int run_png_decode(pngctx *c, img_image *out)
 {
     if (setjmp(c->jmp))
-        return png_fail(c, "bad PNG");
-    c->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, png_on_error,
-                                    png_on_warning);
+        return fail_png(c, "bad PNG");
+    c->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, on_png_error,
+                                    on_png_warning);
     if (!c->png || !(c->info = png_create_info_struct(c->png)))
         return err_set(ERR_IO, "out of memory for a PNG decoder");
-    png_set_read_fn(c->png, c, png_read_mem);
+    png_set_read_fn(c->png, c, read_png_mem);
     png_set_user_limits(c->png, IMG_DIM_MAX, IMG_DIM_MAX);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    /* scripts/fuzz: a mutated chunk would almost never get past its CRC,
+     * and the fuzzer would never reach the chunk parsers behind it. */
+    png_set_crc_action(c->png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
+#else
     /* By default a bad CRC on an ancillary chunk is only a warning; a flipped
      * bit anywhere means the file is damaged, so refuse it. */
     png_set_crc_action(c->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+#endif
     png_read_info(c->png, c->info);
 
     png_uint_32 w, h;
     int bits, type, interlace;
     png_get_IHDR(c->png, c->info, &w, &h, &bits, &type, &interlace, NULL, NULL);
-    if (type == PNG_COLOR_TYPE_PALETTE)
-        png_set_palette_to_rgb(c->png);
-    if (type == PNG_COLOR_TYPE_GRAY && bits < 8)
-        png_set_expand_gray_1_2_4_to_8(c->png);
-    if (png_get_valid(c->png, c->info, PNG_INFO_tRNS))
-        png_set_tRNS_to_alpha(c->png);
-    if (bits == 16 && host_is_little_endian())
-        png_set_swap(c->png);
+    int palette = type == PNG_COLOR_TYPE_PALETTE;
+    if (palette) {
+        /* Indices one a byte; expand_palette below does the rest. */
+        png_set_packing(c->png);
+    } else {
+        if (type == PNG_COLOR_TYPE_GRAY && bits < 8)
+            png_set_expand_gray_1_2_4_to_8(c->png);
+        if (png_get_valid(c->png, c->info, PNG_INFO_tRNS))
+            png_set_tRNS_to_alpha(c->png);
+        if (bits == 16 && host_is_little_endian())
+            png_set_swap(c->png);
+    }
     png_set_interlace_handling(c->png);
     png_read_update_info(c->png, c->info);
 
     int channels = png_get_channels(c->png, c->info);
     int depth = png_get_bit_depth(c->png, c->info);
+    if (palette)
+        channels = png_get_valid(c->png, c->info, PNG_INFO_tRNS) ? 4 : 3;
     size_t bytes;
     int rc = check_shape(channels, h, w, depth, &bytes);
     if (rc < 0)
         return err_set(ERR_DATA, "bad PNG: %s", err_msg());
-    size_t stride = (size_t)w * (size_t)channels * (size_t)(depth / 8);
+    /* What libpng writes: the pixels, or for a palette image the indices. */
+    size_t stride = (size_t)w * (palette ? 1 : (size_t)channels * (size_t)(depth / 8));
     if (png_get_rowbytes(c->png, c->info) != stride)
         return err_set(ERR_DATA, "bad PNG: decoder row of %zu bytes, expected "
                        "%zu", (size_t)png_get_rowbytes(c->png, c->info), stride);
     if (!(c->data = mem_alloc_array(bytes, 1)) ||
+        (palette && !(c->index = mem_alloc_array(stride, h))) ||
         !(c->rows = mem_alloc_array(h, sizeof *c->rows)))
         return ERR_IO;
+    unsigned char *dst = palette ? c->index : c->data;
     for (png_uint_32 y = 0; y < h; y++)
-        c->rows[y] = c->data + (size_t)y * stride;
+        c->rows[y] = dst + (size_t)y * stride;
     png_read_image(c->png, c->rows);
     /* Reading on to IEND checks the CRCs of the trailing chunks and catches
      * a file cut short after its image data. */
     png_read_end(c->png, NULL);
+    if (palette && (rc = expand_palette(c, (size_t)w * h, channels)) < 0)
+        return rc;
 
     out->width = (int)w;
     out->height = (int)h;
@@ -232,28 +276,29 @@ static int png_decode_run(png_ctx *c, img_image *out)
 int img_png_decode(const unsigned char *buf, size_t len, img_image *out)
 {
     memset(out, 0, sizeof *out);
-    png_ctx c;
+    pngctx c;
     memset(&c, 0, sizeof c);
     c.in = buf;
     c.in_len = len;
-    int rc = png_decode_run(&c, out);
+    int rc = run_png_decode(&c, out);
     png_destroy_read_struct(&c.png, &c.info, NULL);
     free(c.rows);
+    free(c.index);
     free(c.data);
     return rc;
 }
 
-static int png_encode_run(png_ctx *c, const img_image *im)
+static int run_png_encode(pngctx *c, const img_image *im)
 {
     static const int types[5] = { 0, PNG_COLOR_TYPE_GRAY,
         PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA };
     if (setjmp(c->jmp))
-        return png_fail(c, "cannot encode PNG");
-    c->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, png_on_error,
-                                     png_on_warning);
+        return fail_png(c, "cannot encode PNG");
+    c->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, on_png_error,
+                                     on_png_warning);
     if (!c->png || !(c->info = png_create_info_struct(c->png)))
         return err_set(ERR_IO, "out of memory for a PNG encoder");
-    png_set_write_fn(c->png, c, png_write_mem, png_flush_mem);
+    png_set_write_fn(c->png, c, write_png_mem, flush_png_mem);
     png_set_IHDR(c->png, c->info, (png_uint_32)im->width, (png_uint_32)im->height,
                  im->depth, types[im->channels], PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -281,9 +326,9 @@ int img_png_encode(const img_image *im, unsigned char **out, size_t *len)
                          &bytes);
     if (rc < 0)
         return err_set(ERR_USAGE, "cannot encode PNG: %s", err_msg());
-    png_ctx c;
+    pngctx c;
     memset(&c, 0, sizeof c);
-    rc = png_encode_run(&c, im);
+    rc = run_png_encode(&c, im);
     png_destroy_write_struct(&c.png, &c.info);
     free(c.rows);
     if (rc < 0) {
@@ -301,7 +346,7 @@ typedef struct {
     struct jpeg_destination_mgr pub;
     unsigned char *buf;
     size_t cap, len;
-} jpeg_dest;
+} jpgdest;
 
 typedef struct {
     struct jpeg_error_mgr err;
@@ -312,13 +357,13 @@ typedef struct {
     struct jpeg_decompress_struct d;
     struct jpeg_compress_struct cc;
     int have_d, have_c;
-    jpeg_dest dest;
+    jpgdest dest;
     unsigned char *data;        /* decoding: the pixels */
-} jpeg_ctx;
+} jpgctx;
 
-static void jpeg_on_error(j_common_ptr cinfo)
+static void on_jpeg_error(j_common_ptr cinfo)
 {
-    jpeg_ctx *c = cinfo->client_data;
+    jpgctx *c = cinfo->client_data;
     char buf[JMSG_LENGTH_MAX];
     (*cinfo->err->format_message)(cinfo, buf);
     snprintf(c->msg, sizeof c->msg, "%s", buf);
@@ -330,49 +375,51 @@ static void jpeg_on_error(j_common_ptr cinfo)
 /* libjpeg reports corrupt or missing data as a warning (msg_level -1) and
  * goes on with padding, which would hand back a silently damaged image, so
  * every warning but an unknown JFIF revision stops the decode here. */
-static void jpeg_on_message(j_common_ptr cinfo, int msg_level)
+static void on_jpeg_message(j_common_ptr cinfo, int msg_level)
 {
     if (msg_level >= 0)
         return;
     cinfo->err->num_warnings++;
     if (cinfo->err->msg_code == JWRN_JFIF_MAJOR)
         return;
-    jpeg_on_error(cinfo);
+    on_jpeg_error(cinfo);
 }
 
-static void jpeg_silent(j_common_ptr cinfo)
+static void on_jpeg_output(j_common_ptr cinfo)
 {
 }
 
-static void jpeg_on_progress(j_common_ptr cinfo)
+static void on_jpeg_progress(j_common_ptr cinfo)
 {
     if (cinfo->is_decompressor &&
-        ((j_decompress_ptr)cinfo)->input_scan_number > JPEG_SCANS_MAX) {
-        jpeg_ctx *c = cinfo->client_data;
-        snprintf(c->msg, sizeof c->msg, "more than %d scans", JPEG_SCANS_MAX);
+        ((j_decompress_ptr)cinfo)->input_scan_number > IMG_JPEG_SCANS) {
+        jpgctx *c = cinfo->client_data;
+        snprintf(c->msg, sizeof c->msg, "more than %d scans", IMG_JPEG_SCANS);
         longjmp(c->jmp, 1);
     }
 }
 
-static void jpeg_ctx_init(jpeg_ctx *c)
+static void init_jpgctx(jpgctx *c)
 {
     memset(c, 0, sizeof *c);
     jpeg_std_error(&c->err);
-    c->err.error_exit = jpeg_on_error;
-    c->err.emit_message = jpeg_on_message;
-    c->err.output_message = jpeg_silent;
-    c->progress.progress_monitor = jpeg_on_progress;
+    c->err.error_exit = on_jpeg_error;
+    c->err.emit_message = on_jpeg_message;
+    c->err.output_message = on_jpeg_output;
+    c->progress.progress_monitor = on_jpeg_progress;
 }
 
-static int jpeg_decode_run(jpeg_ctx *c, const unsigned char *buf, size_t len,
+static int run_jpeg_decode(jpgctx *c, const unsigned char *buf, size_t len,
                            img_image *out)
 {
     if (setjmp(c->jmp))
         return err_set(c->oom ? ERR_IO : ERR_DATA, "bad JPEG: %s", c->msg);
+    /* libjpeg keeps err and client_data across create, and the error
+     * handler needs both if create itself fails. */
     c->d.err = &c->err;
-    jpeg_create_decompress(&c->d);
-    c->have_d = 1;
     c->d.client_data = c;
+    c->have_d = 1;
+    jpeg_create_decompress(&c->d);
     c->d.progress = &c->progress;
     /* Bounds the coefficient buffers of progressive files: beyond this
      * libjpeg wants a backing store, which this build lacks, and fails. */
@@ -432,9 +479,9 @@ static int jpeg_decode_run(jpeg_ctx *c, const unsigned char *buf, size_t len,
 int img_jpeg_decode(const unsigned char *buf, size_t len, img_image *out)
 {
     memset(out, 0, sizeof *out);
-    jpeg_ctx c;
-    jpeg_ctx_init(&c);
-    int rc = jpeg_decode_run(&c, buf, len, out);
+    jpgctx c;
+    init_jpgctx(&c);
+    int rc = run_jpeg_decode(&c, buf, len, out);
     if (c.have_d)
         jpeg_destroy_decompress(&c.d);
     free(c.data);
@@ -447,7 +494,7 @@ int img_jpeg_decode(const unsigned char *buf, size_t len, img_image *out)
  * keeps the buffer in the context where the cleanup finds it. */
 static void dest_init(j_compress_ptr cinfo)
 {
-    jpeg_dest *d = (jpeg_dest *)cinfo->dest;
+    jpgdest *d = (jpgdest *)cinfo->dest;
     d->cap = 1 << 16;
     d->len = 0;
     if (!(d->buf = malloc(d->cap)))
@@ -459,7 +506,7 @@ static void dest_init(j_compress_ptr cinfo)
 /* Called when the buffer is full (libjpeg's contract: all of it). */
 static boolean dest_grow(j_compress_ptr cinfo)
 {
-    jpeg_dest *d = (jpeg_dest *)cinfo->dest;
+    jpgdest *d = (jpgdest *)cinfo->dest;
     size_t old = d->cap;
     unsigned char *p = old <= SIZE_MAX / 2 ? realloc(d->buf, old * 2) : NULL;
     if (!p)
@@ -473,19 +520,19 @@ static boolean dest_grow(j_compress_ptr cinfo)
 
 static void dest_term(j_compress_ptr cinfo)
 {
-    jpeg_dest *d = (jpeg_dest *)cinfo->dest;
+    jpgdest *d = (jpgdest *)cinfo->dest;
     d->len = d->cap - d->pub.free_in_buffer;
 }
 
-static int jpeg_encode_run(jpeg_ctx *c, const img_image *im, int quality)
+static int run_jpeg_encode(jpgctx *c, const img_image *im, int quality)
 {
     if (setjmp(c->jmp))
         return err_set(c->oom ? ERR_IO : ERR_USAGE, "cannot encode JPEG: %s",
                        c->msg);
     c->cc.err = &c->err;
-    jpeg_create_compress(&c->cc);
-    c->have_c = 1;
     c->cc.client_data = c;
+    c->have_c = 1;
+    jpeg_create_compress(&c->cc);
     c->dest.pub.init_destination = dest_init;
     c->dest.pub.empty_output_buffer = dest_grow;
     c->dest.pub.term_destination = dest_term;
@@ -523,9 +570,9 @@ int img_jpeg_encode(const img_image *im, int quality, unsigned char **out,
         im->height > JPEG_MAX_DIMENSION)
         return err_set(ERR_USAGE, "cannot encode JPEG: %dx%d (sides are 1..%d)",
                        im->width, im->height, (int)JPEG_MAX_DIMENSION);
-    jpeg_ctx c;
-    jpeg_ctx_init(&c);
-    int rc = jpeg_encode_run(&c, im, quality);
+    jpgctx c;
+    init_jpgctx(&c);
+    int rc = run_jpeg_encode(&c, im, quality);
     if (c.have_c)
         jpeg_destroy_compress(&c.cc);
     if (rc < 0) {

@@ -15,7 +15,23 @@ int g_check_failed;
     X(test_tz_raw_and_zstd)      \
     X(test_tz_rejects)           \
     X(test_tz_concat_segments)   \
-    X(test_stats_merge)
+    X(test_stats_merge)          \
+    X(test_img_png_roundtrip)    \
+    X(test_img_png_expand)       \
+    X(test_img_f32_exact)        \
+    X(test_img_png_rejects)      \
+    X(test_img_png_caps)         \
+    X(test_img_jpeg_quality)     \
+    X(test_img_jpeg_rejects)     \
+    X(test_img_read_file)        \
+    X(test_img_sheet)            \
+    X(test_npy_numpy_bytes)      \
+    X(test_npy_rejects)          \
+    X(test_idx_debian)           \
+    X(test_idx_types)            \
+    X(test_idx_rejects)          \
+    X(test_csv_roundtrip)        \
+    X(test_csv_rejects)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)
