@@ -156,7 +156,7 @@ out:
     return 0;
 }
 
-void csv_write_row(FILE *f, const double *v, size_t n, int dtype)
+void csv_write_values(FILE *f, const double *v, size_t n, int dtype)
 {
     for (size_t i = 0; i < n; i++) {
         double x = v[i];
@@ -171,5 +171,4 @@ void csv_write_row(FILE *f, const double *v, size_t n, int dtype)
         else
             fprintf(f, "%.0f", x);  /* beyond long long; still all digits */
     }
-    fputc('\n', f);
 }

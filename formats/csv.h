@@ -21,11 +21,12 @@
  * NULL. */
 int csv_read(FILE *f, double **values, uint64_t *rows, uint64_t *cols);
 
-/* Print v[0..n) as one comma-separated line: "%.9g" for TZ_F32 (the value
+/* Print v[0..n) comma-separated, with no line end (a caller joins several
+ * fields of different dtypes on one line): "%.9g" for TZ_F32 (the value
  * is rounded to float first, and 9 digits bring any float back exactly),
  * "%.17g" for TZ_F64, and whole numbers without exponent for the integer
  * dtypes.  Write errors are left in f's error flag for the caller's
  * fflush/ferror check. */
-void csv_write_row(FILE *f, const double *v, size_t n, int dtype);
+void csv_write_values(FILE *f, const double *v, size_t n, int dtype);
 
 #endif

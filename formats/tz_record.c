@@ -143,7 +143,8 @@ tz_tensor *tz_record_add(tz_record *rec, const char *name, int dtype,
     strcpy(t->name, name);
     t->dtype = dtype;
     t->rank = rank;
-    memcpy(t->dims, dims, (size_t)rank * sizeof *dims);
+    if (rank > 0)       /* dims may be NULL for a scalar */
+        memcpy(t->dims, dims, (size_t)rank * sizeof *dims);
     if (data) {
         t->data = data;
     } else {

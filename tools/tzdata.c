@@ -178,8 +178,11 @@ static void make_synthetic(tz_writer *w, const char *set)
     int32_t *label = mem_calloc_array(bmax + 1, sizeof(int32_t));
     if (!x || !label)
         cli_die(EXIT_IO, "out of memory");
+    cli_progress bar;
+    cli_progress_start(&bar, "tzdata: samples", n);
     for (uint64_t start = 0; start < n; start += bmax) {
         uint64_t m = n - start < bmax ? n - start : bmax;
+        cli_progress_update(&bar, start);
         for (uint64_t i = 0; i < m; i++) {
             uint64_t k = start + i;
             if (all) {
@@ -198,6 +201,7 @@ static void make_synthetic(tz_writer *w, const char *set)
         uint64_t dims[2] = { m, (uint64_t)d };
         write_batch(w, source, 2, dims, x, g.d ? NULL : label);
     }
+    cli_progress_end(&bar, n);
     /* The parameters last, so a failed run leaves no params file. */
     if (g_opt.params)
         write_gauss_params(&g);

@@ -13,7 +13,7 @@
 
 #include "batch.h"      /* batch_acc */
 #include "cli.h"        /* cli_parse, cli_die */
-#include "csv.h"        /* csv_write_row */
+#include "csv.h"        /* csv_write_values */
 #include "idx.h"        /* idx_write */
 #include "img.h"        /* img_png_encode, img_jpeg_encode, img_sheet */
 #include "npy.h"        /* npy_write_header */
@@ -379,7 +379,7 @@ static void export_csv(input *in)
                     row[k] = stats_get(sel[i], r * w + k);
                 if (i)
                     fputc(',', f);
-                csv_write_row(f, row, (size_t)w, sel[i]->dtype);
+                csv_write_values(f, row, (size_t)w, sel[i]->dtype);
             }
             fputc('\n', f);
         }

@@ -127,6 +127,8 @@ int main(int argc, char **argv)
     int nf = 0;
     uint64_t records = 0, samples = 0;
     int warned = 0;
+    cli_progress bar;
+    cli_progress_start(&bar, "tzinfo: records", 0);
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     char *stdin_only[] = { "-" };
@@ -141,6 +143,7 @@ int main(int argc, char **argv)
             if (!g_opt.brief)
                 print_record(&rec, tz_reader_index(r));
             records++;
+            cli_progress_update(&bar, records);
             samples += tz_record_batch(&rec);
             for (int i = 0; i < rec.ntensors; i++) {
                 field *f = field_for(fields, &nf, &rec.t[i]);
@@ -161,6 +164,7 @@ int main(int argc, char **argv)
         }
         tz_reader_close(r);
     }
+    cli_progress_end(&bar, records);
     print_totals(fields, nf, records, samples);
     tz_record_free(&rec);
     return 0;

@@ -37,8 +37,14 @@ int main(int argc, char **argv)
     char *stdin_only[] = { "-" };
     char **files = first < argc ? argv + first : stdin_only;
     int nfiles = first < argc ? argc - first : 1;
+    /* Opened first, so a refused terminal fails before the reading. */
+    tz_writer *w = tz_writer_open(cli.output, cli.level);
+    if (!w)
+        cli_die_last();
     batch_acc all;
     batch_init(&all);
+    cli_progress bar;
+    cli_progress_start(&bar, "tzshuf: samples read", 0);
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     for (int k = 0; k < nfiles; k++) {
@@ -55,18 +61,17 @@ int main(int argc, char **argv)
                 g_batch = tz_record_batch(&rec);
             if (batch_append(&all, &rec, 0, tz_record_batch(&rec)) < 0)
                 cli_die_last();
+            cli_progress_update(&bar, all.rows);
         }
         if (rc < 0)
             cli_die_err(rc);
         tz_reader_close(r);
     }
+    cli_progress_end(&bar, all.rows);
     rng_t rng;
     rng_init(&rng, cli.seed, SHUF_RNG, 0);
     for (uint64_t i = all.rows; i > 1; i--)
         batch_swap_rows(&all, i - 1, rng_below(&rng, i));
-    tz_writer *w = tz_writer_open(cli.output, cli.level);
-    if (!w)
-        cli_die_last();
     for (uint64_t s = 0; s < all.rows; s += g_batch) {
         tz_record view;
         batch_view(&view, &all.rec, s, s + g_batch < all.rows ? s + g_batch : all.rows);
