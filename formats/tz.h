@@ -105,6 +105,11 @@ size_t tz_tensor_row_bytes(const tz_tensor *t);
 /* Bytes of the whole tensor. */
 size_t tz_tensor_bytes(const tz_tensor *t);
 
+/* Convert the n elements at src (of dtype from) to dst (of dtype to).
+ * Integer targets take only whole values in their range; floats round.
+ * 0, or ERR_DATA naming the first element that does not fit. */
+int tz_convert(const void *src, int from, void *dst, int to, uint64_t n);
+
 /* A name or key is 1..TZ_NAME_MAX printable ASCII characters other than
  * space, '=' and ','.  Returns 1 if valid. */
 int tz_name_valid(const char *s, size_t len);

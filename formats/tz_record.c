@@ -33,6 +33,48 @@ int tz_dtype_parse(const char *name)
     return 0;
 }
 
+static double get_as_double(const void *p, int dtype, uint64_t i)
+{
+    switch (dtype) {
+    case TZ_F32: return ((const float *)p)[i];
+    case TZ_F64: return ((const double *)p)[i];
+    case TZ_U8: return ((const uint8_t *)p)[i];
+    case TZ_I32: return ((const int32_t *)p)[i];
+    default: return (double)((const int64_t *)p)[i];
+    }
+}
+
+int tz_convert(const void *src, int from, void *dst, int to, uint64_t n)
+{
+    if (from == to) {
+        memcpy(dst, src, (size_t)n * tz_dtype_size(from));
+        return 0;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        /* i64 to i64 never reaches here; other paths fit a double exactly
+         * except i64 beyond 2^53, which the range check below catches. */
+        double v = get_as_double(src, from, i);
+        double lo = to == TZ_U8 ? 0 : to == TZ_I32 ? -2147483648.0 : -9223372036854775808.0;
+        double hi = to == TZ_U8 ? 255 : to == TZ_I32 ? 2147483647.0 : 9223372036854774784.0;
+        switch (to) {
+        case TZ_F32: ((float *)dst)[i] = (float)v; continue;
+        case TZ_F64: ((double *)dst)[i] = v; continue;
+        default:
+            if (!(v >= lo && v <= hi) || v != (double)(int64_t)v)
+                return err_set(ERR_DATA, "element %llu (%.17g) is not a whole "
+                               "number that %s can hold", (unsigned long long)i, v,
+                               tz_dtype_name(to));
+        }
+        if (to == TZ_U8)
+            ((uint8_t *)dst)[i] = (uint8_t)v;
+        else if (to == TZ_I32)
+            ((int32_t *)dst)[i] = (int32_t)v;
+        else
+            ((int64_t *)dst)[i] = (int64_t)v;
+    }
+    return 0;
+}
+
 int tz_name_valid(const char *s, size_t len)
 {
     if (len == 0 || len > TZ_NAME_MAX)

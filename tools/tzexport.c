@@ -15,6 +15,7 @@
 #include "cli.h"        /* cli_parse, cli_die */
 #include "csv.h"        /* csv_write_values */
 #include "idx.h"        /* idx_write */
+#include "mem.h"        /* mem_alloc_array */
 #include "img.h"        /* img_png_encode, img_jpeg_encode, img_sheet */
 #include "npy.h"        /* npy_write_header */
 #include "out.h"        /* out_open, out_commit */
@@ -308,15 +309,26 @@ static void export_idx(input *in, const char *field)
     gather(in, field, &acc);
     const tz_tensor *t = &acc.rec.t[0];
     int type = g_opt.idx_type ? parse_idx_type(g_opt.idx_type)
-               : t->dtype == TZ_U8 ? 0x08 : t->dtype == TZ_I32 ? 0x0C
+               : t->dtype == TZ_U8 ? 0x08
+               : t->dtype == TZ_I32 || t->dtype == TZ_I64 ? 0x0C
                : t->dtype == TZ_F32 ? 0x0D : t->dtype == TZ_F64 ? 0x0E : 0;
-    if (!type || t->dtype == TZ_I64)
+    if (!type)
         cli_die(EXIT_DATA, "field '%s' is %s, which idx cannot hold", field,
                 tz_dtype_name(t->dtype));
+    /* idx_write takes the dtype that holds its type: convert to that. */
+    int want = idx_dtype(type);
+    void *data = t->data;
+    if (want != t->dtype) {
+        data = mem_alloc_array((size_t)tz_tensor_count(t), tz_dtype_size(want));
+        if (!data || tz_convert(t->data, t->dtype, data, want, tz_tensor_count(t)) < 0)
+            cli_die(-err_code(), "field '%s': %s", field, err_msg());
+    }
     out_file *o = out_open(cli.output);
     if (!o)
         cli_die_last();
-    int rc = idx_write(out_stream(o), type, t->rank, t->dims, t->data, t->dtype);
+    int rc = idx_write(out_stream(o), type, t->rank, t->dims, data, want);
+    if (data != t->data)
+        free(data);
     if (rc < 0) {
         out_abort(o);
         cli_die_err(rc);

@@ -15,6 +15,7 @@ int g_check_failed;
     X(test_tz_raw_and_zstd)      \
     X(test_tz_rejects)           \
     X(test_tz_concat_segments)   \
+    X(test_tz_convert)           \
     X(test_stats_merge)          \
     X(test_img_png_roundtrip)    \
     X(test_img_png_expand)       \

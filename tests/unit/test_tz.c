@@ -233,6 +233,22 @@ void test_tz_concat_segments(void)
     unlink(p);
 }
 
+void test_tz_convert(void)
+{
+    double d[4] = { 0, 255, -3, 2.5 };
+    uint8_t u[4];
+    int32_t i[4];
+    float f[4];
+    CHECK(tz_convert(d, TZ_F64, u, TZ_U8, 2) == 0 && u[0] == 0 && u[1] == 255);
+    CHECK(tz_convert(d, TZ_F64, u, TZ_U8, 3) == ERR_DATA);     /* -3 */
+    CHECK(strstr(err_msg(), "element 2") != NULL);
+    CHECK(tz_convert(d, TZ_F64, i, TZ_I32, 3) == 0 && i[2] == -3);
+    CHECK(tz_convert(d, TZ_F64, i, TZ_I32, 4) == ERR_DATA);    /* 2.5 */
+    CHECK(tz_convert(d, TZ_F64, f, TZ_F32, 4) == 0 && f[3] == 2.5f);
+    int64_t big[1] = { ((int64_t)1 << 40) };
+    CHECK(tz_convert(big, TZ_I64, i, TZ_I32, 1) == ERR_DATA);
+}
+
 void test_stats_merge(void)
 {
     tz_record rec;
