@@ -31,6 +31,7 @@ HEADERS := $(wildcard libcommon/*.h) $(wildcard formats/*.h)
 
 .PHONY: all check unit bats deps install clean bench fuzz demo sanitize
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(TOOL_BINS)
 

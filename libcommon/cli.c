@@ -218,7 +218,9 @@ void cli_parse(const cli_spec *s, int argc, char **argv, int *first)
     g_prog = s->name;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cli.threads = ncpu > 0 ? (int)ncpu : 1;
-    char **operands = malloc(sizeof *operands * (size_t)(argc + 1));
+    /* Static, so it stays reachable if --help or an error exits early. */
+    static char **operands;
+    operands = malloc(sizeof *operands * (size_t)(argc + 1));
     int nop = 0, only_operands = 0;
     if (!operands)
         cli_die(EXIT_IO, "out of memory");
@@ -275,6 +277,7 @@ void cli_parse(const cli_spec *s, int argc, char **argv, int *first)
     for (int i = 0; i < nop; i++)
         argv[argc - nop + i] = operands[i];
     free(operands);
+    operands = NULL;
     *first = argc - nop;
 }
 

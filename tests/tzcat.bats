@@ -111,3 +111,28 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
   run --separate-stderr tzcat -n abc /dev/null
   fails_with 1 "needs an integer"
 }
+
+@test "--head on a pipe reads on, so a pipefail pipeline succeeds" {
+  run --separate-stderr bash -o pipefail -c \
+    'tzdata fashion-mnist --split test | tzcat --head 5 | tzinfo -b'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"1 record, 5 samples"* ]]
+}
+
+@test "--head still reports damage after the cut" {
+  tzdata moons -c 100 -n 10 -o a.tz
+  head -c -10 a.tz > cut.tz
+  run --separate-stderr tzcat --head 5 cut.tz -o out.tz
+  fails_with 2 "cut.tz: record"
+  [ ! -e out.tz ]
+}
+
+@test "progress meter only on a terminal, and never with --quiet" {
+  tzdata moons -c 100 -o a.tz
+  run --separate-stderr tzcat a.tz -o b.tz
+  [ -z "$stderr" ]
+  SCSI_FAKE_TTY=1 run --separate-stderr tzcat a.tz -o b.tz
+  [[ "$stderr" == *"tzcat: samples: 100"* ]]
+  SCSI_FAKE_TTY=1 run --separate-stderr tzcat -q a.tz -o b.tz
+  [ -z "$stderr" ]
+}

@@ -5,7 +5,8 @@
  * through one at a time; only --batch and --tail hold more (one output
  * record, or the last N samples).  Plain records (not batches) pass
  * through with their fields selected and renamed, never sliced (with
- * --tail they come out ahead of the samples). */
+ * --tail they come out ahead of the samples; after --head or --range
+ * ends, nothing more is written).  The input is always read to its end. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,12 +224,17 @@ int main(int argc, char **argv)
     uint64_t g = 0;     /* samples seen before the current record */
     cli_progress bar;
     cli_progress_start(&bar, "tzcat: samples", 0);
-    for (int k = 0; k < nfiles && g < g_opt.end; k++) {
+    for (int k = 0; k < nfiles; k++) {
         tz_reader *r = tz_reader_open(files[k]);
         if (!r)
             cli_die_last();
         int rc;
-        while (g < g_opt.end && (rc = tz_read(r, &rec)) == 1) {
+        while ((rc = tz_read(r, &rec)) == 1) {
+            /* Past the cut, read on: the input is still checked, and a
+             * producer upstream is not killed by SIGPIPE (which would fail
+             * a pipeline under pipefail). */
+            if (g >= g_opt.end)
+                continue;
             if (edit_fields(&rec) < 0)
                 cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s", tz_reader_name(r),
                         tz_reader_index(r), err_msg());
@@ -247,7 +253,7 @@ int main(int argc, char **argv)
             g += n;
             cli_progress_update(&bar, g);
         }
-        if (g < g_opt.end && rc < 0)
+        if (rc < 0)
             cli_die_err(rc);
         tz_reader_close(r);
     }
