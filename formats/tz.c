@@ -263,6 +263,8 @@ struct tz_reader {
     uint64_t seg;           /* data records since the last end record */
     int ended;              /* the last record read was an end record */
     char name[512];
+    char *const *paths;     /* borrowed; read one after the other */
+    int npaths, cur;
 };
 
 /* Make at least need bytes available at in[pos]; returns how many are
@@ -305,38 +307,66 @@ static size_t grow_to(size_t have, size_t total)
     return want < total ? want : total;
 }
 
-static tz_reader *reader_new(FILE *f, int own, const char *name)
+/* Point r at a new input, with a fresh record count. */
+static void reader_start(tz_reader *r, FILE *f, int own, const char *name)
+{
+    r->f = f;
+    r->own = own;
+    r->pos = r->len = 0;
+    r->eof = 0;
+    r->next = r->seg = 0;
+    r->ended = 0;
+    snprintf(r->name, sizeof r->name, "%s", name);
+}
+
+/* Open path ("-" or NULL: standard input) as r's input.  0 or ERR_IO. */
+static int reader_open_path(tz_reader *r, const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        reader_start(r, stdin, 0, "<stdin>");
+        return 0;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_set(ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    reader_start(r, f, 1, path);
+    return 0;
+}
+
+tz_reader *tz_reader_open_list(char *const *paths, int n)
 {
     tz_reader *r = calloc(1, sizeof *r);
     if (!r) {
         err_set(ERR_IO, "out of memory");
         return NULL;
     }
-    r->f = f;
-    r->own = own;
-    r->ended = 0;
-    snprintf(r->name, sizeof r->name, "%s", name);
+    r->paths = paths;
+    r->npaths = n;
+    if (reader_open_path(r, n > 0 ? paths[0] : NULL) < 0) {
+        free(r);
+        return NULL;
+    }
     return r;
 }
 
 tz_reader *tz_reader_open(const char *path)
 {
-    if (!path || strcmp(path, "-") == 0)
-        return reader_new(stdin, 0, "<stdin>");
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    tz_reader *r = reader_new(f, 1, path);
-    if (!r)
-        fclose(f);
+    char *const one[1] = { (char *)path };
+    tz_reader *r = tz_reader_open_list(one, 1);
+    if (r)
+        r->paths = NULL, r->npaths = 0;     /* one[] dies with this frame */
     return r;
 }
 
 tz_reader *tz_reader_from_file(void *file, const char *name)
 {
-    return reader_new(file, 0, name);
+    tz_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        err_set(ERR_IO, "out of memory");
+        return NULL;
+    }
+    reader_start(r, file, 0, name);
+    return r;
 }
 
 void tz_reader_close(tz_reader *r)
@@ -475,6 +505,15 @@ int tz_read(tz_reader *r, tz_record *rec)
         if (avail == 0) {
             if (ferror(r->f))
                 return err_set(ERR_IO, "%s: read error", r->name);
+            if (r->ended && r->cur + 1 < r->npaths) {
+                if (r->own)
+                    fclose(r->f);
+                r->own = 0;
+                int rc = reader_open_path(r, r->paths[++r->cur]);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
             if (r->ended)
                 return 0;
             if (r->next == 0)

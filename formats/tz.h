@@ -120,6 +120,12 @@ typedef struct tz_reader tz_reader;
 
 /* Open path for reading ("-" or NULL: standard input).  NULL on failure. */
 tz_reader *tz_reader_open(const char *path);
+/* Read the streams at paths[0..n) one after the other, as one (n == 0:
+ * standard input; "-" among them: standard input too).  Each must be a
+ * complete stream; record indices and tz_reader_name follow the file being
+ * read.  paths is borrowed and must outlive the reader (argv does).  NULL
+ * on failure to open the first; a later one fails in tz_read. */
+tz_reader *tz_reader_open_list(char *const *paths, int n);
 /* Read from an already open FILE (not closed by tz_reader_close); name is
  * used in messages. */
 tz_reader *tz_reader_from_file(void *file, const char *name);

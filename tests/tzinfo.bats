@@ -117,6 +117,13 @@ load helpers
   fails_with 2 "r.tz: record 0: .*(batch size|payload|shape)"
 }
 
+@test "a payload length that does not match the shapes is reported" {
+  raw_moons 8 4 r.tz
+  poke r.tz 16 40          # payload_len 64 instead of 128
+  run --separate-stderr tzinfo r.tz
+  fails_with 2 "r.tz: record 0: tensor 'label': shape needs 16 bytes but only 0 of the payload remain"
+}
+
 @test "a rank above the cap is reported" {
   raw_moons 8 4 r.tz
   poke r.tz 49 09

@@ -212,9 +212,6 @@ int main(int argc, char **argv)
 {
     int first;
     parse_cmdline(argc, argv, &first);
-    char *stdin_only[] = { "-" };
-    char **files = first < argc ? argv + first : stdin_only;
-    int nfiles = first < argc ? argc - first : 1;
     sink s;
     batch_init(&s.acc);
     if (!(s.w = tz_writer_open(cli.output, cli.level)))
@@ -224,39 +221,37 @@ int main(int argc, char **argv)
     uint64_t g = 0;     /* samples seen before the current record */
     cli_progress bar;
     cli_progress_start(&bar, "tzcat: samples", 0);
-    for (int k = 0; k < nfiles; k++) {
-        tz_reader *r = tz_reader_open(files[k]);
-        if (!r)
-            cli_die_last();
-        int rc;
-        while ((rc = tz_read(r, &rec)) == 1) {
-            /* Past the cut, read on: the input is still checked, and a
-             * producer upstream is not killed by SIGPIPE (which would fail
-             * a pipeline under pipefail). */
-            if (g >= g_opt.end)
-                continue;
-            if (edit_fields(&rec) < 0)
-                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s", tz_reader_name(r),
-                        tz_reader_index(r), err_msg());
-            if (rec.kind != TZ_BATCH) {
-                /* In order with the samples, except that --tail cannot
-                 * know its samples yet: there plain records go first. */
-                if (!g_opt.tail_given)
-                    drain(&s, 1);
-                put(&s, &rec);
-                continue;
-            }
-            uint64_t n = tz_record_batch(&rec);
-            uint64_t lo = g_opt.begin > g ? g_opt.begin - g : 0;
-            uint64_t hi = g_opt.end - g < n ? g_opt.end - g : n;
-            emit_rows(&s, &rec, lo < n ? lo : n, hi > lo ? hi : lo < n ? lo : n);
-            g += n;
-            cli_progress_update(&bar, g);
+    tz_reader *r = tz_reader_open_list(argv + first, argc - first);
+    if (!r)
+        cli_die_last();
+    int rc;
+    while ((rc = tz_read(r, &rec)) == 1) {
+        /* Past the cut, read on: the input is still checked, and a
+         * producer upstream is not killed by SIGPIPE (which would fail
+         * a pipeline under pipefail). */
+        if (g >= g_opt.end)
+            continue;
+        if (edit_fields(&rec) < 0)
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s", tz_reader_name(r),
+                    tz_reader_index(r), err_msg());
+        if (rec.kind != TZ_BATCH) {
+            /* In order with the samples, except that --tail cannot
+             * know its samples yet: there plain records go first. */
+            if (!g_opt.tail_given)
+                drain(&s, 1);
+            put(&s, &rec);
+            continue;
         }
-        if (rc < 0)
-            cli_die_err(rc);
-        tz_reader_close(r);
+        uint64_t n = tz_record_batch(&rec);
+        uint64_t lo = g_opt.begin > g ? g_opt.begin - g : 0;
+        uint64_t hi = g_opt.end - g < n ? g_opt.end - g : n;
+        emit_rows(&s, &rec, lo < n ? lo : n, hi > lo ? hi : lo < n ? lo : n);
+        g += n;
+        cli_progress_update(&bar, g);
     }
+    if (rc < 0)
+        cli_die_err(rc);
+    tz_reader_close(r);
     drain(&s, 1);
     cli_progress_end(&bar, g);
     if (tz_writer_close(s.w) < 0)

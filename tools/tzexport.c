@@ -63,40 +63,24 @@ static const cli_spec g_spec = {
 /* ---- reading the input ------------------------------------------------ */
 
 typedef struct {
-    char **files;
-    int nfiles, k;
     tz_reader *r;
     tz_record rec;
 } input;
 
 static void input_open(input *in, char **files, int n)
 {
-    static char *stdin_only[] = { "-" };
-    in->files = n ? files : stdin_only;
-    in->nfiles = n ? n : 1;
-    in->k = 0;
-    in->r = NULL;
+    if (!(in->r = tz_reader_open_list(files, n)))
+        cli_die_last();
     tz_record_init(&in->rec, TZ_BATCH);
 }
 
 /* The next data record, or NULL at the end of the last file. */
 static tz_record *input_next(input *in)
 {
-    for (;;) {
-        if (!in->r) {
-            if (in->k == in->nfiles)
-                return NULL;
-            if (!(in->r = tz_reader_open(in->files[in->k++])))
-                cli_die_last();
-        }
-        int rc = tz_read(in->r, &in->rec);
-        if (rc == 1)
-            return &in->rec;
-        if (rc < 0)
-            cli_die_err(rc);
-        tz_reader_close(in->r);
-        in->r = NULL;
-    }
+    int rc = tz_read(in->r, &in->rec);
+    if (rc < 0)
+        cli_die_err(rc);
+    return rc ? &in->rec : NULL;
 }
 
 static void input_close(input *in)

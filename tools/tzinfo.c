@@ -131,39 +131,34 @@ int main(int argc, char **argv)
     cli_progress_start(&bar, "tzinfo: records", 0);
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
-    char *stdin_only[] = { "-" };
-    char **files = first < argc ? argv + first : stdin_only;
-    int nfiles = first < argc ? argc - first : 1;
-    for (int k = 0; k < nfiles; k++) {
-        tz_reader *r = tz_reader_open(files[k]);
-        if (!r)
-            cli_die_last();
-        int rc;
-        while ((rc = tz_read(r, &rec)) == 1) {
-            if (!g_opt.brief)
-                print_record(&rec, tz_reader_index(r));
-            records++;
-            cli_progress_update(&bar, records);
-            samples += tz_record_batch(&rec);
-            for (int i = 0; i < rec.ntensors; i++) {
-                field *f = field_for(fields, &nf, &rec.t[i]);
-                if (!f) {
-                    if (!warned++)
-                        cli_warn("more than %d distinct fields: totals "
-                                 "omit the rest", TZ_TENSORS_MAX * 4);
-                    continue;
-                }
-                f->rows += rec.t[i].rank ? rec.t[i].dims[0] : 1;
-                if (g_opt.stats)
-                    stats_add_tensor(&f->acc, &rec.t[i]);
+    tz_reader *r = tz_reader_open_list(argv + first, argc - first);
+    if (!r)
+        cli_die_last();
+    int rc;
+    while ((rc = tz_read(r, &rec)) == 1) {
+        if (!g_opt.brief)
+            print_record(&rec, tz_reader_index(r));
+        records++;
+        cli_progress_update(&bar, records);
+        samples += tz_record_batch(&rec);
+        for (int i = 0; i < rec.ntensors; i++) {
+            field *f = field_for(fields, &nf, &rec.t[i]);
+            if (!f) {
+                if (!warned++)
+                    cli_warn("more than %d distinct fields: totals "
+                             "omit the rest", TZ_TENSORS_MAX * 4);
+                continue;
             }
+            f->rows += rec.t[i].rank ? rec.t[i].dims[0] : 1;
+            if (g_opt.stats)
+                stats_add_tensor(&f->acc, &rec.t[i]);
         }
-        if (rc < 0) {
-            fflush(stdout);
-            cli_die_err(rc);
-        }
-        tz_reader_close(r);
     }
+    if (rc < 0) {
+        fflush(stdout);
+        cli_die_err(rc);
+    }
+    tz_reader_close(r);
     cli_progress_end(&bar, records);
     print_totals(fields, nf, records, samples);
     tz_record_free(&rec);

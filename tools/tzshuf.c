@@ -34,9 +34,6 @@ int main(int argc, char **argv)
 {
     int first;
     cli_parse(&g_spec, argc, argv, &first);
-    char *stdin_only[] = { "-" };
-    char **files = first < argc ? argv + first : stdin_only;
-    int nfiles = first < argc ? argc - first : 1;
     /* Opened first, so a refused terminal fails before the reading. */
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     if (!w)
@@ -47,26 +44,24 @@ int main(int argc, char **argv)
     cli_progress_start(&bar, "tzshuf: samples read", 0);
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
-    for (int k = 0; k < nfiles; k++) {
-        tz_reader *r = tz_reader_open(files[k]);
-        if (!r)
+    tz_reader *r = tz_reader_open_list(argv + first, argc - first);
+    if (!r)
+        cli_die_last();
+    int rc;
+    while ((rc = tz_read(r, &rec)) == 1) {
+        if (rec.kind != TZ_BATCH || !batch_compatible(&all, &rec))
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s", tz_reader_name(r),
+                    tz_reader_index(r), rec.kind != TZ_BATCH
+                    ? "not a batch record" : "fields differ from the first record's");
+        if (!g_batch)
+            g_batch = tz_record_batch(&rec);
+        if (batch_append(&all, &rec, 0, tz_record_batch(&rec)) < 0)
             cli_die_last();
-        int rc;
-        while ((rc = tz_read(r, &rec)) == 1) {
-            if (rec.kind != TZ_BATCH || !batch_compatible(&all, &rec))
-                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s", tz_reader_name(r),
-                        tz_reader_index(r), rec.kind != TZ_BATCH
-                        ? "not a batch record" : "fields differ from the first record's");
-            if (!g_batch)
-                g_batch = tz_record_batch(&rec);
-            if (batch_append(&all, &rec, 0, tz_record_batch(&rec)) < 0)
-                cli_die_last();
-            cli_progress_update(&bar, all.rows);
-        }
-        if (rc < 0)
-            cli_die_err(rc);
-        tz_reader_close(r);
+        cli_progress_update(&bar, all.rows);
     }
+    if (rc < 0)
+        cli_die_err(rc);
+    tz_reader_close(r);
     cli_progress_end(&bar, all.rows);
     rng_t rng;
     rng_init(&rng, cli.seed, SHUF_RNG, 0);
