@@ -28,12 +28,13 @@ TOOL_BINS := $(addprefix $(BIN)/,$(TOOLS))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 HEADERS := $(wildcard libcommon/*.h) $(wildcard formats/*.h)
+EXAMPLES := $(BUILD)/examples/sim_awgn
 
 .PHONY: all check unit bats deps install clean bench fuzz demo sanitize
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(TOOL_BINS)
+all: $(TOOL_BINS) $(EXAMPLES)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -47,6 +48,10 @@ $(BIN)/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC)) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -57,8 +62,8 @@ deps:
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
-bats: all
-	SCSI_BIN=$(abspath $(BIN)) scripts/run-bats tests
+bats: all $(EXAMPLES)
+	SCSI_BIN=$(abspath $(BIN)) SCSI_EXAMPLES=$(abspath $(BUILD)/examples) scripts/run-bats tests
 
 check: deps
 	@$(MAKE) --no-print-directory all unit

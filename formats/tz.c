@@ -262,10 +262,35 @@ struct tz_reader {
     uint64_t next;          /* index of the next physical record */
     uint64_t seg;           /* data records since the last end record */
     int ended;              /* the last record read was an end record */
+    int io_error;           /* a read failed (not end of input) */
     char name[512];
     char *const *paths;     /* borrowed; read one after the other */
     int npaths, cur;
 };
+
+/* Read what is there, up to n bytes: unlike fread, which on a pipe waits
+ * until all n have come, this returns as soon as any have, so a reader
+ * talking to a program (simulate --exec) cannot wait for bytes that the
+ * program will only send after its next answer.  0 at end of input or on
+ * error (r->io_error tells which). */
+static size_t read_some(tz_reader *r, unsigned char *buf, size_t n)
+{
+    int fd = fileno(r->f);
+    if (fd < 0) {               /* fmemopen and the like */
+        size_t got = fread(buf, 1, n, r->f);
+        r->io_error |= ferror(r->f);
+        return got;
+    }
+    for (;;) {
+        ssize_t got = read(fd, buf, n);
+        if (got >= 0)
+            return (size_t)got;
+        if (errno != EINTR) {
+            r->io_error = 1;
+            return 0;
+        }
+    }
+}
 
 /* Make at least need bytes available at in[pos]; returns how many are
  * (fewer only at end of input). */
@@ -277,7 +302,7 @@ static size_t fill(tz_reader *r, size_t need)
     r->len -= r->pos;
     r->pos = 0;
     while (r->len < need && !r->eof) {
-        size_t got = fread(r->in + r->len, 1, IN_CAP - r->len, r->f);
+        size_t got = read_some(r, r->in + r->len, IN_CAP - r->len);
         r->len += got;
         if (got == 0)
             r->eof = 1;
@@ -316,6 +341,7 @@ static void reader_start(tz_reader *r, FILE *f, int own, const char *name)
     r->eof = 0;
     r->next = r->seg = 0;
     r->ended = 0;
+    r->io_error = 0;
     snprintf(r->name, sizeof r->name, "%s", name);
 }
 
@@ -414,7 +440,7 @@ static int read_raw(tz_reader *r, tz_record *rec, size_t *len)
             r->pos += n;
             have += n;
         } else {
-            size_t got = fread(rec->buf + have, 1, chunk, r->f);
+            size_t got = read_some(r, rec->buf + have, chunk);
             if (got == 0)
                 return err_set(ERR_DATA, "truncated record: input ends after "
                                "%zu of %zu bytes", have, total);
@@ -503,7 +529,7 @@ int tz_read(tz_reader *r, tz_record *rec)
     for (;;) {
         size_t avail = fill(r, 4);
         if (avail == 0) {
-            if (ferror(r->f))
+            if (r->io_error)
                 return err_set(ERR_IO, "%s: read error", r->name);
             if (r->ended && r->cur + 1 < r->npaths) {
                 if (r->own)
@@ -580,14 +606,9 @@ struct tz_writer {
     uint64_t count;
 };
 
-tz_writer *tz_writer_open(const char *path, int level)
+/* A writer with its compression set up and no output yet. */
+static tz_writer *writer_new(int level)
 {
-    int to_stdout = !path || strcmp(path, "-") == 0;
-    if (to_stdout && isatty(STDOUT_FILENO)) {
-        err_set(ERR_USAGE, "refusing to write a binary tensor stream to a "
-                "terminal; use -o FILE or a pipe");
-        return NULL;
-    }
     tz_writer *w = calloc(1, sizeof *w);
     if (!w) {
         err_set(ERR_IO, "out of memory");
@@ -607,6 +628,28 @@ tz_writer *tz_writer_open(const char *path, int level)
         ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
         ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
     }
+    return w;
+}
+
+tz_writer *tz_writer_to_file(void *file, int level)
+{
+    tz_writer *w = writer_new(level);
+    if (w)
+        w->f = file;
+    return w;
+}
+
+tz_writer *tz_writer_open(const char *path, int level)
+{
+    int to_stdout = !path || strcmp(path, "-") == 0;
+    if (to_stdout && isatty(STDOUT_FILENO)) {
+        err_set(ERR_USAGE, "refusing to write a binary tensor stream to a "
+                "terminal; use -o FILE or a pipe");
+        return NULL;
+    }
+    tz_writer *w = writer_new(level);
+    if (!w)
+        return NULL;
     if (!(w->out = out_open(path))) {
         tz_writer_abort(w);
         return NULL;
@@ -677,6 +720,10 @@ int tz_write(tz_writer *w, const tz_record *rec)
     }
     rc = emit(w, c, nc);
     free(hdr);
+    /* On a pipe, each record goes out whole at once: a program downstream
+     * (or simulate, reading a simulator's answers) may be waiting for it. */
+    if (rc == 0 && (!w->out || out_is_stdout(w->out)) && fflush(w->f) != 0)
+        rc = err_set(ERR_IO, "write failed: %s", strerror(errno));
     if (rc == 0)
         w->count++;
     return rc;
@@ -697,8 +744,12 @@ int tz_writer_close(tz_writer *w)
         tz_writer_abort(w);
         return rc;
     }
-    rc = out_commit(w->out);
+    if (w->out)
+        rc = out_commit(w->out);
+    else if (fflush(w->f) != 0)
+        rc = err_set(ERR_IO, "write failed: %s", strerror(errno));
     w->out = NULL;
+    w->f = NULL;
     tz_writer_abort(w);
     return rc;
 }
@@ -707,7 +758,10 @@ void tz_writer_abort(tz_writer *w)
 {
     if (!w)
         return;
-    out_abort(w->out);
+    if (w->out)
+        out_abort(w->out);
+    else if (w->f)
+        fflush(w->f);
     ZSTD_freeCCtx(w->cctx);
     free(w->obuf);
     free(w);

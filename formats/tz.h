@@ -151,6 +151,9 @@ typedef struct tz_writer tz_writer;
  * terminal).  A file is written under a temporary name and appears at path
  * only when tz_writer_close succeeds.  level: zstd level, 0 for raw. */
 tz_writer *tz_writer_open(const char *path, int level);
+/* Write to an open FILE (not closed by the writer; tz_writer_close writes
+ * the end record and flushes it). */
+tz_writer *tz_writer_to_file(void *file, int level);
 /* Append one record.  0 or ERR_*. */
 int tz_write(tz_writer *w, const tz_record *rec);
 /* Write the end record, flush and publish.  Frees w.  0 or ERR_*; on error

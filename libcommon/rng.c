@@ -70,6 +70,20 @@ uint64_t rng_below(rng_t *r, uint64_t n)
     return x % n;
 }
 
+void rng_add_normal_f32(rng_t *r, float *x, uint64_t n, float sd)
+{
+    for (uint64_t i = 0; i < n; i += 2) {
+        /* Two 24-bit uniforms, offset by half a step to stay inside (0,1). */
+        uint32_t a = rng_u32(r), b = rng_u32(r);
+        float u1 = ((float)(a >> 8) + 0.5f) * 0x1.0p-24f;
+        float u2 = ((float)(b >> 8) + 0.5f) * 0x1.0p-24f;
+        float rad = sd * sqrtf(-2.0f * logf(u1)), th = 6.2831853f * u2;
+        x[i] += rad * cosf(th);
+        if (i + 1 < n)
+            x[i + 1] += rad * sinf(th);
+    }
+}
+
 double rng_normal(rng_t *r)
 {
     if (r->have_normal) {

@@ -33,5 +33,8 @@ double rng_uniform(rng_t *r);
 uint64_t rng_below(rng_t *r, uint64_t n);
 /* Standard normal (Box-Muller). */
 double rng_normal(rng_t *r);
+/* n standard normals, scaled by sd, added to x[0..n): the fast path for
+ * noise fields (single-precision Box-Muller on 24-bit uniforms). */
+void rng_add_normal_f32(rng_t *r, float *x, uint64_t n, float sd);
 
 #endif

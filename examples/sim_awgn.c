@@ -1,0 +1,57 @@
+/* sim_awgn - an external simulator for simulate(1), in C: adds Gaussian
+ * noise of std SIGMA (argument, default 0.1) to field x0 and answers with
+ * field x1 of the same shape.
+ *
+ * It shows the whole protocol: read records from standard input one at a
+ * time, answer each at once with one record of as many rows, flush, and
+ * finish with the end record and status 0 when the input ends.  Random
+ * draws are keyed by the "seed" and "first" attributes that simulate
+ * sends, so the answers do not depend on how the stream is batched.
+ *
+ * Build: cc -Ilibcommon -Iformats sim_awgn.c build/rel/libscsi.a -lzstd -lm */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "err.h"
+#include "rng.h"
+#include "tz.h"
+
+int main(int argc, char **argv)
+{
+    double sigma = argc > 1 ? atof(argv[1]) : 0.1;
+    tz_reader *in = tz_reader_open("-");
+    tz_writer *out = tz_writer_to_file(stdout, 0);    /* raw: no compression */
+    tz_record rec, ans;
+    tz_record_init(&rec, TZ_BATCH);
+    int rc;
+    while ((rc = tz_read(in, &rec)) == 1) {
+        const tz_tensor *x = tz_record_find(&rec, "x0");
+        const char *seed = tz_record_attr(&rec, "seed");
+        const char *first = tz_record_attr(&rec, "first");
+        if (!x || x->dtype != TZ_F32 || !seed || !first) {
+            fprintf(stderr, "sim_awgn: need an f32 field x0 and the seed and "
+                    "first attributes\n");
+            return 1;
+        }
+        tz_record_init(&ans, TZ_BATCH);
+        tz_tensor *y = tz_record_add(&ans, "x1", TZ_F32, x->rank, x->dims, NULL);
+        uint64_t n = x->dims[0], per = tz_tensor_count(x) / (n ? n : 1);
+        for (uint64_t i = 0; i < n; i++) {
+            rng_t r;
+            rng_init(&r, strtoull(seed, NULL, 10), 1, strtoull(first, NULL, 10) + i);
+            for (uint64_t j = 0; j < per; j++)
+                ((float *)y->data)[i * per + j] =
+                    ((const float *)x->data)[i * per + j] + (float)(sigma * rng_normal(&r));
+        }
+        if (tz_write(out, &ans) < 0 || fflush(stdout) != 0)
+            return 1;
+        tz_record_free(&ans);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "sim_awgn: %s\n", err_msg());
+        return 1;
+    }
+    tz_record_free(&rec);
+    tz_reader_close(in);
+    return tz_writer_close(out) < 0;
+}

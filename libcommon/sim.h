@@ -1,0 +1,54 @@
+/* sim.h - running a forward simulator over records: the built-in
+ * operators (fwd.h) or an external program speaking the tensor stream.
+ *
+ * Both take a record holding a candidate clean field and give back the
+ * record with K rows per candidate (candidate-major: row i*K + k is
+ * candidate i's k-th re-corruption), every field repeated, plus the
+ * simulated observation field and any side information.
+ *
+ * The external protocol (simulate(1)): the program is started once with
+ * /bin/sh -c and kept for the whole stream.  It reads raw tensor-stream
+ * records on standard input and must write, for each, one batch record
+ * with the same number of rows holding the observation field (f32, finite)
+ * and, optionally, side fields; fields it echoes back under names that
+ * were sent are ignored.  After the last record it reads the end record,
+ * must write its own, and exit 0. */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdint.h>
+
+#include "fwd.h"
+#include "tz.h"
+
+/* dst = src with every row of every tensor repeated k times in a row.
+ * dst is initialised here and owns its data; attributes are copied.
+ * 0 or ERR_*. */
+int sim_repeat(const tz_record *src, uint64_t k, tz_record *dst);
+
+/* Built-in simulation: out (initialised here) = rec repeated K times,
+ * plus yname and the side fields, computed from field with rng keys
+ * (seed, resample k, sample first + i).  0 or ERR_*. */
+int sim_builtin(const fwd_spec *spec, const tz_record *rec, const char *field,
+                const char *yname, uint64_t first, uint32_t k, uint64_t seed,
+                int threads, tz_record *out);
+
+typedef struct sim_ext sim_ext;
+
+/* Start cmd.  timeout: seconds to wait for each answer (0: forever).
+ * NULL on failure (err set). */
+sim_ext *sim_ext_start(const char *cmd, double timeout);
+/* Send rec, read the answer and merge it: out (initialised here) = rec
+ * plus the answer's new fields.  yname must come back as f32 of rec's
+ * batch size, finite.  0, ERR_EXTERNAL (the program failed, answered late
+ * or wrongly) or ERR_NUMERIC (NaN or Inf); the message names the program
+ * and the record. */
+int sim_ext_call(sim_ext *s, const tz_record *rec, const char *yname,
+                 tz_record *out);
+/* Close the program's input, check that it ends its stream and exits 0,
+ * and free s.  0 or ERR_EXTERNAL. */
+int sim_ext_finish(sim_ext *s);
+/* Kill the program and free s (on an error path).  NULL-safe. */
+void sim_ext_kill(sim_ext *s);
+
+#endif

@@ -1,0 +1,133 @@
+/* simulate - the forward simulator inside the SCSI loop: append to each
+ * record a simulated observation of its candidate clean field.
+ *
+ * The simulator is a built-in spec (as corrupt's) or, with --exec, any
+ * program that reads a tensor stream on standard input and writes one on
+ * standard output, started once for the whole stream (the protocol is in
+ * simulate(1) and sim.h).  With -K, each candidate is re-corrupted K times
+ * independently: output rows i*K .. i*K+K-1 belong to candidate i. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"        /* cli_parse, cli_die */
+#include "fwd.h"        /* fwd_parse, fwd_help */
+#include "sim.h"        /* sim_builtin, sim_ext_* */
+#include "tz.h"         /* tz_reader, tz_writer */
+
+struct cmdline {
+    const char *field, *out, *exec;
+    uint64_t resamples;
+    double timeout;
+};
+
+static struct cmdline g_opt = { .field = "x0", .out = "x1", .resamples = 1,
+                                .timeout = 60 };
+
+static const cli_opt g_opts[] = {
+    { "field", 'f', CLI_STR, &g_opt.field, "NAME",
+      "the candidate clean field (default x0)", 0, 0 },
+    { "out-field", 'y', CLI_STR, &g_opt.out, "NAME",
+      "name of the simulated observation (default x1)", 0, 0 },
+    { "resamples", 'K', CLI_U64, &g_opt.resamples, "K",
+      "independent re-corruptions per candidate (default 1)", 1, 1e6 },
+    { "exec", 'e', CLI_STR, &g_opt.exec, "COMMAND",
+      "run COMMAND (with /bin/sh -c) as the simulator instead of a SPEC", 0, 0 },
+    { "timeout", 't', CLI_DOUBLE, &g_opt.timeout, "SECONDS",
+      "--exec: longest wait for an answer, 0 for none (default 60)", 0, 1e9 },
+    { 0 }
+};
+
+static const cli_spec g_spec = {
+    "simulate", "[OPTION]... {SPEC | --exec COMMAND} [FILE]...",
+    "Append a simulated observation of each record's candidate field "
+    "(standard input if no FILE), from a built-in forward model SPEC or an "
+    "external program.",
+    g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
+};
+
+int main(int argc, char **argv)
+{
+    int first;
+    cli_spec spec_help = g_spec;
+    char details[4200];
+    snprintf(details, sizeof details, "Operators (defaults shown):\n%s", fwd_help());
+    spec_help.details = details;
+    cli_parse(&spec_help, argc, argv, &first);
+    fwd_spec spec;
+    if (!g_opt.exec) {
+        if (first == argc)
+            cli_die(EXIT_USAGE, "need a forward-model SPEC or --exec COMMAND");
+        if (fwd_parse(argv[first++], &spec) < 0)
+            cli_die_last();
+    }
+    if (!tz_name_valid(g_opt.out, strlen(g_opt.out)))
+        cli_die(EXIT_USAGE, "--out-field: '%s' is not a valid field name", g_opt.out);
+    tz_writer *w = tz_writer_open(cli.output, cli.level);
+    tz_reader *r = w ? tz_reader_open_list(argv + first, argc - first) : NULL;
+    if (!r)
+        cli_die_last();
+    sim_ext *ext = NULL;
+    if (g_opt.exec && !(ext = sim_ext_start(g_opt.exec, g_opt.timeout)))
+        cli_die_last();
+    uint32_t k = (uint32_t)g_opt.resamples;
+    char seed[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, cli.seed);
+    tz_record rec, out;
+    tz_record_init(&rec, TZ_BATCH);
+    uint64_t done = 0;      /* candidates before this record */
+    cli_progress bar;
+    cli_progress_start(&bar, "simulate: candidates", 0);
+    int rc;
+    while ((rc = tz_read(r, &rec)) == 1) {
+        if (rec.kind != TZ_BATCH) {
+            if (tz_write(w, &rec) < 0)
+                cli_die_last();
+            continue;
+        }
+        if (ext) {
+            /* The program sees the candidates already repeated, with the
+             * seed and the index of the first row as attributes, so that
+             * it can key its own random draws. */
+            tz_record sent;
+            tz_record_init(&sent, TZ_BATCH);
+            char at[32];
+            snprintf(at, sizeof at, "%" PRIu64, done * k);
+            if (!tz_record_find(&rec, g_opt.field))
+                rc = err_set(ERR_DATA, "no field '%s'", g_opt.field);
+            else if ((rc = sim_repeat(&rec, k, &sent)) == 0 &&
+                     (rc = tz_record_set_attr(&sent, "seed", seed)) == 0 &&
+                     (rc = tz_record_set_attr(&sent, "first", at)) == 0)
+                rc = sim_ext_call(ext, &sent, g_opt.out, &out);
+            tz_record_free(&sent);
+            if (rc < 0) {
+                sim_ext_kill(ext);
+                if (rc == ERR_DATA)
+                    cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s", tz_reader_name(r),
+                            tz_reader_index(r), err_msg());
+                cli_die_err(rc);
+            }
+        } else if (sim_builtin(&spec, &rec, g_opt.field, g_opt.out, done, k,
+                               cli.seed, cli.threads, &out) < 0) {
+            cli_die(-err_code(), "%s: record %" PRIu64 ": %s", tz_reader_name(r),
+                    tz_reader_index(r), err_msg());
+        }
+        if (tz_write(w, &out) < 0)
+            cli_die_last();
+        tz_record_free(&out);
+        done += tz_record_batch(&rec);
+        cli_progress_update(&bar, done);
+    }
+    if (rc < 0) {
+        sim_ext_kill(ext);
+        cli_die_err(rc);
+    }
+    cli_progress_end(&bar, done);
+    tz_reader_close(r);
+    if (ext && sim_ext_finish(ext) < 0)
+        cli_die_last();
+    if (tz_writer_close(w) < 0)
+        cli_die_last();
+    tz_record_free(&rec);
+    return 0;
+}
