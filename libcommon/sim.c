@@ -112,7 +112,7 @@ static void *watchdog(void *arg)
             s->waiting) {
             s->timed_out = 1;
             s->waiting = 0;
-            kill(s->pid, SIGKILL);
+            kill(-s->pid, SIGKILL);
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -162,6 +162,9 @@ sim_ext *sim_ext_start(const char *cmd, double timeout)
         return NULL;
     }
     if (s->pid == 0) {
+        /* Its own process group, so that a kill reaches whatever the
+         * shell starts too. */
+        setpgid(0, 0);
         dup2(in[0], STDIN_FILENO);
         dup2(out[1], STDOUT_FILENO);
         close(in[0]), close(in[1]), close(out[0]), close(out[1]);
@@ -169,6 +172,7 @@ sim_ext *sim_ext_start(const char *cmd, double timeout)
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
+    setpgid(s->pid, s->pid);    /* also here: no race with the kill */
     close(in[0]);
     close(out[1]);
     s->to = fdopen(in[1], "wb");
@@ -199,11 +203,21 @@ static int reap(sim_ext *s, double secs, int *status)
         nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
     }
     if (s->pid > 0) {
-        kill(s->pid, SIGKILL);
+        kill(-s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
         s->pid = 0;
     }
     return 0;
+}
+
+static void describe_status(int status, char *buf, size_t n)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, n, "it exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, n, "it was killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(buf, n, "it stopped");
 }
 
 /* Why the program stopped answering, for messages: reaps it. */
@@ -215,12 +229,7 @@ static void describe_exit(sim_ext *s, char *buf, size_t n)
         return;
     }
     if (reap(s, 2.0, &status)) {
-        if (WIFEXITED(status))
-            snprintf(buf, n, "it exited with status %d", WEXITSTATUS(status));
-        else if (WIFSIGNALED(status))
-            snprintf(buf, n, "it was killed by signal %d", WTERMSIG(status));
-        else
-            snprintf(buf, n, "it stopped");
+        describe_status(status, buf, n);
     } else {
         snprintf(buf, n, "it closed its output (killed)");
     }
@@ -259,15 +268,26 @@ int sim_ext_call(sim_ext *s, const tz_record *rec, const char *yname,
     arm(s, 0);
     pthread_join(tid, NULL);
     char why[128];
+    int status;
     if (rc == 0 || (rc < 0 && (s->timed_out || job.rc < 0))) {
         describe_exit(s, why, sizeof why);
         rc = err_set(ERR_EXTERNAL, "simulator '%s': record %llu: no answer: %s",
                      s->cmd, (unsigned long long)index, why);
     } else if (rc < 0) {
-        char msg[1024];     /* the reader's message already names it */
+        /* A program that failed usually leaves a short answer: its exit
+         * says more than the bytes do.  Else the reader's message, which
+         * already names the program and the record. */
+        char msg[1024];
         snprintf(msg, sizeof msg, "%s", err_msg());
-        rc = err_set(ERR_EXTERNAL, "%s", msg);
-        reap(s, 0, &(int){ 0 });
+        if (reap(s, 1.0, &status) &&
+            !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            s->pid = 0;
+            describe_status(status, why, sizeof why);
+            rc = err_set(ERR_EXTERNAL, "simulator '%s': record %llu: no answer: %s",
+                         s->cmd, (unsigned long long)index, why);
+        } else {
+            rc = err_set(ERR_EXTERNAL, "%s", msg);
+        }
     } else {
         rc = 0;
         const tz_tensor *y = tz_record_find(&ans, yname);
@@ -355,11 +375,8 @@ int sim_ext_finish(sim_ext *s)
             rc = err_set(ERR_EXTERNAL, "simulator '%s' did not exit after its "
                          "input ended (killed)", s->cmd);
     } else if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        if (WIFEXITED(status))
-            snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
-        else
-            snprintf(why, sizeof why, "was killed by signal %d", WTERMSIG(status));
-        rc = err_set(ERR_EXTERNAL, "simulator '%s' %s", s->cmd, why);
+        describe_status(status, why, sizeof why);
+        rc = err_set(ERR_EXTERNAL, "simulator '%s': at the end: %s", s->cmd, why);
     }
     release(s);
     return rc;
@@ -370,7 +387,7 @@ void sim_ext_kill(sim_ext *s)
     if (!s)
         return;
     if (s->pid > 0) {
-        kill(s->pid, SIGKILL);
+        kill(-s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
     }
     if (s->dog)

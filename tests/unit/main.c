@@ -17,6 +17,16 @@ int g_check_failed;
     X(test_tz_concat_segments)   \
     X(test_tz_convert)           \
     X(test_stats_merge)          \
+    X(test_fwd_parse)            \
+    X(test_fwd_kernels)          \
+    X(test_fwd_mask_fraction)    \
+    X(test_fwd_blur_preserves_constant) \
+    X(test_fwd_noise_std)        \
+    X(test_fwd_jpeg_quality)     \
+    X(test_fwd_poisson)          \
+    X(test_fwd_spectral)         \
+    X(test_fwd_project)          \
+    X(test_fwd_determinism)          \
     X(test_img_png_roundtrip)    \
     X(test_img_png_expand)       \
     X(test_img_f32_exact)        \

@@ -1,0 +1,330 @@
+/* test_fwd.c - the forward operators: properties, not recorded outputs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "err.h"
+#include "fwd.h"
+#include "synth.h"
+#include "tz.h"
+
+/* n smooth test images (n, c, h, w) in [0, 1]: blobs of random centres. */
+static tz_record images(uint64_t n, int c, int h, int w)
+{
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    uint64_t dims[4] = { n, (uint64_t)c, (uint64_t)h, (uint64_t)w };
+    tz_tensor *x = tz_record_add(&rec, "x", TZ_F32, 4, dims, NULL);
+    float *p = x->data;
+    for (uint64_t i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < w; xx++) {
+                    double cy = h * (0.3 + 0.4 * ((i * 7) % 10) / 10.0);
+                    double cx = w * (0.3 + 0.4 * ((i * 3) % 10) / 10.0);
+                    double d2 = (y - cy) * (y - cy) + (xx - cx) * (xx - cx);
+                    *p++ = (float)(0.1 + 0.8 * exp(-d2 / (0.05 * h * w)) * (ch + 1) / c);
+                }
+    return rec;
+}
+
+/* Apply spec to rec's x; returns the output record (caller frees). */
+static tz_record run(const char *spec_text, const tz_record *in, uint64_t first,
+                     int threads, uint64_t seed)
+{
+    fwd_spec spec;
+    tz_record out;
+    tz_record_init(&out, TZ_BATCH);
+    CHECK(fwd_parse(spec_text, &spec) == 0);
+    CHECK(fwd_apply(&spec, tz_record_find(in, "x"), first, 0, seed, threads, &out, "y") == 0);
+    return out;
+}
+
+static float *field(tz_record *r, const char *name)
+{
+    tz_tensor *t = tz_record_find(r, name);
+    CHECK(t != NULL);
+    return t ? t->data : NULL;
+}
+
+void test_fwd_parse(void)
+{
+    fwd_spec s;
+    CHECK(fwd_parse("blur:sigma=1,awgn:sigma=0.1,jpeg:q=10-50", &s) == 0 && s.nops == 3);
+    CHECK(s.op[2].p[0] == 10 && s.op[2].p[1] == 50);
+    CHECK(fwd_parse("jpeg:q=30", &s) == 0 && s.op[0].p[0] == 30 && s.op[0].p[1] == 30);
+    CHECK(fwd_parse("mask", &s) == 0 && s.op[0].p[0] == 0.5);
+    CHECK(fwd_parse("", &s) == ERR_USAGE);
+    CHECK(fwd_parse("smudge:x=1", &s) == ERR_USAGE);
+    CHECK(strstr(err_msg(), "unknown operator 'smudge'") != NULL);
+    CHECK(fwd_parse("blur:radius=1", &s) == ERR_USAGE);
+    CHECK(strstr(err_msg(), "no parameter 'radius'") != NULL);
+    CHECK(fwd_parse("mask:p=1.5", &s) == ERR_USAGE);
+    CHECK(fwd_parse("jpeg:q=50-10", &s) == ERR_USAGE);
+    CHECK(fwd_parse("motion:k=2.5", &s) == ERR_USAGE);
+    CHECK(fwd_parse("mask,mask", &s) == ERR_USAGE);
+    CHECK(fwd_parse("awgn:sigma=nan", &s) == ERR_USAGE);
+}
+
+void test_fwd_kernels(void)
+{
+    float k[64];
+    for (double sigma = 0.5; sigma <= 3; sigma += 0.5) {
+        int taps = fwd_gauss_kernel(sigma, 3, k, 64);
+        CHECK(taps == 2 * (int)ceil(3 * sigma) + 1);
+        double sum = 0;
+        for (int i = 0; i < taps; i++)
+            sum += k[i];
+        CHECK_NEAR(sum, 1.0, 1e-6);
+        CHECK(k[taps / 2] > k[0] && fabsf(k[0] - k[taps - 1]) < 1e-9f);
+    }
+    float m[15 * 15];
+    for (int len = 3; len <= 15; len += 4)
+        for (double th = -3; th < 3.2; th += 0.7) {
+            fwd_motion_kernel(len, th, m);
+            double sum = 0, mx = 0, my = 0;
+            for (int i = 0; i < len * len; i++)
+                sum += m[i];
+            CHECK_NEAR(sum, 1.0, 1e-5);
+            /* The line's extent along its direction is len - 1 pixels
+             * between the centres of its end pixels: check the spread. */
+            double var = 0, c = (len - 1) / 2.0;
+            for (int y = 0; y < len; y++)
+                for (int x = 0; x < len; x++) {
+                    double t = (x - c) * cos(th) - (y - c) * sin(th);
+                    var += m[y * len + x] * t * t;
+                    mx += m[y * len + x] * (x - c);
+                    my += m[y * len + x] * (y - c);
+                }
+            /* a uniform segment of length L has variance L^2/12 */
+            CHECK(fabs(var - (len - 1) * (len - 1) / 12.0) < 0.25 + 0.02 * len * len / 12);
+            CHECK(fabs(mx) < 1e-4 && fabs(my) < 1e-4);
+        }
+    fwd_motion_kernel(7, 0, m);     /* horizontal: one row, 7 long */
+    int nonzero = 0;
+    for (int i = 0; i < 49; i++)
+        nonzero += m[i] > 1e-6f;
+    CHECK(nonzero == 7);
+}
+
+void test_fwd_mask_fraction(void)
+{
+    tz_record in = images(200, 1, 28, 28);
+    tz_record out = run("mask:p=0.3", &in, 0, 2, 5);
+    float *mask = field(&out, "mask"), *y = field(&out, "y"), *x = field(&in, "x");
+    uint64_t n = 200 * 28 * 28, kept = 0, bad = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        kept += mask[i] == 1.0f;
+        bad += mask[i] == 1.0f ? y[i] != x[i] : y[i] != 0.0f;
+    }
+    /* binomial: mean 0.7 n, sd sqrt(n 0.21) = 181; allow 5 sd */
+    CHECK(fabs((double)kept - 0.7 * (double)n) < 5 * 181);
+    CHECK(bad == 0);
+    tz_record_free(&out);
+    /* channels share the mask; fill draws noise where dropped */
+    tz_record_free(&in);
+    in = images(20, 3, 16, 16);
+    out = run("mask:p=0.5:fill=1", &in, 0, 1, 5);
+    y = field(&out, "y");
+    mask = field(&out, "mask");
+    x = field(&in, "x");
+    uint64_t shared = 0, filled = 0;
+    for (uint64_t i = 0; i < 20; i++)
+        for (int p = 0; p < 256; p++) {
+            int keep = mask[i * 256 + (uint64_t)p] == 1.0f;
+            for (int c = 0; c < 3; c++) {
+                uint64_t at = (i * 3 + (uint64_t)c) * 256 + (uint64_t)p;
+                shared += keep == (y[at] == x[at]);
+                filled += !keep && y[at] != 0;
+            }
+        }
+    CHECK(shared == 20 * 3 * 256);
+    CHECK(filled > 0);
+    tz_record_free(&out);
+    tz_record_free(&in);
+}
+
+void test_fwd_blur_preserves_constant(void)
+{
+    tz_record in = images(4, 1, 20, 20);
+    float *x = field(&in, "x");
+    for (int i = 0; i < 4 * 400; i++)
+        x[i] = 0.37f;
+    const char *specs[] = { "blur:sigma=1.5", "motion:k=9", "down:f=4" };
+    for (int s = 0; s < 3; s++) {
+        tz_record out = run(specs[s], &in, 0, 1, 1);
+        float *y = field(&out, "y");
+        for (int i = 0; i < 4 * 400; i++)
+            CHECK_NEAR(y[i], 0.37, 1e-5);
+        tz_record_free(&out);
+    }
+    /* A kernel that sums to 1 keeps the mean of an image that is flat near
+     * its border (where the reflected edge would add or lose mass). */
+    tz_record_free(&in);
+    in = images(4, 1, 28, 28);
+    x = field(&in, "x");
+    for (int i = 0; i < 4 * 784; i++) {
+        int r = (i % 784) / 28, c = i % 28;
+        x[i] = r >= 9 && r < 19 && c >= 11 && c < 17 ? 0.9f - 0.01f * (float)(r + c) : 0.2f;
+    }
+    const char *keep[] = { "blur:sigma=1", "motion:k=5", "down:f=2" };
+    for (int s = 0; s < 3; s++) {
+        tz_record out = run(keep[s], &in, 0, 1, 1);
+        double mx = 0, my = 0;
+        for (int i = 0; i < 4 * 784; i++)
+            mx += field(&in, "x")[i], my += field(&out, "y")[i];
+        CHECK_NEAR(my / mx, 1.0, 1e-5);
+        tz_record_free(&out);
+    }
+    tz_record_free(&in);
+}
+
+void test_fwd_noise_std(void)
+{
+    tz_record in = images(100, 1, 28, 28);
+    const char *specs[] = { "awgn:sigma=0.2", "blur:sigma=1:noise=0.05" };
+    double want[] = { 0.2, 0.05 };
+    for (int s = 0; s < 2; s++) {
+        tz_record clean = run(s ? "blur:sigma=1" : "clip:lo=-1e9:hi=1e9", &in, 0, 1, 9);
+        tz_record out = run(specs[s], &in, 0, 2, 9);
+        double s2 = 0, m = 0;
+        uint64_t n = 100 * 784;
+        for (uint64_t i = 0; i < n; i++) {
+            double d = field(&out, "y")[i] - field(&clean, "y")[i];
+            m += d;
+            s2 += d * d;
+        }
+        /* sd of the variance estimate: sigma^2 sqrt(2/n) = 0.5% */
+        CHECK(fabs(sqrt(s2 / n) - want[s]) < 0.02 * want[s]);
+        CHECK(fabs(m / n) < 4 * want[s] / sqrt((double)n));
+        tz_record_free(&out);
+        tz_record_free(&clean);
+    }
+    tz_record_free(&in);
+}
+
+void test_fwd_jpeg_quality(void)
+{
+    tz_record in = images(16, 1, 32, 32);
+    double prev = 1e9;
+    const char *specs[] = { "jpeg:q=10", "jpeg:q=40", "jpeg:q=90" };
+    for (int s = 0; s < 3; s++) {
+        tz_record out = run(specs[s], &in, 0, 2, 1);
+        double e = 0;
+        for (int i = 0; i < 16 * 1024; i++) {
+            double d = field(&out, "y")[i] - field(&in, "x")[i];
+            e += d * d;
+        }
+        CHECK(e < prev);
+        prev = e;
+        CHECK(field(&out, "quality")[0] == (s == 0 ? 10 : s == 1 ? 40 : 90));
+        tz_record_free(&out);
+    }
+    tz_record out = run("jpeg:q=20-22", &in, 0, 2, 3);
+    int seen[3] = { 0 };
+    for (int i = 0; i < 16; i++) {
+        float q = field(&out, "quality")[i];
+        CHECK(q >= 20 && q <= 22 && q == floorf(q));
+        if (q >= 20 && q <= 22)
+            seen[(int)q - 20] = 1;
+    }
+    CHECK(seen[0] && seen[1] && seen[2]);
+    tz_record_free(&out);
+    tz_record_free(&in);
+}
+
+void test_fwd_poisson(void)
+{
+    tz_record in = images(50, 1, 20, 20);
+    float *x = field(&in, "x");
+    for (int i = 0; i < 50 * 400; i++)
+        x[i] = i % 2 ? 0.5f : 0.05f;
+    tz_record out = run("poisson:gain=40", &in, 0, 2, 4);
+    float *y = field(&out, "y");
+    /* counts: lambda 20 (normal-ish path) and 2 (multiplication path) */
+    for (int par = 0; par < 2; par++) {
+        double lam = par ? 20 : 2, m = 0, v = 0;
+        int n = 0;
+        for (int i = par; i < 50 * 400; i += 2, n++)
+            m += y[i] * 40;
+        m /= n;
+        for (int i = par; i < 50 * 400; i += 2)
+            v += (y[i] * 40 - m) * (y[i] * 40 - m);
+        v /= n;
+        CHECK(fabs(m - lam) < 5 * sqrt(lam / n));
+        CHECK(fabs(v - lam) < 0.1 * lam);
+    }
+    tz_record_free(&out);
+    tz_record_free(&in);
+}
+
+void test_fwd_spectral(void)
+{
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    uint64_t dims[2] = { 30, 256 };
+    tz_tensor *x = tz_record_add(&rec, "x", TZ_F32, 2, dims, NULL);
+    for (int i = 0; i < 30 * 256; i++)
+        ((float *)x->data)[i] = 2.0f;
+    tz_record out = run("tilt:a=0.1,smooth:sigma=3:jitter=0.2,snr:min=100:max=100", &rec, 0, 1, 2);
+    float *tilt = field(&out, "tilt"), *sm = field(&out, "smooth"), *snr = field(&out, "snr");
+    for (int i = 0; i < 30; i++) {
+        CHECK(fabsf(tilt[i]) <= 0.1f && sm[i] >= 2.4f && sm[i] <= 3.6f);
+        CHECK(snr[i] == 100);
+    }
+    /* the tilt is linear around the middle, so the mean stays 2 */
+    double m = 0;
+    for (int i = 0; i < 30 * 256; i++)
+        m += field(&out, "y")[i];
+    CHECK(fabs(m / (30 * 256) - 2) < 0.01);
+    tz_record_free(&out);
+    tz_record_free(&rec);
+}
+
+void test_fwd_project(void)
+{
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    uint64_t dims[2] = { 100, 3 };
+    tz_tensor *x = tz_record_add(&rec, "x", TZ_F32, 2, dims, NULL);
+    for (int i = 0; i < 300; i++)
+        ((float *)x->data)[i] = (float)((i * 37) % 11) - 5;
+    tz_record out = run("project", &rec, 0, 1, 2);
+    float *u = field(&out, "direction"), *y = field(&out, "y"), *xv = x->data;
+    for (int i = 0; i < 100; i++) {
+        double nu = 0, dot = 0, cross = 0;
+        for (int j = 0; j < 3; j++) {
+            nu += u[3 * i + j] * u[3 * i + j];
+            dot += u[3 * i + j] * xv[3 * i + j];
+        }
+        for (int j = 0; j < 3; j++)
+            cross += fabs(y[3 * i + j] - dot * u[3 * i + j]);
+        CHECK_NEAR(nu, 1, 1e-5);
+        CHECK(cross < 1e-4);
+    }
+    tz_record_free(&out);
+    tz_record_free(&rec);
+}
+
+void test_fwd_determinism(void)
+{
+    /* The same samples corrupt the same way whatever the threads and the
+     * batching: sample i of a batch of 10 at first=0 equals sample 0 of a
+     * batch of 1 at first=i. */
+    tz_record in = images(10, 3, 16, 16);
+    const char *spec = "mask:p=0.4:noise=0.1,motion:k=5,jpeg:q=20-60:noise=0.01,poisson:gain=50";
+    tz_record a = run(spec, &in, 0, 1, 11), b = run(spec, &in, 0, 2, 11);
+    CHECK(!memcmp(field(&a, "y"), field(&b, "y"), 10 * 768 * sizeof(float)));
+    CHECK(!memcmp(field(&a, "angle"), field(&b, "angle"), 10 * sizeof(float)));
+    tz_record one;
+    tz_record_init(&one, TZ_BATCH);
+    uint64_t d[4] = { 1, 3, 16, 16 };
+    tz_record_add(&one, "x", TZ_F32, 4, d, field(&in, "x") + 7 * 768);
+    tz_record c = run(spec, &one, 7, 1, 11);
+    CHECK(!memcmp(field(&c, "y"), field(&a, "y") + 7 * 768, 768 * sizeof(float)));
+    tz_record e = run(spec, &in, 0, 1, 12);
+    CHECK(memcmp(field(&a, "y"), field(&e, "y"), 10 * 768 * sizeof(float)) != 0);
+    tz_record_free(&a), tz_record_free(&b), tz_record_free(&c), tz_record_free(&e);
+    tz_record_free(&one), tz_record_free(&in);
+}
