@@ -77,6 +77,7 @@ $(BUILD)/bench-codec: $(BUILD)/obj/tests/bench/bench_codec.o $(LIB)
 
 bench: all $(BUILD)/bench-codec
 	BENCH_CODEC=$(BUILD)/bench-codec SCSI_BIN=$(abspath $(BIN)) scripts/bench-codec
+	SCSI_BIN=$(abspath $(BIN)) SCSI_EXAMPLES=$(abspath $(BUILD)/examples) scripts/bench-fwd
 
 FUZZ_SECONDS ?= 60
 fuzz:

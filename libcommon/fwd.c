@@ -257,34 +257,49 @@ static void conv_rows(float *a, int rows, int n, const float *k, int taps, float
     int r = taps / 2;
     for (int row = 0; row < rows; row++) {
         float *x = a + (size_t)row * (size_t)n;
+        /* The interior with taps outermost, so the inner loop vectorises;
+         * the edges, where indices reflect, one by one. */
+        int lo = r < n ? r : n, hi = n - r > lo ? n - r : lo;
+        for (int i = lo; i < hi; i++)
+            tmp[i] = 0;
+        for (int j = 0; j < taps; j++) {
+            float kj = k[j];
+            const float *src = x - r + j;
+            for (int i = lo; i < hi; i++)
+                tmp[i] += kj * src[i];
+        }
         for (int i = 0; i < n; i++) {
+            if (i == lo)
+                i = hi;
+            if (i >= n)
+                break;
             float s = 0;
-            if (i >= r && i + r < n)
-                for (int j = 0; j < taps; j++)
-                    s += k[j] * x[i - r + j];
-            else
-                for (int j = 0; j < taps; j++)
-                    s += k[j] * x[reflect(i - r + j, n)];
+            for (int j = 0; j < taps; j++)
+                s += k[j] * x[reflect(i - r + j, n)];
             tmp[i] = s;
         }
         memcpy(x, tmp, sizeof(float) * (size_t)n);
     }
 }
 
-/* The same down the columns of an (h, w) image; tmp holds h floats. */
+/* The same down the columns of an (h, w) image; tmp holds h * w floats.
+ * Whole rows are combined at a time, so the inner loop runs along memory
+ * and vectorises. */
 static void conv_cols(float *a, int h, int w, const float *k, int taps, float *tmp)
 {
     int r = taps / 2;
-    for (int col = 0; col < w; col++) {
-        for (int i = 0; i < h; i++) {
-            float s = 0;
-            for (int j = 0; j < taps; j++)
-                s += k[j] * a[(size_t)reflect(i - r + j, h) * (size_t)w + (size_t)col];
-            tmp[i] = s;
+    for (int i = 0; i < h; i++) {
+        float *out = tmp + (size_t)i * (size_t)w;
+        for (int x = 0; x < w; x++)
+            out[x] = 0;
+        for (int j = 0; j < taps; j++) {
+            const float *in = a + (size_t)reflect(i - r + j, h) * (size_t)w;
+            float kj = k[j];
+            for (int x = 0; x < w; x++)
+                out[x] += kj * in[x];
         }
-        for (int i = 0; i < h; i++)
-            a[(size_t)i * (size_t)w + (size_t)col] = tmp[i];
     }
+    memcpy(a, tmp, sizeof(float) * (size_t)h * (size_t)w);
 }
 
 /* Poisson(lambda): multiplication for small lambda, else Hoermann's PTRS

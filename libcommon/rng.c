@@ -70,17 +70,39 @@ uint64_t rng_below(rng_t *r, uint64_t n)
     return x % n;
 }
 
+/* Box-Muller on two words: a pair of normals scaled by sd into x[0..n),
+ * n = 1 or 2.  24-bit uniforms offset by half a step stay inside (0, 1). */
+static inline void box_muller(uint32_t a, uint32_t b, float sd, float *x, int n)
+{
+    float u1 = ((float)(a >> 8) + 0.5f) * 0x1.0p-24f;
+    float u2 = ((float)(b >> 8) + 0.5f) * 0x1.0p-24f;
+    float rad = sd * sqrtf(-2.0f * logf(u1)), th = 6.2831853f * u2;
+    x[0] += rad * cosf(th);
+    if (n > 1)
+        x[1] += rad * sinf(th);
+}
+
 void rng_add_normal_f32(rng_t *r, float *x, uint64_t n, float sd)
 {
-    for (uint64_t i = 0; i < n; i += 2) {
-        /* Two 24-bit uniforms, offset by half a step to stay inside (0,1). */
+    uint64_t i = 0;
+    /* Words left from an earlier draw first, two at a time; then whole
+     * Philox blocks straight from the block function (the hot path); the
+     * same words in the same order either way. */
+    while (i < n && r->left > 0) {
         uint32_t a = rng_u32(r), b = rng_u32(r);
-        float u1 = ((float)(a >> 8) + 0.5f) * 0x1.0p-24f;
-        float u2 = ((float)(b >> 8) + 0.5f) * 0x1.0p-24f;
-        float rad = sd * sqrtf(-2.0f * logf(u1)), th = 6.2831853f * u2;
-        x[i] += rad * cosf(th);
-        if (i + 1 < n)
-            x[i + 1] += rad * sinf(th);
+        box_muller(a, b, sd, x + i, n - i > 1 ? 2 : 1);
+        i += 2;
+    }
+    uint32_t w[4];
+    for (; i + 4 <= n; i += 4) {
+        rng_philox(r->ctr, r->key, w);
+        r->ctr[0]++;
+        box_muller(w[0], w[1], sd, x + i, 2);
+        box_muller(w[2], w[3], sd, x + i + 2, 2);
+    }
+    for (; i < n; i += 2) {
+        uint32_t a = rng_u32(r), b = rng_u32(r);
+        box_muller(a, b, sd, x + i, n - i > 1 ? 2 : 1);
     }
 }
 

@@ -1,5 +1,7 @@
 /* sim.c - running forward simulators over records; see sim.h. */
+#define _GNU_SOURCE         /* F_SETPIPE_SZ */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +15,10 @@
 #include "err.h"
 #include "mem.h"
 #include "sim.h"
+
+/* Records out at once: one being answered, the next being sent, so the
+ * program works while simulate writes the previous output. */
+#define SIM_INFLIGHT 2
 
 int sim_repeat(const tz_record *src, uint64_t k, tz_record *dst)
 {
@@ -89,7 +95,12 @@ struct sim_ext {
     FILE *to, *from;
     tz_writer *w;
     tz_reader *r;
-    uint64_t record;        /* records sent so far */
+    uint64_t sent, received;    /* records so far */
+    /* records sent and not yet answered, oldest at q_head */
+    tz_record q[SIM_INFLIGHT];
+    int q_head, q_n;
+    pthread_t writer;           /* writing q[send_slot] while writing */
+    int writing, send_slot, send_rc;
     double timeout;
     /* the watchdog: kills the program when an answer is late */
     pthread_t dog;
@@ -173,6 +184,10 @@ sim_ext *sim_ext_start(const char *cmd, double timeout)
         _exit(127);
     }
     setpgid(s->pid, s->pid);    /* also here: no race with the kill */
+    /* Records are megabytes; 64 KiB pipes would cost a context switch
+     * every 64 KiB.  A larger pipe is an optimisation only: ignore failure. */
+    fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
+    fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
     close(in[0]);
     close(out[1]);
     s->to = fdopen(in[1], "wb");
@@ -235,41 +250,92 @@ static void describe_exit(sim_ext *s, char *buf, size_t n)
     }
 }
 
-typedef struct {
-    sim_ext *s;
-    const tz_record *rec;
-    int rc;
-} send_job;
-
 static void *send_record(void *arg)
 {
-    send_job *j = arg;
-    j->rc = tz_write(j->s->w, j->rec);
-    if (j->rc == 0 && fflush(j->s->to) != 0)
-        j->rc = err_set(ERR_IO, "write failed: %s", strerror(errno));
+    sim_ext *s = arg;
+    s->send_rc = tz_write(s->w, &s->q[s->send_slot]);
+    if (s->send_rc == 0 && fflush(s->to) != 0)
+        s->send_rc = err_set(ERR_IO, "write failed: %s", strerror(errno));
     return NULL;
 }
 
-int sim_ext_call(sim_ext *s, const tz_record *rec, const char *yname,
-                 tz_record *out)
+/* Wait for the record being written to be in the pipe.  Returns the
+ * writer's status. */
+static int join_writer(sim_ext *s)
 {
-    uint64_t index = s->record++;
-    tz_record_init(out, TZ_BATCH);
-    /* Write from a thread while this one reads: a program may answer
-     * before it has read the whole record, and pipes are small. */
-    send_job job = { s, rec, 0 };
-    pthread_t tid;
-    if (pthread_create(&tid, NULL, send_record, &job) != 0)
+    if (!s->writing)
+        return 0;
+    pthread_join(s->writer, NULL);
+    s->writing = 0;
+    return s->send_rc;
+}
+
+int sim_ext_send(sim_ext *s, tz_record *rec)
+{
+    if (s->q_n == SIM_INFLIGHT)
+        return err_set(ERR_IO, "internal: %d records already in flight", SIM_INFLIGHT);
+    /* One writer at a time keeps the records in order; the previous one
+     * ends once the program has read that record. */
+    if (join_writer(s) < 0) {
+        char why[128];
+        describe_exit(s, why, sizeof why);
+        return err_set(ERR_EXTERNAL, "simulator '%s': record %llu: could not be "
+                       "sent: %s", s->cmd, (unsigned long long)(s->sent - 1), why);
+    }
+    int slot = (s->q_head + s->q_n) % SIM_INFLIGHT;
+    s->q[slot] = *rec;              /* the queue owns it now */
+    tz_record_init(rec, TZ_BATCH);
+    s->q_n++;
+    s->sent++;
+    /* Written from a thread while this one reads answers: a program may
+     * answer before it has read all of a record, and pipes are small. */
+    s->send_slot = slot;
+    if (pthread_create(&s->writer, NULL, send_record, s) != 0)
         return err_set(ERR_IO, "cannot start a thread");
+    s->writing = 1;
+    return 0;
+}
+
+/* Check an answer to rec; 0 or ERR_*. */
+static int check_answer(sim_ext *s, uint64_t index, const tz_record *rec,
+                        const tz_record *ans, const char *yname)
+{
+    const tz_tensor *y = tz_record_find(ans, yname);
+    uint64_t n = tz_record_batch(rec);
+    unsigned long long i = index;
+    if (ans->kind != TZ_BATCH || tz_record_batch(ans) != n)
+        return err_set(ERR_EXTERNAL, "simulator '%s': record %llu: answered %llu "
+                       "rows for %llu", s->cmd, i,
+                       (unsigned long long)tz_record_batch(ans), (unsigned long long)n);
+    if (!y)
+        return err_set(ERR_EXTERNAL, "simulator '%s': record %llu: the answer has "
+                       "no field '%s'", s->cmd, i, yname);
+    if (y->dtype != TZ_F32)
+        return err_set(ERR_EXTERNAL, "simulator '%s': record %llu: field '%s' is "
+                       "%s, not f32", s->cmd, i, yname, tz_dtype_name(y->dtype));
+    for (uint64_t k = 0; k < tz_tensor_count(y); k++)
+        if (!isfinite(((const float *)y->data)[k]))
+            return err_set(ERR_NUMERIC, "simulator '%s': record %llu: field '%s' "
+                           "holds NaN or Inf at element %llu", s->cmd, i, yname,
+                           (unsigned long long)k);
+    return 0;
+}
+
+int sim_ext_receive(sim_ext *s, const char *yname, tz_record *out)
+{
+    tz_record_init(out, TZ_BATCH);
+    if (s->q_n == 0)
+        return err_set(ERR_IO, "internal: no record in flight");
+    uint64_t index = s->received++;
+    tz_record *rec = &s->q[s->q_head];
     arm(s, 1);
     tz_record ans;
     tz_record_init(&ans, TZ_BATCH);
     int rc = tz_read(s->r, &ans);
     arm(s, 0);
-    pthread_join(tid, NULL);
     char why[128];
     int status;
-    if (rc == 0 || (rc < 0 && (s->timed_out || job.rc < 0))) {
+    if (rc == 0 || (rc < 0 && s->timed_out)) {
         describe_exit(s, why, sizeof why);
         rc = err_set(ERR_EXTERNAL, "simulator '%s': record %llu: no answer: %s",
                      s->cmd, (unsigned long long)index, why);
@@ -279,9 +345,7 @@ int sim_ext_call(sim_ext *s, const tz_record *rec, const char *yname,
          * already names the program and the record. */
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", err_msg());
-        if (reap(s, 1.0, &status) &&
-            !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-            s->pid = 0;
+        if (reap(s, 1.0, &status) && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
             describe_status(status, why, sizeof why);
             rc = err_set(ERR_EXTERNAL, "simulator '%s': record %llu: no answer: %s",
                          s->cmd, (unsigned long long)index, why);
@@ -289,30 +353,19 @@ int sim_ext_call(sim_ext *s, const tz_record *rec, const char *yname,
             rc = err_set(ERR_EXTERNAL, "%s", msg);
         }
     } else {
-        rc = 0;
-        const tz_tensor *y = tz_record_find(&ans, yname);
-        uint64_t n = tz_record_batch(rec);
-        if (ans.kind != TZ_BATCH || tz_record_batch(&ans) != n)
-            rc = err_set(ERR_EXTERNAL, "simulator '%s': record %llu: answered %llu "
-                         "rows for %llu", s->cmd, (unsigned long long)index,
-                         (unsigned long long)tz_record_batch(&ans), (unsigned long long)n);
-        else if (!y)
-            rc = err_set(ERR_EXTERNAL, "simulator '%s': record %llu: the answer has "
-                         "no field '%s'", s->cmd, (unsigned long long)index, yname);
-        else if (y->dtype != TZ_F32)
-            rc = err_set(ERR_EXTERNAL, "simulator '%s': record %llu: field '%s' is "
-                         "%s, not f32", s->cmd, (unsigned long long)index, yname,
-                         tz_dtype_name(y->dtype));
-        for (uint64_t i = 0; rc == 0 && i < tz_tensor_count(y); i++)
-            if (!isfinite(((const float *)y->data)[i]))
-                rc = err_set(ERR_NUMERIC, "simulator '%s': record %llu: field '%s' "
-                             "holds NaN or Inf at element %llu", s->cmd,
-                             (unsigned long long)index, yname, (unsigned long long)i);
-        if (rc == 0)
-            rc = sim_repeat(rec, 1, out);
+        rc = check_answer(s, index, rec, &ans, yname);
+    }
+    /* The record may still be being written if it is the only one out. */
+    if (rc == 0 && s->q_n == 1 && join_writer(s) < 0)
+        rc = err_set(ERR_EXTERNAL, "simulator '%s': record %llu: answered before "
+                     "reading all of it", s->cmd, (unsigned long long)index);
+    if (rc == 0) {
+        *out = *rec;                /* moved out of the queue */
+        s->q_head = (s->q_head + 1) % SIM_INFLIGHT;
+        s->q_n--;
         for (int j = 0; rc == 0 && j < ans.ntensors; j++) {
             const tz_tensor *t = &ans.t[j];
-            if (tz_record_find(rec, t->name))
+            if (tz_record_find(out, t->name))
                 continue;           /* an echo of what was sent */
             tz_tensor *c = tz_record_add(out, t->name, t->dtype, t->rank, t->dims, NULL);
             if (!c)
@@ -337,6 +390,8 @@ static void stop_watchdog(sim_ext *s)
 
 static void release(sim_ext *s)
 {
+    for (int i = 0; i < s->q_n; i++)
+        tz_record_free(&s->q[(s->q_head + i) % SIM_INFLIGHT]);
     tz_reader_close(s->r);
     if (s->from)
         fclose(s->from);
@@ -349,7 +404,13 @@ static void release(sim_ext *s)
 
 int sim_ext_finish(sim_ext *s)
 {
-    int rc = tz_writer_close(s->w);
+    int rc = join_writer(s);
+    if (rc == 0 && s->q_n)
+        rc = err_set(ERR_IO, "internal: %d records not received", s->q_n);
+    if (rc == 0)
+        rc = tz_writer_close(s->w);
+    else
+        tz_writer_abort(s->w);
     s->w = NULL;
     fclose(s->to);
     s->to = NULL;
@@ -363,7 +424,7 @@ int sim_ext_finish(sim_ext *s)
     char why[128];
     if (got == 1) {
         rc = err_set(ERR_EXTERNAL, "simulator '%s': wrote more records than it "
-                     "was sent (%llu)", s->cmd, (unsigned long long)s->record);
+                     "was sent (%llu)", s->cmd, (unsigned long long)s->sent);
     } else if (got < 0) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", err_msg());
@@ -390,6 +451,7 @@ void sim_ext_kill(sim_ext *s)
         kill(-s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
     }
+    join_writer(s);     /* unblocked: its reader is gone */
     if (s->dog)
         stop_watchdog(s);
     tz_writer_abort(s->w);

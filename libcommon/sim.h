@@ -38,13 +38,17 @@ typedef struct sim_ext sim_ext;
 /* Start cmd.  timeout: seconds to wait for each answer (0: forever).
  * NULL on failure (err set). */
 sim_ext *sim_ext_start(const char *cmd, double timeout);
-/* Send rec, read the answer and merge it: out (initialised here) = rec
- * plus the answer's new fields.  yname must come back as f32 of rec's
- * batch size, finite.  0, ERR_EXTERNAL (the program failed, answered late
- * or wrongly) or ERR_NUMERIC (NaN or Inf); the message names the program
- * and the record. */
-int sim_ext_call(sim_ext *s, const tz_record *rec, const char *yname,
-                 tz_record *out);
+/* Send rec to the program.  *rec is
+ * moved into s and left empty.  At most two records may be out before
+ * sim_ext_receive takes the oldest back; sending the next before
+ * receiving lets the program work while the caller writes.  0 or ERR_*. */
+int sim_ext_send(sim_ext *s, tz_record *rec);
+/* Read the answer to the oldest record out and merge them: out
+ * (initialised here) = that record plus the answer's new fields.  yname
+ * must come back as f32 with the record's batch size, finite.  0,
+ * ERR_EXTERNAL (the program failed, answered late or wrongly) or
+ * ERR_NUMERIC (NaN or Inf); the message names the program and record. */
+int sim_ext_receive(sim_ext *s, const char *yname, tz_record *out);
 /* Close the program's input, check that it ends its stream and exits 0,
  * and free s.  0 or ERR_EXTERNAL. */
 int sim_ext_finish(sim_ext *s);

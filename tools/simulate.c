@@ -46,6 +46,20 @@ static const cli_spec g_spec = {
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
+/* Take the oldest answer from the external program and write it out. */
+static void receive(sim_ext *ext, tz_writer *w)
+{
+    tz_record out;
+    int rc = sim_ext_receive(ext, g_opt.out, &out);
+    if (rc < 0) {
+        sim_ext_kill(ext);
+        cli_die_err(rc);
+    }
+    if (tz_write(w, &out) < 0)
+        cli_die_last();
+    tz_record_free(&out);
+}
+
 int main(int argc, char **argv)
 {
     int first;
@@ -73,14 +87,18 @@ int main(int argc, char **argv)
     uint32_t k = (uint32_t)g_opt.resamples;
     char seed[32];
     snprintf(seed, sizeof seed, "%" PRIu64, cli.seed);
-    tz_record rec, out;
+    tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     uint64_t done = 0;      /* candidates before this record */
     cli_progress bar;
     cli_progress_start(&bar, "simulate: candidates", 0);
     int rc;
+    int pending = 0;        /* a record is out with the external program */
     while ((rc = tz_read(r, &rec)) == 1) {
         if (rec.kind != TZ_BATCH) {
+            if (pending)
+                receive(ext, w);
+            pending = 0;
             if (tz_write(w, &rec) < 0)
                 cli_die_last();
             continue;
@@ -88,17 +106,26 @@ int main(int argc, char **argv)
         if (ext) {
             /* The program sees the candidates already repeated, with the
              * seed and the index of the first row as attributes, so that
-             * it can key its own random draws. */
+             * it can key its own random draws.  The next record goes out
+             * before the previous answer is taken, so that the program
+             * works while this side writes. */
             tz_record sent;
             tz_record_init(&sent, TZ_BATCH);
             char at[32];
             snprintf(at, sizeof at, "%" PRIu64, done * k);
-            if (!tz_record_find(&rec, g_opt.field))
+            uint64_t n = tz_record_batch(&rec);
+            if (!tz_record_find(&rec, g_opt.field)) {
                 rc = err_set(ERR_DATA, "no field '%s'", g_opt.field);
-            else if ((rc = sim_repeat(&rec, k, &sent)) == 0 &&
-                     (rc = tz_record_set_attr(&sent, "seed", seed)) == 0 &&
+            } else if (k == 1) {        /* send the record itself: no copy */
+                sent = rec;
+                tz_record_init(&rec, TZ_BATCH);
+                rc = 0;
+            } else {
+                rc = sim_repeat(&rec, k, &sent);
+            }
+            if (rc == 0 && (rc = tz_record_set_attr(&sent, "seed", seed)) == 0 &&
                      (rc = tz_record_set_attr(&sent, "first", at)) == 0)
-                rc = sim_ext_call(ext, &sent, g_opt.out, &out);
+                rc = sim_ext_send(ext, &sent);
             tz_record_free(&sent);
             if (rc < 0) {
                 sim_ext_kill(ext);
@@ -107,21 +134,29 @@ int main(int argc, char **argv)
                             tz_reader_index(r), err_msg());
                 cli_die_err(rc);
             }
-        } else if (sim_builtin(&spec, &rec, g_opt.field, g_opt.out, done, k,
-                               cli.seed, cli.threads, &out) < 0) {
-            cli_die(-err_code(), "%s: record %" PRIu64 ": %s", tz_reader_name(r),
-                    tz_reader_index(r), err_msg());
+            if (pending)
+                receive(ext, w);
+            pending = 1;
+            done += n;
+        } else {
+            tz_record out;
+            if (sim_builtin(&spec, &rec, g_opt.field, g_opt.out, done, k, cli.seed,
+                            cli.threads, &out) < 0)
+                cli_die(-err_code(), "%s: record %" PRIu64 ": %s", tz_reader_name(r),
+                        tz_reader_index(r), err_msg());
+            if (tz_write(w, &out) < 0)
+                cli_die_last();
+            tz_record_free(&out);
+            done += tz_record_batch(&rec);
         }
-        if (tz_write(w, &out) < 0)
-            cli_die_last();
-        tz_record_free(&out);
-        done += tz_record_batch(&rec);
         cli_progress_update(&bar, done);
     }
     if (rc < 0) {
         sim_ext_kill(ext);
         cli_die_err(rc);
     }
+    if (pending)
+        receive(ext, w);
     cli_progress_end(&bar, done);
     tz_reader_close(r);
     if (ext && sim_ext_finish(ext) < 0)
