@@ -171,14 +171,30 @@ int fwd_parse(const char *text, fwd_spec *spec)
 const char *fwd_help(void)
 {
     static char buf[4096];
-    size_t n = 0;
+    size_t n = (size_t)snprintf(buf, sizeof buf, "Operators (defaults shown):\n");
     for (int k = 0; k < OP_COUNT && n < sizeof buf; k++) {
         const struct kind *K = &g_kinds[k];
         n += (size_t)snprintf(buf + n, sizeof buf - n, "  %s", K->name);
         for (int i = 0; i < K->nkeys && n < sizeof buf; i++)
             n += (size_t)snprintf(buf + n, sizeof buf - n, ":%s=%g", K->keys[i], K->dflt[i]);
+        /* The description, wrapped at 78 columns under a 6-space indent. */
+        const char *p = K->help;
+        while (*p && n < sizeof buf) {
+            size_t len = strlen(p);
+            if (len > 72) {
+                len = 72;
+                while (len > 0 && p[len] != ' ')
+                    len--;
+                if (len == 0)       /* one long word: cut it */
+                    len = 72;
+            }
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "\n      %.*s", (int)len, p);
+            p += len;
+            while (*p == ' ')
+                p++;
+        }
         if (n < sizeof buf)
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "\n      %s\n", K->help);
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "\n");
     }
     return buf;
 }

@@ -33,8 +33,8 @@ typedef struct {
  * operator or key at fault. */
 int fwd_parse(const char *text, fwd_spec *spec);
 
-/* One line per operator: its name, keys with defaults, side field and
- * purpose; for --help and the manual.  Static storage. */
+/* "Operators (defaults shown):" and then each operator's name, keys
+ * with defaults, side field and purpose; for --help.  Static storage. */
 const char *fwd_help(void);
 
 /* Apply spec to the samples of x (rank >= 2, any dtype; converted to f32):

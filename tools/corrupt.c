@@ -31,7 +31,7 @@ static const cli_opt g_opts[] = {
     { 0 }
 };
 
-static const cli_spec g_spec = {
+static cli_spec g_spec = {
     "corrupt", "[OPTION]... SPEC [FILE]...",
     "Corrupt the samples of a tensor stream (standard input if no FILE) with "
     "the forward model SPEC: operators op:key=value:... joined by commas, "
@@ -42,11 +42,8 @@ static const cli_spec g_spec = {
 int main(int argc, char **argv)
 {
     int first;
-    cli_spec spec_help = g_spec;
-    char details[4200];
-    snprintf(details, sizeof details, "Operators (defaults shown):\n%s", fwd_help());
-    spec_help.details = details;
-    cli_parse(&spec_help, argc, argv, &first);
+    g_spec.details = fwd_help();
+    cli_parse(&g_spec, argc, argv, &first);
     if (first == argc)
         cli_die(EXIT_USAGE, "need a forward-model SPEC, e.g. blur:sigma=1,awgn:sigma=0.1");
     fwd_spec spec;

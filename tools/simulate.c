@@ -38,7 +38,7 @@ static const cli_opt g_opts[] = {
     { 0 }
 };
 
-static const cli_spec g_spec = {
+static cli_spec g_spec = {
     "simulate", "[OPTION]... {SPEC | --exec COMMAND} [FILE]...",
     "Append a simulated observation of each record's candidate field "
     "(standard input if no FILE), from a built-in forward model SPEC or an "
@@ -63,11 +63,8 @@ static void receive(sim_ext *ext, tz_writer *w)
 int main(int argc, char **argv)
 {
     int first;
-    cli_spec spec_help = g_spec;
-    char details[4200];
-    snprintf(details, sizeof details, "Operators (defaults shown):\n%s", fwd_help());
-    spec_help.details = details;
-    cli_parse(&spec_help, argc, argv, &first);
+    g_spec.details = fwd_help();
+    cli_parse(&g_spec, argc, argv, &first);
     fwd_spec spec;
     if (!g_opt.exec) {
         if (first == argc)
