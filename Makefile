@@ -7,8 +7,8 @@ PREFIX ?= /usr/local
 OPT ?= -O2
 CFLAGS ?= -g
 CFLAGS += $(OPT) -std=c11 -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter \
-          -D_DEFAULT_SOURCE -Ilibcommon -Iformats
-LDLIBS += -lzstd -lpng -ljpeg -lz -lm -lpthread
+          -D_DEFAULT_SOURCE -Ilibcommon -Iformats $(shell pkg-config --cflags openblas 2>/dev/null)
+LDLIBS += $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lzstd -lpng -ljpeg -lz -lm -lpthread
 
 ifeq ($(SAN),1)
   BUILD := build/san

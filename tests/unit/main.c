@@ -26,7 +26,13 @@ int g_check_failed;
     X(test_fwd_poisson)          \
     X(test_fwd_spectral)         \
     X(test_fwd_project)          \
-    X(test_fwd_determinism)          \
+    X(test_fwd_determinism)      \
+    X(test_nn_linear_vs_ref)     \
+    X(test_nn_silu_finite_difference) \
+    X(test_nn_temb)              \
+    X(test_mlp_gradient_finite_difference) \
+    X(test_opt_adamw_formula)    \
+    X(test_opt_clip_and_schedule)          \
     X(test_img_png_roundtrip)    \
     X(test_img_png_expand)       \
     X(test_img_f32_exact)        \

@@ -1,0 +1,39 @@
+/* nn.h - neural-network layers: forward and backward passes.
+ *
+ * Conventions (llm.c's): nn_X_forward(out, caches..., in, weights...,
+ * dims) and nn_X_backward(din, dweights..., dout, in, weights, caches...,
+ * dims), side by side.  Tensors are row-major f32; B is the batch.
+ * Backward passes ADD into their gradient buffers (the caller zeroes), so a
+ * value used twice sums its gradients.  Each BLAS-backed kernel has a naive
+ * twin (suffix _ref), the oracle of the tests. */
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h>
+
+/* out[B, OUT] = in[B, IN] w[OUT, IN]^T + b[OUT]  (PyTorch's Linear). */
+void nn_linear_forward(float *out, const float *in, const float *w, const float *b,
+                       int B, int IN, int OUT);
+/* din[B, IN] += dout w;  dw[OUT, IN] += dout^T in;  db[OUT] += sum dout.
+ * din may be NULL (no gradient wanted for the input). */
+void nn_linear_backward(float *din, float *dw, float *db, const float *dout,
+                        const float *in, const float *w, int B, int IN, int OUT);
+void nn_linear_forward_ref(float *out, const float *in, const float *w,
+                           const float *b, int B, int IN, int OUT);
+void nn_linear_backward_ref(float *din, float *dw, float *db, const float *dout,
+                            const float *in, const float *w, int B, int IN, int OUT);
+
+/* out = x sigmoid(x), n elements. */
+void nn_silu_forward(float *out, const float *in, size_t n);
+/* din += dout (s + x s (1 - s)), s = sigmoid(x). */
+void nn_silu_backward(float *din, const float *dout, const float *in, size_t n);
+
+/* Sinusoidal time embedding: out[B, dim] = [sin(t f_k), cos(t f_k)],
+ * k < dim/2, frequencies geometric from 1 to 1000 (torch_ref.py's). */
+void nn_temb_forward(float *out, const float *t, int B, int dim);
+
+/* Mean squared error over n elements; dpred (if not NULL) receives
+ * d loss / d pred = 2 (pred - target) / n (assigned, not added). */
+double nn_mse(float *dpred, const float *pred, const float *target, size_t n);
+
+#endif

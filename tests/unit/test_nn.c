@@ -1,0 +1,192 @@
+/* test_nn.c - layers against their naive twins and against finite
+ * differences; the MLP's gradient as a whole; AdamW against its formula. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "mlp.h"
+#include "nn.h"
+#include "opt.h"
+#include "rng.h"
+
+static void fill(float *x, size_t n, uint32_t stream, double scale)
+{
+    rng_t r;
+    rng_init(&r, 42, stream, 0);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(scale * rng_normal(&r));
+}
+
+static double max_rel(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
+        worst = fmax(worst, d);
+    }
+    return worst;
+}
+
+void test_nn_linear_vs_ref(void)
+{
+    int shapes[][3] = { { 1, 1, 1 }, { 3, 5, 7 }, { 64, 66, 256 }, { 17, 784, 33 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int B = shapes[s][0], IN = shapes[s][1], OUT = shapes[s][2];
+        size_t nx = (size_t)B * IN, nw = (size_t)OUT * IN, ny = (size_t)B * OUT;
+        float *x = malloc(4 * nx), *w = malloc(4 * nw), *b = malloc(4 * (size_t)OUT);
+        float *y1 = malloc(4 * ny), *y2 = malloc(4 * ny), *dy = malloc(4 * ny);
+        float *dx1 = calloc(nx, 4), *dx2 = calloc(nx, 4), *dw1 = calloc(nw, 4),
+              *dw2 = calloc(nw, 4), *db1 = calloc((size_t)OUT, 4), *db2 = calloc((size_t)OUT, 4);
+        fill(x, nx, 1, 1), fill(w, nw, 2, 0.1), fill(b, (size_t)OUT, 3, 0.1), fill(dy, ny, 4, 1);
+        nn_linear_forward(y1, x, w, b, B, IN, OUT);
+        nn_linear_forward_ref(y2, x, w, b, B, IN, OUT);
+        CHECK(max_rel(y1, y2, ny) < 1e-5);
+        /* backward accumulates: start both from the same non-zero state */
+        dx1[0] = dx2[0] = 1.5f;
+        nn_linear_backward(dx1, dw1, db1, dy, x, w, B, IN, OUT);
+        nn_linear_backward_ref(dx2, dw2, db2, dy, x, w, B, IN, OUT);
+        CHECK(max_rel(dx1, dx2, nx) < 1e-4);
+        CHECK(max_rel(dw1, dw2, nw) < 1e-4);
+        CHECK(max_rel(db1, db2, (size_t)OUT) < 1e-4);
+        free(x), free(w), free(b), free(y1), free(y2), free(dy);
+        free(dx1), free(dx2), free(dw1), free(dw2), free(db1), free(db2);
+    }
+}
+
+void test_nn_silu_finite_difference(void)
+{
+    float x[41], y[41], d[41] = { 0 }, one[41];
+    for (int i = 0; i < 41; i++)
+        x[i] = -8 + 0.4f * (float)i, one[i] = 1;
+    nn_silu_backward(d, one, x, 41);
+    nn_silu_forward(y, x, 41);
+    for (int i = 0; i < 41; i++) {
+        double h = 1e-3, xp = x[i] + h, xm = x[i] - h;
+        double fd = (xp / (1 + exp(-xp)) - xm / (1 + exp(-xm))) / (2 * h);
+        CHECK_NEAR(d[i], fd, 1e-4);
+        CHECK_NEAR(y[i], x[i] / (1 + exp(-x[i])), 1e-6);
+    }
+}
+
+void test_nn_temb(void)
+{
+    float t[2] = { 0, 0.5f }, e[2 * 8];
+    nn_temb_forward(e, t, 2, 8);
+    /* t = 0: sin 0 = 0, cos 0 = 1; frequencies 1, 10, 100, 1000 */
+    for (int k = 0; k < 4; k++)
+        CHECK(e[k] == 0 && e[4 + k] == 1);
+    CHECK_NEAR(e[8 + 1], sin(0.5 * 10), 1e-6);
+    CHECK_NEAR(e[8 + 4 + 3], cos(0.5 * 1000), 1e-5);
+}
+
+/* Loss of the MLP on fixed data: 0.5 * sum(out^2 weighted by c). */
+static double mlp_loss(mlp *m, const float *x, const float *cond, const float *t,
+                       const float *c, int B, float *out)
+{
+    mlp_forward(m, out, x, cond, t, B);
+    double s = 0;
+    for (int i = 0; i < B * m->c.dim; i++)
+        s += 0.5 * c[i] * (double)out[i] * out[i];
+    return s;
+}
+
+void test_mlp_gradient_finite_difference(void)
+{
+    mlp_config cfg = { .dim = 3, .cond = 2, .temb = 8, .width = 16, .hidden = 2 };
+    mlp m;
+    CHECK(mlp_init(&m, &cfg, 7) == 0);
+    enum { B = 5 };
+    float x[B * 3], cond[B * 2], t[B], c[B * 3], out[B * 3], dout[B * 3];
+    fill(x, B * 3, 10, 1), fill(cond, B * 2, 11, 1), fill(c, B * 3, 13, 1);
+    for (int i = 0; i < B; i++)
+        t[i] = 0.1f + 0.2f * (float)i;
+    /* Untrained: the output layer is zero, so the drift is zero. */
+    mlp_forward(&m, out, x, cond, t, B);
+    for (int i = 0; i < B * 3; i++)
+        CHECK(out[i] == 0);
+    fill(m.params, m.nparams, 12, 0.3);   /* every parameter live */
+    mlp_loss(&m, x, cond, t, c, B, out);
+    for (int i = 0; i < B * 3; i++)
+        dout[i] = c[i] * out[i];
+    mlp_zero_grad(&m);
+    mlp_backward(&m, dout, B);
+    /* Central differences on every parameter, in f32: the error is about
+     * eps^2 f''' + u |f| / eps; with eps = 1e-2 that is well under 1e-3. */
+    int bad = 0;
+    double worst = 0;
+    for (size_t i = 0; i < m.nparams; i++) {
+        float keep = m.params[i];
+        const float h = 1e-2f;
+        m.params[i] = keep + h;
+        double lp = mlp_loss(&m, x, cond, t, c, B, out);
+        m.params[i] = keep - h;
+        double lm = mlp_loss(&m, x, cond, t, c, B, out);
+        m.params[i] = keep;
+        double fd = (lp - lm) / (2 * h), an = m.grads[i];
+        double err = fabs(fd - an) / fmax(1e-2, fabs(fd));
+        worst = fmax(worst, err);
+        bad += err > 2e-2;
+    }
+    if (bad)
+        fprintf(stderr, "  %d of %zu gradients off, worst relative error %g\n", bad,
+                m.nparams, worst);
+    CHECK(bad == 0);
+    mlp_free(&m);
+}
+
+void test_opt_adamw_formula(void)
+{
+    opt_config c = opt_defaults();
+    c.lr = 0.1;
+    c.weight_decay = 0.05;
+    float p[3] = { 1, -2, 0.5f }, g[3];
+    double P[3] = { 1, -2, 0.5 }, M[3] = { 0 }, V[3] = { 0 };
+    opt_state s;
+    CHECK(opt_init(&s, &c, 3, p) == 0);
+    for (int step = 1; step <= 3; step++) {
+        for (int i = 0; i < 3; i++)
+            g[i] = (float)(0.3 * (i + 1) * step - P[i]);
+        double G[3] = { g[0], g[1], g[2] };
+        opt_step(&s, &c, p, g);
+        for (int i = 0; i < 3; i++) {   /* torch.optim.AdamW, in double */
+            P[i] *= 1 - c.lr * c.weight_decay;
+            M[i] = c.beta1 * M[i] + (1 - c.beta1) * G[i];
+            V[i] = c.beta2 * V[i] + (1 - c.beta2) * G[i] * G[i];
+            double mh = M[i] / (1 - pow(c.beta1, step)), vh = V[i] / (1 - pow(c.beta2, step));
+            P[i] -= c.lr * mh / (sqrt(vh) + c.eps);
+            CHECK_NEAR(p[i], P[i], 1e-5);
+        }
+    }
+    opt_free(&s);
+}
+
+void test_opt_clip_and_schedule(void)
+{
+    opt_config c = opt_defaults();
+    c.clip = 1.0;
+    float p[2] = { 0, 0 }, g[2] = { 3, 4 };
+    opt_state s;
+    CHECK(opt_init(&s, &c, 2, p) == 0);
+    CHECK_NEAR(opt_step(&s, &c, p, g), 5.0, 1e-9);
+    CHECK_NEAR(g[0], 0.6, 1e-5);
+    CHECK_NEAR(g[1], 0.8, 1e-5);
+    opt_free(&s);
+    c.lr = 1;
+    c.warmup = 10;
+    c.total = 110;
+    CHECK_NEAR(opt_lr(&c, 0), 0.1, 1e-12);
+    CHECK_NEAR(opt_lr(&c, 9), 1.0, 1e-12);
+    CHECK_NEAR(opt_lr(&c, 60), 0.5, 1e-12);
+    CHECK_NEAR(opt_lr(&c, 110), 0.0, 1e-12);
+    c.ema = 0.5;
+    p[0] = 1;
+    CHECK(opt_init(&s, &c, 2, p) == 0);
+    CHECK(s.ema[0] == 1);
+    g[0] = g[1] = 0;
+    c.weight_decay = 0.5;
+    opt_step(&s, &c, p, g);      /* p decays to 0.95 (lr 0.1 in warm-up) */
+    CHECK_NEAR(p[0], 0.95, 1e-6);
+    CHECK_NEAR(s.ema[0], 0.975, 1e-6);
+    opt_free(&s);
+}
