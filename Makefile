@@ -29,6 +29,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 HEADERS := $(wildcard libcommon/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
+TEST_BINS := $(BUILD)/nn-dump
 
 .PHONY: all check unit bats deps install clean bench fuzz demo sanitize
 .DELETE_ON_ERROR:
@@ -52,6 +53,9 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/nn-dump: $(BUILD)/obj/tests/torch/nn_dump.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC)) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -62,8 +66,9 @@ deps:
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
-bats: all $(EXAMPLES)
-	SCSI_BIN=$(abspath $(BIN)) SCSI_EXAMPLES=$(abspath $(BUILD)/examples) scripts/run-bats tests
+bats: all $(EXAMPLES) $(TEST_BINS)
+	SCSI_BIN=$(abspath $(BIN)) SCSI_EXAMPLES=$(abspath $(BUILD)/examples) \
+	  SCSI_TEST_BIN=$(abspath $(BUILD)) scripts/run-bats tests
 
 check: deps
 	@$(MAKE) --no-print-directory all unit
