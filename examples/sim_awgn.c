@@ -8,7 +8,9 @@
  * draws are keyed by the "seed" and "first" attributes that simulate
  * sends, so the answers do not depend on how the stream is batched.
  *
- * Build: cc -Ilibcommon -Iformats sim_awgn.c build/rel/libscsi.a -lzstd -lm */
+ * Build (from the top of the tree; `make` does it):
+ *   cc -Ilibcommon -Iformats examples/sim_awgn.c build/rel/libscsi.a \
+ *      -lopenblas -lzstd -lpng -ljpeg -lz -lm -lpthread */
 #include <stdio.h>
 #include <stdlib.h>
 

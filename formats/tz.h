@@ -91,6 +91,8 @@ void tz_record_remove(tz_record *rec, int i);
 tz_tensor *tz_record_find(const tz_record *rec, const char *name);
 /* Set (or replace) an attribute; copies both strings.  0 or ERR_*. */
 int tz_record_set_attr(tz_record *rec, const char *key, const char *val);
+/* Remove attribute key if present. */
+void tz_record_remove_attr(tz_record *rec, const char *key);
 /* The value of key, or NULL.  Borrowed. */
 const char *tz_record_attr(const tz_record *rec, const char *key);
 /* Leading dimension shared by a batch record's tensors (0 if none). */

@@ -248,6 +248,19 @@ int tz_record_set_attr(tz_record *rec, const char *key, const char *val)
     return 0;
 }
 
+void tz_record_remove_attr(tz_record *rec, const char *key)
+{
+    for (int i = 0; i < rec->nattrs; i++)
+        if (strcmp(rec->a[i].key, key) == 0) {
+            free(rec->a[i].key);
+            free(rec->a[i].val);
+            memmove(&rec->a[i], &rec->a[i + 1],
+                    (size_t)(rec->nattrs - i - 1) * sizeof rec->a[0]);
+            rec->nattrs--;
+            return;
+        }
+}
+
 const char *tz_record_attr(const tz_record *rec, const char *key)
 {
     for (int i = 0; i < rec->nattrs; i++)

@@ -69,7 +69,7 @@ static const struct kind {
                   "uniform in (-a, a): a flux-calibration tilt; side field tilt: s" },
     [OP_SNR] = { "snr", 2, { "min", "max" }, { 10, 30 }, { 1e-6, 1e-6 },
                  { 1e9, 1e9 }, "snr",
-                 "+ N(0, s^2) with s = mean(x)/SNR + 1e-4, SNR uniform in "
+                 "+ N(0, s^2) with s = |mean(x)|/SNR + 1e-4, SNR uniform in "
                  "[min, max] per sample; side field snr" },
     [OP_CLIP] = { "clip", 2, { "lo", "hi" }, { 0, 1 }, { -1e30, -1e30 },
                   { 1e30, 1e30 }, NULL, "clamp every value to [lo, hi]" },
@@ -132,6 +132,9 @@ static int parse_op(const char *text, size_t len, fwd_op *op)
     }
     if ((kind == OP_MOTION || kind == OP_DOWN) && op->p[0] != floor(op->p[0]))
         return err_set(ERR_USAGE, "%s: %s must be a whole number", name, K->keys[0]);
+    /* An even line has no centre pixel: it would shift the image. */
+    if (kind == OP_MOTION && fmod(op->p[0], 2) == 0)
+        return err_set(ERR_USAGE, "motion: k must be odd; got %g", op->p[0]);
     if (kind == OP_JPEG && (op->p[0] != floor(op->p[0]) || op->p[1] != floor(op->p[1]) ||
                             op->p[0] > op->p[1]))
         return err_set(ERR_USAGE, "jpeg: need whole qmin <= qmax");
@@ -162,6 +165,8 @@ int fwd_parse(const char *text, fwd_spec *spec)
                                side);
         spec->nops++;
         p = comma ? comma + 1 : p + len;
+        if (comma && !*p)
+            return err_set(ERR_USAGE, "empty operator after the last comma");
     }
     if (spec->nops == 0)
         return err_set(ERR_USAGE, "empty forward-model spec");

@@ -37,7 +37,7 @@ int fwd_parse(const char *text, fwd_spec *spec);
  * with defaults, side field and purpose; for --help.  Static storage. */
 const char *fwd_help(void);
 
-/* Apply spec to the samples of x (rank >= 2, any dtype; converted to f32):
+/* Apply spec to the samples of x (rank 1 to 4, any dtype; converted to f32):
  * adds to out a field named yname with x's shape, and the side fields.
  * first is the global index of x's first sample; resample numbers an
  * independent re-corruption of the same samples.  0 or ERR_*. */

@@ -276,7 +276,10 @@ int sim_ext_send(sim_ext *s, tz_record *rec)
         return err_set(ERR_IO, "internal: %d records already in flight", SIM_INFLIGHT);
     /* One writer at a time keeps the records in order; the previous one
      * ends once the program has read that record. */
-    if (join_writer(s) < 0) {
+    arm(s, 1);
+    int sent_ok = join_writer(s) == 0;
+    arm(s, 0);
+    if (!sent_ok || s->timed_out) {
         char why[128];
         describe_exit(s, why, sizeof why);
         return err_set(ERR_EXTERNAL, "simulator '%s': record %llu: could not be "
@@ -361,6 +364,8 @@ int sim_ext_receive(sim_ext *s, const char *yname, tz_record *out)
                      "reading all of it", s->cmd, (unsigned long long)index);
     if (rc == 0) {
         *out = *rec;                /* moved out of the queue */
+        tz_record_remove_attr(out, "seed");     /* protocol, not data */
+        tz_record_remove_attr(out, "first");
         s->q_head = (s->q_head + 1) % SIM_INFLIGHT;
         s->q_n--;
         for (int j = 0; rc == 0 && j < ans.ntensors; j++) {
@@ -431,7 +436,10 @@ int sim_ext_finish(sim_ext *s)
         rc = err_set(ERR_EXTERNAL, "%s", msg);
     }
     int status = 0;
-    if (!reap(s, s->timeout > 0 ? s->timeout : 3600, &status)) {
+    if (s->timed_out) {
+        rc = err_set(ERR_EXTERNAL, "simulator '%s': no end record within %g s "
+                     "(killed)", s->cmd, s->timeout);
+    } else if (!reap(s, s->timeout > 0 ? s->timeout : 3600, &status)) {
         if (rc == 0)
             rc = err_set(ERR_EXTERNAL, "simulator '%s' did not exit after its "
                          "input ended (killed)", s->cmd);

@@ -158,3 +158,28 @@ fault() {  # mode expected-status message-regex
   run --separate-stderr simulate -y x0 awgn c.tz
   fails_with 2 "field 'x0' is already there"
 }
+
+@test "--exec: an input that already holds the observation field is refused" {
+  cands 10 10
+  simulate awgn c.tz -o s.tz
+  run --separate-stderr simulate --exec "$EX/sim_awgn" -f x0 s.tz -o out.tz
+  fails_with 2 "s.tz: record 0: field 'x1' is already there"
+  [ ! -e out.tz ]
+}
+
+@test "--exec: the protocol attributes seed and first stay out of the output" {
+  cands 10 10
+  simulate --exec "$EX/sim_awgn" c.tz -o s.tz
+  run tzinfo s.tz
+  [[ "$output" != *"@seed="* && "$output" != *"@first="* ]]
+}
+
+@test "fault: a program that stops reading is killed after the timeout" {
+  tzdata gaussian -d 4000 -c 400 -n 200 | tzcat -R x=x0 -o big.tz   # 3.2 MB records
+  SECONDS=0
+  run --separate-stderr simulate --exec 'sleep 30' --timeout 1 big.tz -o out.tz
+  [ "$status" -eq 5 ]
+  [[ "$stderr" == *"no answer within 1 s (killed)"* ]]
+  [ "$SECONDS" -lt 15 ]
+  [ ! -e out.tz ]
+}

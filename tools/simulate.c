@@ -55,8 +55,10 @@ static void receive(sim_ext *ext, tz_writer *w)
         sim_ext_kill(ext);
         cli_die_err(rc);
     }
-    if (tz_write(w, &out) < 0)
+    if (tz_write(w, &out) < 0) {
+        sim_ext_kill(ext);
         cli_die_last();
+    }
     tz_record_free(&out);
 }
 
@@ -96,8 +98,10 @@ int main(int argc, char **argv)
             if (pending)
                 receive(ext, w);
             pending = 0;
-            if (tz_write(w, &rec) < 0)
+            if (tz_write(w, &rec) < 0) {
+                sim_ext_kill(ext);
                 cli_die_last();
+            }
             continue;
         }
         if (ext) {
@@ -113,6 +117,8 @@ int main(int argc, char **argv)
             uint64_t n = tz_record_batch(&rec);
             if (!tz_record_find(&rec, g_opt.field)) {
                 rc = err_set(ERR_DATA, "no field '%s'", g_opt.field);
+            } else if (tz_record_find(&rec, g_opt.out)) {
+                rc = err_set(ERR_DATA, "field '%s' is already there", g_opt.out);
             } else if (k == 1) {        /* send the record itself: no copy */
                 sent = rec;
                 tz_record_init(&rec, TZ_BATCH);

@@ -63,6 +63,9 @@ void test_fwd_parse(void)
     CHECK(fwd_parse("mask:p=1.5", &s) == ERR_USAGE);
     CHECK(fwd_parse("jpeg:q=50-10", &s) == ERR_USAGE);
     CHECK(fwd_parse("motion:k=2.5", &s) == ERR_USAGE);
+    CHECK(fwd_parse("motion:k=4", &s) == ERR_USAGE);
+    CHECK(strstr(err_msg(), "odd") != NULL);
+    CHECK(fwd_parse("awgn,", &s) == ERR_USAGE);
     CHECK(fwd_parse("mask,mask", &s) == ERR_USAGE);
     CHECK(fwd_parse("awgn:sigma=nan", &s) == ERR_USAGE);
 }

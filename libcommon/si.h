@@ -1,0 +1,28 @@
+/* si.h - the stochastic interpolant between clean x0 (t = 0) and
+ * observed x1 (t = 1):
+ *
+ *   x_t = (1 - t) x0 + t x1 + gamma(t) z,   gamma(t) = g t (1 - t),
+ *
+ * and the regression targets of its drift: b on x1 - x0 + gamma'(t) z,
+ * or, for the SDE whose diffusion is gamma(t), the combined drift b + eta
+ * on x1 - x0 + gamma'(t) z + z (../shared/research/scsi.md section 2).
+ * g = 0 is the ODE case. */
+#ifndef SI_H
+#define SI_H
+
+#include <stdint.h>
+
+typedef struct {
+    double g;           /* gamma(t) = g t (1 - t) */
+    int combined;       /* regress b + eta instead of b */
+} si_interp;
+
+double si_gamma(const si_interp *ip, double t);
+double si_dgamma(const si_interp *ip, double t);
+
+/* For B samples of D values: xt and target from x0, x1, t (B) and z. */
+void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
+                   const float *t, const float *z, int B, int D, float *xt,
+                   float *target);
+
+#endif
