@@ -77,7 +77,11 @@ double opt_step(opt_state *s, const opt_config *c, float *params, float *grads)
         params[i] = params[i] * decay - step * s->m[i] / (sqrtf(s->v[i]) * rbc2 + eps);
     }
     if (s->ema) {
-        float d = (float)c->ema;
+        /* The decay warms up as (1 + t) / (10 + t): an average over a
+         * fixed 0.999 would otherwise remember the untrained start for
+         * thousands of steps. */
+        double warm = (1.0 + (double)s->step) / (10.0 + (double)s->step);
+        float d = (float)(c->ema < warm ? c->ema : warm);
         for (size_t i = 0; i < s->n; i++)
             s->ema[i] = d * s->ema[i] + (1 - d) * params[i];
     }

@@ -2,6 +2,9 @@
  * the learning-rate schedule (linear warm-up, cosine decay) and an
  * exponential moving average of the weights.
  *
+ * The EMA's decay is min(ema, (1 + t) / (10 + t)) at step t, so it
+ * forgets the initial weights early on.
+ *
  * AdamW follows PyTorch's torch.optim.AdamW exactly (decoupled weight
  * decay applied first, bias-corrected moments), so a step can be checked
  * against it to rounding. */

@@ -1,6 +1,12 @@
 /* si.c - the stochastic interpolant; see si.h. */
+#include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "err.h"
+#include "mem.h"
+#include "rng.h"
 #include "si.h"
 
 double si_gamma(const si_interp *ip, double t)
@@ -26,4 +32,85 @@ void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
             target[k] = x1[k] - x0[k] + (dg + zc) * z[k];
         }
     }
+}
+
+/* ---- transport --------------------------------------------------------- */
+
+enum { SI_RNG_TRANSPORT = 0x53490100 };
+
+/* Transport of exactly SI_CHUNK rows. */
+static int transport_chunk(mlp *net, const si_interp *ip, int sde, int method,
+                           int steps, float *x, const float *cond, int B,
+                           uint64_t seed, uint64_t first);
+
+/* The network sees blocks of this many rows, whatever the record size: a
+ * GEMM's rounding can depend on its row count, and a sample's result must
+ * not depend on how the stream was batched.  A short block is padded. */
+#define SI_CHUNK 64
+
+int si_transport(mlp *net, const si_interp *ip, int sde, int method, int steps,
+                 float *x, const float *cond, int B, uint64_t seed, uint64_t first)
+{
+    int D = net->c.dim, C = net->c.cond;
+    float *bx = mem_calloc_array((size_t)SI_CHUNK * (size_t)D, sizeof(float));
+    float *bc = C ? mem_calloc_array((size_t)SI_CHUNK * (size_t)C, sizeof(float)) : NULL;
+    int rc = !bx || (C && !bc) ? ERR_IO : 0;
+    for (int s = 0; rc == 0 && s < B; s += SI_CHUNK) {
+        int n = B - s < SI_CHUNK ? B - s : SI_CHUNK;
+        memset(bx, 0, sizeof(float) * (size_t)SI_CHUNK * (size_t)D);
+        memcpy(bx, x + (size_t)s * (size_t)D, sizeof(float) * (size_t)n * (size_t)D);
+        if (C)
+            memcpy(bc, cond + (size_t)s * (size_t)C, sizeof(float) * (size_t)n * (size_t)C);
+        rc = transport_chunk(net, ip, sde, method, steps, bx, bc, n, seed, first + (uint64_t)s);
+        memcpy(x + (size_t)s * (size_t)D, bx, sizeof(float) * (size_t)n * (size_t)D);
+    }
+    free(bx);
+    free(bc);
+    return rc;
+}
+
+static int transport_chunk(mlp *net, const si_interp *ip, int sde, int method,
+                           int steps, float *x, const float *cond, int B,
+                           uint64_t seed, uint64_t first)
+{
+    /* B live rows of SI_CHUNK; the network runs on all of them. */
+    int live = B;
+    B = SI_CHUNK;
+    int D = net->c.dim;
+    size_t n = (size_t)B * (size_t)D;
+    float *b1 = mem_alloc_array(n, sizeof(float)), *b2 = mem_alloc_array(n, sizeof(float));
+    float *xp = mem_alloc_array(n, sizeof(float)), *t = mem_alloc_array((size_t)B, sizeof(float));
+    int rc = (!b1 || !b2 || !xp || !t) ? ERR_IO : 0;
+    double dt = 1.0 / steps;
+    for (int s = 0; rc == 0 && s < steps; s++) {
+        double t0 = 1 - s * dt, t1 = t0 - dt;      /* from t0 down to t1 */
+        for (int i = 0; i < B; i++)
+            t[i] = (float)t0;
+        if ((rc = mlp_forward(net, b1, x, cond, t, B)) < 0)
+            break;
+        /* Heun on the drift (the last step is plain Euler: its end, t = 0,
+         * is where the drift of an SDE may be singular). */
+        if (method == SI_HEUN && s < steps - 1) {
+            for (size_t k = 0; k < n; k++)
+                xp[k] = x[k] - (float)dt * b1[k];
+            for (int i = 0; i < B; i++)
+                t[i] = (float)t1;
+            if ((rc = mlp_forward(net, b2, xp, cond, t, B)) < 0)
+                break;
+            for (size_t k = 0; k < n; k++)
+                b1[k] = 0.5f * (b1[k] + b2[k]);
+        }
+        for (size_t k = 0; k < n; k++)
+            x[k] -= (float)dt * b1[k];
+        if (sde && ip->g > 0 && s < steps - 1) {
+            float sd = (float)sqrt(2 * si_gamma(ip, t0) * dt);
+            for (int i = 0; i < live; i++) {
+                rng_t r;
+                rng_init(&r, seed, SI_RNG_TRANSPORT + (uint32_t)s, first + (uint64_t)i);
+                rng_add_normal_f32(&r, x + (size_t)i * (size_t)D, (uint64_t)D, sd);
+            }
+        }
+    }
+    free(b1), free(b2), free(xp), free(t);
+    return rc;
 }

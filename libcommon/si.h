@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "mlp.h"
+
 typedef struct {
     double g;           /* gamma(t) = g t (1 - t) */
     int combined;       /* regress b + eta instead of b */
@@ -24,5 +26,18 @@ double si_dgamma(const si_interp *ip, double t);
 void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
                    const float *t, const float *z, int B, int D, float *xt,
                    float *target);
+
+
+/* ---- transport --------------------------------------------------------- */
+
+enum { SI_EULER, SI_HEUN };
+
+/* Push x (B, D) from t = 1 to t = 0 in `steps` uniform steps of the
+ * learned reverse dynamics, in place.  ODE (g = 0 or !sde): dX = -b dt.
+ * SDE (the combined drift, diffusion gamma(t)): dX = -c dt + sqrt(2
+ * gamma(t) dt) xi, with xi keyed by (seed, step, sample first + i).  cond
+ * is (B, net->c.cond) or NULL.  0 or ERR_IO. */
+int si_transport(mlp *net, const si_interp *ip, int sde, int method, int steps,
+                 float *x, const float *cond, int B, uint64_t seed, uint64_t first);
 
 #endif

@@ -175,7 +175,7 @@ fault() {  # mode expected-status message-regex
 }
 
 @test "fault: a program that stops reading is killed after the timeout" {
-  tzdata gaussian -d 4000 -c 400 -n 200 | tzcat -R x=x0 -o big.tz   # 3.2 MB records
+  tzdata gaussian -d 4000 --no-rotate -c 400 -n 200 | tzcat -R x=x0 -o big.tz  # 3.2 MB records
   SECONDS=0
   run --separate-stderr simulate --exec 'sleep 30' --timeout 1 big.tz -o out.tz
   [ "$status" -eq 5 ]

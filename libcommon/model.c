@@ -1,0 +1,212 @@
+/* model.c - saving and loading trainable interpolants; see model.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "model.h"
+#include "tz.h"
+
+int model_create(model *m, const mlp_config *c)
+{
+    int rc = mlp_init(&m->net, c, m->seed);
+    if (rc < 0)
+        return rc;
+    if ((rc = opt_init(&m->os, &m->oc, m->net.nparams, m->net.params)) < 0) {
+        mlp_free(&m->net);
+        return rc;
+    }
+    return 0;
+}
+
+void model_free(model *m)
+{
+    mlp_free(&m->net);
+    opt_free(&m->os);
+}
+
+/* ---- attributes -------------------------------------------------------- */
+
+static int set_num(tz_record *r, const char *key, double v)
+{
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    return tz_record_set_attr(r, key, buf);
+}
+
+static int set_u64(tz_record *r, const char *key, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" PRIu64, v);
+    return tz_record_set_attr(r, key, buf);
+}
+
+/* The attribute key as a number; ERR_DATA if it is missing or malformed. */
+static int get_num(const tz_record *r, const char *key, double *v)
+{
+    const char *s = tz_record_attr(r, key);
+    char *end;
+    if (!s || !*s)
+        return err_set(ERR_DATA, "model attribute '%s' is missing", key);
+    *v = strtod(s, &end);
+    if (*end)
+        return err_set(ERR_DATA, "model attribute '%s' is not a number: '%s'", key, s);
+    return 0;
+}
+
+static int get_int(const tz_record *r, const char *key, int *v)
+{
+    double d;
+    int rc = get_num(r, key, &d);
+    if (rc == 0 && (d != (int)d))
+        return err_set(ERR_DATA, "model attribute '%s' is not a whole number", key);
+    *v = (int)d;
+    return rc;
+}
+
+static int get_u64(const tz_record *r, const char *key, uint64_t *v)
+{
+    const char *s = tz_record_attr(r, key);
+    char *end;
+    if (!s || !*s)
+        return err_set(ERR_DATA, "model attribute '%s' is missing", key);
+    *v = strtoull(s, &end, 10);
+    if (*end)
+        return err_set(ERR_DATA, "model attribute '%s' is not a whole number", key);
+    return 0;
+}
+
+static int get_name(const tz_record *r, const char *key, char *dst, size_t n)
+{
+    const char *s = tz_record_attr(r, key);
+    if (!s || strlen(s) >= n)
+        return err_set(ERR_DATA, "model attribute '%s' is missing or too long", key);
+    strcpy(dst, s);
+    return 0;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+int model_save(const model *m, const char *path, int level)
+{
+    const mlp_config *c = &m->net.c;
+    const opt_config *o = &m->oc;
+    tz_record rec;
+    tz_record_init(&rec, TZ_PLAIN);
+    uint64_t n[1] = { m->net.nparams };
+    int rc = 0;
+    if (!tz_record_add(&rec, "params", TZ_F32, 1, n, m->net.params) ||
+        !tz_record_add(&rec, "adam_m", TZ_F32, 1, n, m->os.m) ||
+        !tz_record_add(&rec, "adam_v", TZ_F32, 1, n, m->os.v) ||
+        (m->os.ema && !tz_record_add(&rec, "ema", TZ_F32, 1, n, m->os.ema)))
+        rc = err_code();
+    /* Settings as text attributes, so tzinfo shows them. */
+    struct { const char *k; double v; } nums[] = {
+        { "dim", c->dim }, { "cond_dim", c->cond }, { "temb", c->temb },
+        { "width", c->width }, { "hidden", c->hidden }, { "gamma", m->ip.g },
+        { "combined", m->ip.combined }, { "generative", m->generative },
+        { "lr", o->lr }, { "beta1", o->beta1 }, { "beta2", o->beta2 },
+        { "eps", o->eps }, { "weight_decay", o->weight_decay },
+        { "warmup", (double)o->warmup }, { "total", (double)o->total },
+        { "clip", o->clip }, { "ema_decay", o->ema },
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof nums / sizeof *nums; i++)
+        rc = set_num(&rec, nums[i].k, nums[i].v);
+    if (rc == 0)
+        rc = tz_record_set_attr(&rec, "arch", "mlp");
+    if (rc == 0)
+        rc = set_u64(&rec, "step", m->os.step);
+    if (rc == 0)
+        rc = set_u64(&rec, "seed", m->seed);
+    if (rc == 0)
+        rc = tz_record_set_attr(&rec, "x0", m->x0);
+    if (rc == 0)
+        rc = tz_record_set_attr(&rec, "x1", m->x1);
+    if (rc == 0)
+        rc = tz_record_set_attr(&rec, "cond", m->cond);
+    tz_writer *w = rc == 0 ? tz_writer_open(path, level) : NULL;
+    if (rc == 0 && !w)
+        rc = err_code();
+    if (rc == 0 && (rc = tz_write(w, &rec)) < 0)
+        tz_writer_abort(w);
+    else if (rc == 0)
+        rc = tz_writer_close(w);
+    tz_record_free(&rec);
+    return rc;
+}
+
+int model_load(model *m, const char *path)
+{
+    memset(m, 0, sizeof *m);
+    tz_reader *r = tz_reader_open(path);
+    if (!r)
+        return err_code();
+    tz_record rec;
+    tz_record_init(&rec, TZ_PLAIN);
+    int rc = tz_read(r, &rec);
+    if (rc == 0)
+        rc = err_set(ERR_DATA, "%s: no record: not a model file", path);
+    if (rc < 0) {
+        tz_reader_close(r);
+        tz_record_free(&rec);
+        return rc;
+    }
+    mlp_config c;
+    double combined = 0, generative = 0, warmup = 0, total = 0;
+    const char *arch = tz_record_attr(&rec, "arch");
+    rc = arch && !strcmp(arch, "mlp") ? 0
+         : err_set(ERR_DATA, "architecture '%s' is not one this build knows",
+                   arch ? arch : "(none)");
+    if (rc == 0) rc = get_int(&rec, "dim", &c.dim);
+    if (rc == 0) rc = get_int(&rec, "cond_dim", &c.cond);
+    if (rc == 0) rc = get_int(&rec, "temb", &c.temb);
+    if (rc == 0) rc = get_int(&rec, "width", &c.width);
+    if (rc == 0) rc = get_int(&rec, "hidden", &c.hidden);
+    if (rc == 0) rc = get_num(&rec, "gamma", &m->ip.g);
+    if (rc == 0) rc = get_num(&rec, "combined", &combined);
+    if (rc == 0) rc = get_num(&rec, "generative", &generative);
+    if (rc == 0) rc = get_num(&rec, "lr", &m->oc.lr);
+    if (rc == 0) rc = get_num(&rec, "beta1", &m->oc.beta1);
+    if (rc == 0) rc = get_num(&rec, "beta2", &m->oc.beta2);
+    if (rc == 0) rc = get_num(&rec, "eps", &m->oc.eps);
+    if (rc == 0) rc = get_num(&rec, "weight_decay", &m->oc.weight_decay);
+    if (rc == 0) rc = get_num(&rec, "warmup", &warmup);
+    if (rc == 0) rc = get_num(&rec, "total", &total);
+    if (rc == 0) rc = get_num(&rec, "clip", &m->oc.clip);
+    if (rc == 0) rc = get_num(&rec, "ema_decay", &m->oc.ema);
+    if (rc == 0) rc = get_u64(&rec, "seed", &m->seed);
+    if (rc == 0) rc = get_name(&rec, "x0", m->x0, sizeof m->x0);
+    if (rc == 0) rc = get_name(&rec, "x1", m->x1, sizeof m->x1);
+    if (rc == 0) rc = get_name(&rec, "cond", m->cond, sizeof m->cond);
+    m->ip.combined = combined != 0;
+    m->generative = generative != 0;
+    m->oc.warmup = (uint64_t)warmup;
+    m->oc.total = (uint64_t)total;
+    if (rc == 0)
+        rc = model_create(m, &c);
+    const char *names[] = { "params", "adam_m", "adam_v", "ema" };
+    float *dst[] = { m->net.params, m->os.m, m->os.v, m->os.ema };
+    for (int i = 0; rc == 0 && i < 4; i++) {
+        const tz_tensor *t = tz_record_find(&rec, names[i]);
+        if (!dst[i])
+            continue;       /* no EMA wanted */
+        if (!t || t->dtype != TZ_F32 || tz_tensor_count(t) != m->net.nparams)
+            rc = err_set(ERR_DATA, "tensor '%s' is missing or not %zu f32 values",
+                         names[i], m->net.nparams);
+        else
+            memcpy(dst[i], t->data, sizeof(float) * m->net.nparams);
+    }
+    if (rc == 0)
+        rc = get_u64(&rec, "step", &m->os.step);
+    /* The file must be whole: one record, then its end. */
+    if (rc == 0 && (rc = tz_read(r, &rec)) > 0)
+        rc = err_set(ERR_DATA, "more than one record: not a model file");
+    if (rc < 0) {
+        rc = err_prefix(rc, "%s", path);
+        model_free(m);
+    }
+    tz_reader_close(r);
+    tz_record_free(&rec);
+    return rc;
+}

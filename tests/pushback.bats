@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# tests: pushback
+# also requires: tzdata, tzcat, tzexport, si-train, simulate
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+pairs() {
+  tzdata gmm -c "${1:-500}" | tzcat -R x=x0 | simulate awgn:sigma=0.5 -o pairs.tz
+  tzcat -f x1,label pairs.tz -o obs.tz
+}
+
+@test "an untrained model is the identity: x0 = x1 exactly" {
+  pairs
+  si-train --steps 0 pairs.tz -o m0.tz -q
+  pushback -m m0.tz obs.tz -o out.tz
+  diff <(tzexport csv -f x0 out.tz) <(tzexport csv -f x1 out.tz)
+}
+
+@test "observations and other fields pass through; x0 is added" {
+  pairs
+  si-train --steps 50 --batch 32 pairs.tz -o m.tz -q
+  pushback -m m.tz obs.tz -o out.tz
+  diff <(tzexport csv -f x1,label out.tz) <(tzexport csv -f x1,label obs.tz)
+  run tzinfo -b out.tz
+  [[ "$output" == *"x0 "* && "$output" == *"500 samples"* ]]
+}
+
+@test "same bytes whatever the batching; Euler and Heun differ" {
+  pairs 300
+  si-train --steps 50 --batch 32 pairs.tz -o m.tz -q
+  pushback -m m.tz obs.tz | tzcat -n 300 -o a.tz
+  tzcat -n 7 obs.tz | pushback -m m.tz | tzcat -n 300 -o b.tz
+  cmp a.tz b.tz
+  pushback -m m.tz --method heun obs.tz | tzcat -n 300 -o c.tz
+  ! cmp -s a.tz c.tz
+}
+
+@test "the SDE needs a combined model, and is keyed by the seed" {
+  pairs 300
+  si-train --steps 30 --batch 32 pairs.tz -o ode.tz -q
+  run --separate-stderr pushback -m ode.tz --sde obs.tz
+  fails_with 1 "--sde needs a model trained with --combined"
+  si-train --steps 30 --batch 32 --combined --gamma 0.5 pairs.tz -o sde.tz -q
+  pushback -m sde.tz --sde --seed 1 obs.tz -o s1.tz
+  pushback -m sde.tz --sde --seed 1 obs.tz -o s1b.tz
+  pushback -m sde.tz --sde --seed 2 obs.tz -o s2.tz
+  cmp s1.tz s1b.tz
+  ! cmp -s s1.tz s2.tz
+}
+
+@test "errors: no model, a missing field, x0 already there, a bad method" {
+  pairs 100
+  si-train --steps 1 pairs.tz -o m.tz -q
+  run --separate-stderr pushback obs.tz
+  fails_with 1 "need -m MODEL"
+  run --separate-stderr pushback -m m.tz --method rk4 obs.tz
+  fails_with 1 "--method must be euler or heun"
+  tzcat -R x1=y obs.tz -o noy.tz
+  run --separate-stderr pushback -m m.tz noy.tz -o out.tz
+  fails_with 2 "noy.tz: record 0: need an f32 field 'x1'"
+  [ ! -e out.tz ]
+  run --separate-stderr pushback -m m.tz pairs.tz -o out.tz
+  fails_with 2 "pairs.tz: record 0: field 'x0' is already there"
+  run --separate-stderr pushback -m m.tz -c 10
+  fails_with 1 "--count needs a generative model"
+}

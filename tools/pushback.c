@@ -1,0 +1,175 @@
+/* pushback - push observations backward through a trained interpolant:
+ * integrate the learned reverse dynamics from t = 1 (the observation x1)
+ * to t = 0, giving candidate clean samples x0.  The observation and the
+ * side information pass through, so simulate and si-train downstream see
+ * the pairs.  With --count, a generative model's samples from noise.
+ *
+ * Records are processed one at a time; the network runs on the whole
+ * record as one batch, on --threads OpenBLAS threads. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"        /* cli_parse, cli_die */
+#include "mem.h"        /* mem_alloc_array */
+#include "model.h"      /* model_load */
+#include "rng.h"        /* rng_init */
+#include "si.h"         /* si_transport */
+#include "tz.h"         /* tz_reader, tz_writer */
+
+void openblas_set_num_threads(int);
+
+enum { PB_RNG_NOISE = 0x50420001 };
+
+struct cmdline {
+    const char *model, *method;
+    int steps, sde, raw;
+    uint64_t count, batch;
+};
+
+static struct cmdline g_opt = { .steps = 40, .method = "euler", .batch = 1024 };
+
+static const cli_opt g_opts[] = {
+    { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required)", 0, 0 },
+    { "steps", 'n', CLI_INT, &g_opt.steps, "N", "integration steps (default 40)", 1, 1000000 },
+    { "method", 0, CLI_STR, &g_opt.method, "euler|heun", "the integrator (default euler)", 0, 0 },
+    { "sde", 0, CLI_FLAG, &g_opt.sde, NULL,
+      "integrate the SDE (a model trained with --combined and --gamma > 0)", 0, 0 },
+    { "raw", 0, CLI_FLAG, &g_opt.raw, NULL, "use the raw weights, not their EMA", 0, 0 },
+    { "count", 'c', CLI_U64, &g_opt.count, "N",
+      "generative model: N samples from noise, no input", 0, 0 },
+    { "batch", 'b', CLI_U64, &g_opt.batch, "N",
+      "with --count: samples per record (default 1024)", 1, 1 << 24 },
+    { 0 }
+};
+
+static const cli_spec g_spec = {
+    "pushback", "[OPTION]... -m MODEL [FILE]...",
+    "Transport observations (standard input if no FILE) to candidate clean "
+    "samples through a trained interpolant.",
+    g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
+};
+
+/* Gather the model's side fields of rec into cond (n, dc); NULL if none. */
+static float *gather_cond(const model *m, const tz_record *rec, uint64_t n, const char *where)
+{
+    if (!m->net.c.cond)
+        return NULL;
+    float *cond = mem_alloc_array((size_t)n, sizeof(float) * (size_t)m->net.c.cond);
+    if (!cond)
+        cli_die_last();
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", m->cond);
+    size_t off = 0;
+    for (char *save = NULL, *name = strtok_r(buf, ",", &save); name;
+         name = strtok_r(NULL, ",", &save)) {
+        const tz_tensor *t = tz_record_find(rec, name);
+        if (!t || t->dtype != TZ_F32)
+            cli_die(EXIT_DATA, "%s: no f32 side field '%s'", where, name);
+        size_t w = tz_tensor_row_bytes(t) / 4;
+        for (uint64_t i = 0; i < n; i++)
+            memcpy(cond + i * (size_t)m->net.c.cond + off, (float *)t->data + i * w, 4 * w);
+        off += w;
+    }
+    if (off != (size_t)m->net.c.cond)
+        cli_die(EXIT_DATA, "%s: side fields hold %zu values per sample; the model "
+                "takes %d", where, off, m->net.c.cond);
+    return cond;
+}
+
+int main(int argc, char **argv)
+{
+    int first;
+    cli_parse(&g_spec, argc, argv, &first);
+    if (!g_opt.model)
+        cli_die(EXIT_USAGE, "need -m MODEL");
+    int method = !strcmp(g_opt.method, "heun") ? SI_HEUN
+                 : !strcmp(g_opt.method, "euler") ? SI_EULER : -1;
+    if (method < 0)
+        cli_die(EXIT_USAGE, "--method must be euler or heun; got '%s'", g_opt.method);
+    openblas_set_num_threads(cli.threads);
+    model m;
+    if (model_load(&m, g_opt.model) < 0)
+        cli_die_last();
+    if (g_opt.sde && !(m.ip.combined && m.ip.g > 0))
+        cli_die(EXIT_USAGE, "--sde needs a model trained with --combined and --gamma > 0");
+    if (!g_opt.raw && m.os.ema)
+        memcpy(m.net.params, m.os.ema, sizeof(float) * m.net.nparams);
+    if (g_opt.count && (!m.generative || m.net.c.cond))
+        cli_die(EXIT_USAGE, "--count needs a generative model without side inputs");
+    if (!g_opt.count && first == argc && m.generative)
+        cli_die(EXIT_USAGE, "a generative model samples with --count N");
+    tz_writer *w = tz_writer_open(cli.output, cli.level);
+    if (!w)
+        cli_die_last();
+    int D = m.net.c.dim;
+    cli_progress bar;
+    cli_progress_start(&bar, "pushback: samples", g_opt.count);
+    uint64_t done = 0;
+    if (g_opt.count) {
+        for (uint64_t s = 0; s < g_opt.count; s += g_opt.batch) {
+            uint64_t n = g_opt.count - s < g_opt.batch ? g_opt.count - s : g_opt.batch;
+            tz_record out;
+            tz_record_init(&out, TZ_BATCH);
+            uint64_t dims[2] = { n, (uint64_t)D };
+            tz_tensor *x = tz_record_add(&out, m.x0, TZ_F32, 2, dims, NULL);
+            if (!x)
+                cli_die_last();
+            for (uint64_t i = 0; i < n; i++) {
+                rng_t r;
+                rng_init(&r, cli.seed, PB_RNG_NOISE, s + i);
+                rng_add_normal_f32(&r, (float *)x->data + i * (uint64_t)D, (uint64_t)D, 1.0f);
+            }
+            if (si_transport(&m.net, &m.ip, g_opt.sde, method, g_opt.steps, x->data, NULL,
+                             (int)n, cli.seed, s) < 0 || tz_write(w, &out) < 0)
+                cli_die_last();
+            tz_record_free(&out);
+            cli_progress_update(&bar, s + n);
+        }
+    } else {
+        tz_reader *r = tz_reader_open_list(argv + first, argc - first);
+        if (!r)
+            cli_die_last();
+        tz_record rec;
+        tz_record_init(&rec, TZ_BATCH);
+        int rc;
+        while ((rc = tz_read(r, &rec)) == 1) {
+            char where[600];
+            snprintf(where, sizeof where, "%s: record %" PRIu64, tz_reader_name(r),
+                     tz_reader_index(r));
+            if (rec.kind != TZ_BATCH) {
+                if (tz_write(w, &rec) < 0)
+                    cli_die_last();
+                continue;
+            }
+            const tz_tensor *y = tz_record_find(&rec, m.x1);
+            uint64_t n = tz_record_batch(&rec);
+            if (!y || y->dtype != TZ_F32 || tz_tensor_row_bytes(y) != 4 * (size_t)D)
+                cli_die(EXIT_DATA, "%s: need an f32 field '%s' of %d values per sample",
+                        where, m.x1, D);
+            if (tz_record_find(&rec, m.x0))
+                cli_die(EXIT_DATA, "%s: field '%s' is already there", where, m.x0);
+            float *cond = gather_cond(&m, &rec, n, where);
+            tz_tensor *x = tz_record_add(&rec, m.x0, TZ_F32, y->rank, y->dims, NULL);
+            if (!x)
+                cli_die_last();
+            memcpy(x->data, tz_record_find(&rec, m.x1)->data, 4 * (size_t)n * (size_t)D);
+            if (si_transport(&m.net, &m.ip, g_opt.sde, method, g_opt.steps, x->data, cond,
+                             (int)n, cli.seed, done) < 0 || tz_write(w, &rec) < 0)
+                cli_die_last();
+            free(cond);
+            done += n;
+            cli_progress_update(&bar, done);
+        }
+        if (rc < 0)
+            cli_die_err(rc);
+        tz_reader_close(r);
+        tz_record_free(&rec);
+    }
+    cli_progress_end(&bar, done);
+    if (tz_writer_close(w) < 0)
+        cli_die_last();
+    model_free(&m);
+    return 0;
+}

@@ -1,0 +1,335 @@
+/* si-train - train a stochastic interpolant's drift on coupled records
+ * (clean-side x0, observation-side x1, optional side fields), or, with
+ * --generative, a generative model from x0 alone (x1 fresh noise).
+ *
+ * The whole input is held in memory (the shuffle buffer is the data set):
+ * step k draws its batch uniformly from it with rng keys (--seed, k), so a
+ * run resumed from its model file gives the same bytes as one that never
+ * stopped.  Vector data and the MLP only, for now; the image U-Net is to
+ * come (issue 4). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>      /* openblas_set_num_threads */
+
+#include "batch.h"      /* batch_acc */
+#include "cli.h"        /* cli_parse, cli_die */
+#include "mem.h"        /* mem_alloc_array */
+#include "model.h"      /* model_create, model_save, model_load */
+#include "nn.h"         /* nn_mse */
+#include "rng.h"        /* rng_init */
+#include "tz.h"         /* tz_reader */
+
+void openblas_set_num_threads(int);
+
+enum { SI_RNG_STEP = 0x53490001 };
+
+struct cmdline {
+    const char *model, *log;
+    uint64_t steps;
+    int batch, width, hidden, temb, combined, generative, log_every;
+    double gamma, lr, wd, clip, ema;
+    uint64_t warmup, decay;
+    const char *x0, *x1, *cond;
+};
+
+/* Architecture and optimiser options are NAN / -1 when not given, so that
+ * giving them with --model can be refused: a resumed run takes its
+ * settings from the file. */
+static struct cmdline g_opt = {
+    .steps = 1000, .batch = 256, .width = -1, .hidden = -1, .temb = -1,
+    .gamma = NAN, .lr = NAN, .wd = NAN, .clip = NAN, .ema = NAN,
+    .warmup = UINT64_MAX, .decay = UINT64_MAX, .log_every = 100,
+};
+
+static const cli_opt g_opts[] = {
+    { "model", 'm', CLI_STR, &g_opt.model, "FILE",
+      "resume from this model file (default: a new model)", 0, 0 },
+    { "steps", 'n', CLI_U64, &g_opt.steps, "N", "SGD steps to take (default 1000)", 0, 0 },
+    { "batch", 'b', CLI_INT, &g_opt.batch, "B", "samples per step (default 256)", 1, 1 << 20 },
+    { "width", 0, CLI_INT, &g_opt.width, "W", "new model: hidden width (default 256)", 1, 65536 },
+    { "hidden", 0, CLI_INT, &g_opt.hidden, "L",
+      "new model: hidden layers (default 3)", 1, MLP_LAYERS_MAX - 1 },
+    { "temb", 0, CLI_INT, &g_opt.temb, "E",
+      "new model: time-embedding width, even (default 64)", 2, 4096 },
+    { "gamma", 'g', CLI_DOUBLE, &g_opt.gamma, "G",
+      "new model: gamma(t) = G t(1-t); 0 is the ODE case (default 0)", 0, 100 },
+    { "combined", 0, CLI_FLAG, &g_opt.combined, NULL,
+      "new model: learn the SDE's combined drift b + eta", 0, 0 },
+    { "generative", 0, CLI_FLAG, &g_opt.generative, NULL,
+      "new model: x1 is fresh N(0, I) noise, not data", 0, 0 },
+    { "x0", 0, CLI_STR, &g_opt.x0, "NAME", "new model: clean-side field (default x0)", 0, 0 },
+    { "x1", 0, CLI_STR, &g_opt.x1, "NAME",
+      "new model: observation-side field (default x1)", 0, 0 },
+    { "cond", 0, CLI_STR, &g_opt.cond, "LIST",
+      "new model: side-information fields fed to the network", 0, 0 },
+    { "lr", 0, CLI_DOUBLE, &g_opt.lr, "RATE", "new model: peak learning rate (default 1e-3)", 0, 10 },
+    { "warmup", 0, CLI_U64, &g_opt.warmup, "N",
+      "new model: linear warm-up steps (default 0)", 0, 0 },
+    { "decay-steps", 0, CLI_U64, &g_opt.decay, "N",
+      "new model: cosine decay to 0 over N steps, 0 for none (default 0)", 0, 0 },
+    { "weight-decay", 0, CLI_DOUBLE, &g_opt.wd, "W",
+      "new model: AdamW weight decay (default 0)", 0, 10 },
+    { "clip", 0, CLI_DOUBLE, &g_opt.clip, "NORM",
+      "new model: gradient-norm clip, 0 for none (default 1)", 0, 1e9 },
+    { "ema", 0, CLI_DOUBLE, &g_opt.ema, "DECAY",
+      "new model: EMA decay of the weights, 0 for none (default 0.999)", 0, 0.999999 },
+    { "log", 'l', CLI_STR, &g_opt.log, "FILE", "write step, loss, lr, grad_norm as TSV", 0, 0 },
+    { "log-every", 0, CLI_INT, &g_opt.log_every, "N",
+      "log every N steps (default 100)", 1, 1 << 30 },
+    { 0 }
+};
+
+static const cli_spec g_spec = {
+    "si-train", "[OPTION]... -o MODEL [FILE]...",
+    "Train a stochastic interpolant on coupled records (standard input if no "
+    "FILE) and write the model file.",
+    g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
+};
+
+/* ---- the training data ------------------------------------------------- */
+
+typedef struct {
+    batch_acc acc;          /* fields x0 [, x1] [, cond...] in that order */
+    uint64_t n;             /* samples */
+    int d, dc;              /* values per sample of x0 (and x1); of cond */
+    int ncond;              /* cond fields */
+} dataset;
+
+/* Split a comma-separated list into names (pointers into buf). */
+static int split(const char *list, char *buf, size_t cap, const char **names, int max)
+{
+    int n = 0;
+    snprintf(buf, cap, "%s", list ? list : "");
+    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p && n < max;
+         p = strtok_r(NULL, ",", &save))
+        names[n++] = p;
+    return n;
+}
+
+static void load_data(dataset *ds, const model *m, char **files, int nfiles)
+{
+    char buf[256];
+    const char *cond[16];
+    ds->ncond = split(m->cond, buf, sizeof buf, cond, 16);
+    batch_init(&ds->acc);
+    tz_reader *r = tz_reader_open_list(files, nfiles);
+    if (!r)
+        cli_die_last();
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    int rc;
+    while ((rc = tz_read(r, &rec)) == 1) {
+        if (rec.kind != TZ_BATCH)
+            continue;
+        /* A view of just the fields used, in a fixed order. */
+        tz_record v;
+        tz_record_init(&v, TZ_BATCH);
+        const char *want[18] = { m->x0 };
+        int nw = 1;
+        if (!m->generative)
+            want[nw++] = m->x1;
+        for (int i = 0; i < ds->ncond; i++)
+            want[nw++] = cond[i];
+        for (int i = 0; i < nw; i++) {
+            tz_tensor *t = tz_record_find(&rec, want[i]);
+            if (!t || t->dtype != TZ_F32 || t->rank < 1)
+                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s field '%s'",
+                        tz_reader_name(r), tz_reader_index(r),
+                        t ? "need an f32 batch" : "no", want[i]);
+            v.t[v.ntensors] = *t;
+            v.t[v.ntensors++].owned = 0;
+        }
+        if (!batch_compatible(&ds->acc, &v))
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": fields change shape",
+                    tz_reader_name(r), tz_reader_index(r));
+        if (batch_append(&ds->acc, &v, 0, tz_record_batch(&v)) < 0)
+            cli_die_last();
+    }
+    if (rc < 0)
+        cli_die_err(rc);
+    tz_reader_close(r);
+    tz_record_free(&rec);
+    ds->n = ds->acc.rows;
+    if (!ds->n)
+        cli_die(EXIT_DATA, "no training samples in the input");
+    const tz_record *a = &ds->acc.rec;
+    ds->d = (int)(tz_tensor_row_bytes(&a->t[0]) / 4);
+    if (!m->generative && tz_tensor_row_bytes(&a->t[1]) != tz_tensor_row_bytes(&a->t[0]))
+        cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
+                "per sample", m->x0, m->x1);
+    ds->dc = 0;
+    for (int i = 0; i < ds->ncond; i++)
+        ds->dc += (int)(tz_tensor_row_bytes(&a->t[(m->generative ? 1 : 2) + i]) / 4);
+}
+
+/* ---- training ---------------------------------------------------------- */
+
+typedef struct {
+    float *x0, *x1, *cond, *t, *z, *xt, *target, *out, *dout;
+} batch_buf;
+
+/* Fill the batch of step k. */
+static void draw_batch(const dataset *ds, const model *m, uint64_t k, int B, batch_buf *b)
+{
+    rng_t r;
+    rng_init(&r, m->seed, SI_RNG_STEP, k);
+    const tz_record *a = &ds->acc.rec;
+    int D = ds->d;
+    for (int i = 0; i < B; i++) {
+        uint64_t idx = rng_below(&r, ds->n);
+        memcpy(b->x0 + (size_t)i * D, (float *)a->t[0].data + idx * (uint64_t)D, 4 * (size_t)D);
+        if (m->generative) {
+            memset(b->x1 + (size_t)i * D, 0, 4 * (size_t)D);
+            rng_add_normal_f32(&r, b->x1 + (size_t)i * D, (uint64_t)D, 1.0f);
+        } else {
+            memcpy(b->x1 + (size_t)i * D, (float *)a->t[1].data + idx * (uint64_t)D,
+                   4 * (size_t)D);
+        }
+        float *c = b->cond + (size_t)i * (size_t)ds->dc;
+        for (int j = 0; j < ds->ncond; j++) {
+            const tz_tensor *t = &a->t[(m->generative ? 1 : 2) + j];
+            size_t w = tz_tensor_row_bytes(t) / 4;
+            memcpy(c, (float *)t->data + idx * w, 4 * w);
+            c += w;
+        }
+        b->t[i] = (float)rng_uniform(&r);
+        memset(b->z + (size_t)i * D, 0, 4 * (size_t)D);
+        if (m->ip.g > 0 || m->ip.combined)
+            rng_add_normal_f32(&r, b->z + (size_t)i * D, (uint64_t)D, 1.0f);
+    }
+}
+
+/* A copy of the trainable state, to roll back to after a bad step. */
+typedef struct {
+    float *params, *m, *v, *ema;
+} snapshot;
+
+static void snap(snapshot *s, const model *m, int restore)
+{
+    size_t n = sizeof(float) * m->net.nparams;
+    float *live[4] = { m->net.params, m->os.m, m->os.v, m->os.ema };
+    float *copy[4] = { s->params, s->m, s->v, s->ema };
+    for (int i = 0; i < 4; i++)
+        if (live[i])
+            memcpy(restore ? live[i] : copy[i], restore ? copy[i] : live[i], n);
+}
+
+static void new_model(model *m, int dim, int dcond)
+{
+    m->seed = cli.seed;
+    m->oc = opt_defaults();
+    m->oc.lr = isnan(g_opt.lr) ? 1e-3 : g_opt.lr;
+    m->oc.weight_decay = isnan(g_opt.wd) ? 0 : g_opt.wd;
+    m->oc.clip = isnan(g_opt.clip) ? 1 : g_opt.clip;
+    m->oc.ema = isnan(g_opt.ema) ? 0.999 : g_opt.ema;
+    m->oc.warmup = g_opt.warmup == UINT64_MAX ? 0 : g_opt.warmup;
+    m->oc.total = g_opt.decay == UINT64_MAX ? 0 : g_opt.decay;
+    m->ip.g = isnan(g_opt.gamma) ? 0 : g_opt.gamma;
+    m->ip.combined = g_opt.combined;
+    mlp_config c = { dim, dcond, g_opt.temb < 0 ? 64 : g_opt.temb,
+                     g_opt.width < 0 ? 256 : g_opt.width, g_opt.hidden < 0 ? 3 : g_opt.hidden };
+    if (model_create(m, &c) < 0)
+        cli_die_last();
+}
+
+int main(int argc, char **argv)
+{
+    int first;
+    cli_parse(&g_spec, argc, argv, &first);
+    openblas_set_num_threads(cli.threads);
+    model m;
+    memset(&m, 0, sizeof m);
+    if (g_opt.model) {
+        if (g_opt.width >= 0 || g_opt.hidden >= 0 || g_opt.temb >= 0 || !isnan(g_opt.gamma) ||
+            !isnan(g_opt.lr) || !isnan(g_opt.wd) || !isnan(g_opt.clip) || !isnan(g_opt.ema) ||
+            g_opt.warmup != UINT64_MAX || g_opt.decay != UINT64_MAX || g_opt.combined ||
+            g_opt.generative || g_opt.x0 || g_opt.x1 || g_opt.cond)
+            cli_die(EXIT_USAGE, "with --model the settings come from the model file; "
+                    "give only --steps, --batch, --log and the common options");
+        if (model_load(&m, g_opt.model) < 0)
+            cli_die_last();
+    } else {
+        snprintf(m.x0, sizeof m.x0, "%s", g_opt.x0 ? g_opt.x0 : "x0");
+        snprintf(m.x1, sizeof m.x1, "%s", g_opt.x1 ? g_opt.x1 : "x1");
+        snprintf(m.cond, sizeof m.cond, "%s", g_opt.cond ? g_opt.cond : "");
+        m.generative = g_opt.generative;
+    }
+    dataset ds;
+    load_data(&ds, &m, argv + first, argc - first);
+    if (!g_opt.model)
+        new_model(&m, ds.d, ds.dc);
+    else if (m.net.c.dim != ds.d || m.net.c.cond != ds.dc)
+        cli_die(EXIT_DATA, "the data have %d values per sample and %d of side "
+                "information; the model takes %d and %d", ds.d, ds.dc, m.net.c.dim,
+                m.net.c.cond);
+    int B = g_opt.batch, D = ds.d;
+    batch_buf b;
+    float **bufs[] = { &b.x0, &b.x1, &b.z, &b.xt, &b.target, &b.out, &b.dout };
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        if (!(*bufs[i] = mem_alloc_array((size_t)B * (size_t)D, sizeof(float))))
+            cli_die_last();
+    b.cond = mem_alloc_array((size_t)B * (size_t)(ds.dc + 1), sizeof(float));
+    b.t = mem_alloc_array((size_t)B, sizeof(float));
+    snapshot keep;
+    size_t np = m.net.nparams;
+    keep.params = mem_alloc_array(np, 4), keep.m = mem_alloc_array(np, 4);
+    keep.v = mem_alloc_array(np, 4), keep.ema = m.os.ema ? mem_alloc_array(np, 4) : NULL;
+    if (!b.cond || !b.t || !keep.params || !keep.m || !keep.v || (m.os.ema && !keep.ema))
+        cli_die_last();
+    FILE *log = NULL;
+    if (g_opt.log && !(log = fopen(g_opt.log, "w")))
+        cli_die(EXIT_IO, "%s: cannot create", g_opt.log);
+    if (log)
+        fprintf(log, "step\tloss\tlr\tgrad_norm\n");
+    cli_progress bar;
+    cli_progress_start(&bar, "si-train: steps", g_opt.steps);
+    double avg = NAN;
+    int rollbacks = 0;
+    uint64_t end = m.os.step + g_opt.steps;
+    snap(&keep, &m, 0);     /* the start: in case the first step fails */
+    while (m.os.step < end) {
+        uint64_t k = m.os.step;
+        draw_batch(&ds, &m, k, B, &b);
+        si_make_batch(&m.ip, b.x0, b.x1, b.t, b.z, B, D, b.xt, b.target);
+        if (mlp_forward(&m.net, b.out, b.xt, ds.dc ? b.cond : NULL, b.t, B) < 0)
+            cli_die_last();
+        double loss = nn_mse(b.dout, b.out, b.target, (size_t)B * (size_t)D);
+        /* A non-finite loss, or one far above the running average, means
+         * the weights went bad: back to the last good copy, and on. */
+        if (!isfinite(loss) || (!isnan(avg) && loss > 20 * avg)) {
+            if (++rollbacks > 10)
+                cli_die(EXIT_NUMERIC, "step %" PRIu64 ": loss %g; gave up after 10 "
+                        "rollbacks (lower --lr?)", k, loss);
+            cli_warn("step %" PRIu64 ": loss %g (average %g): rolled back", k, loss, avg);
+            snap(&keep, &m, 1);
+            m.os.step++;        /* the next step draws another batch */
+            continue;
+        }
+        avg = isnan(avg) ? loss : 0.99 * avg + 0.01 * loss;
+        /* These weights just gave a sound loss: a state to come back to. */
+        if (k % 100 == 0)
+            snap(&keep, &m, 0);
+        mlp_zero_grad(&m.net);
+        mlp_backward(&m.net, b.dout, B);
+        double lr = opt_lr(&m.oc, k);
+        double norm = opt_step(&m.os, &m.oc, m.net.params, m.net.grads);
+        if (log && (k % (uint64_t)g_opt.log_every == 0 || m.os.step == end))
+            fprintf(log, "%" PRIu64 "\t%.6g\t%.6g\t%.6g\n", k, loss, lr, norm);
+        cli_progress_update(&bar, m.os.step - (end - g_opt.steps));
+    }
+    cli_progress_end(&bar, g_opt.steps);
+    for (size_t i = 0; i < np; i++)
+        if (!isfinite(m.net.params[i]))
+            cli_die(EXIT_NUMERIC, "parameters are not finite; the model was not written");
+    if (log && fclose(log) != 0)
+        cli_die(EXIT_IO, "%s: write failed", g_opt.log);
+    cli_info("%" PRIu64 " steps, final average loss %.6g", g_opt.steps, avg);
+    if (model_save(&m, cli.output, cli.level) < 0)
+        cli_die_last();
+    model_free(&m);
+    batch_free(&ds.acc);
+    return 0;
+}
