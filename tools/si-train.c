@@ -331,5 +331,9 @@ int main(int argc, char **argv)
         cli_die_last();
     model_free(&m);
     batch_free(&ds.acc);
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        free(*bufs[i]);
+    free(b.cond), free(b.t);
+    free(keep.params), free(keep.m), free(keep.v), free(keep.ema);
     return 0;
 }

@@ -75,7 +75,10 @@ int main(int argc, char **argv)
     snprintf(buf, sizeof buf, "%d,%d,%d,%d,%d", c.dim, c.cond, c.temb, c.width, c.hidden);
     tz_record_set_attr(&rec, "mlp", buf);
     tz_writer *w = tz_writer_to_file(stdout, 0);
-    if (tz_write(w, &rec) < 0 || tz_writer_close(w) < 0)
-        return 3;
-    return 0;
+    int rc = tz_write(w, &rec) < 0 || tz_writer_close(w) < 0 ? 3 : 0;
+    tz_record_free(&rec);       /* the tensors were borrowed */
+    free(x), free(cond), free(t), free(target), free(out), free(dout), free(p0), free(grads);
+    opt_free(&os);
+    mlp_free(&m);
+    return rc;
 }
