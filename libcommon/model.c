@@ -1,5 +1,6 @@
 /* model.c - saving and loading trainable interpolants; see model.h. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ int model_save(const model *m, const char *path, int level)
         { "lr", o->lr }, { "beta1", o->beta1 }, { "beta2", o->beta2 },
         { "eps", o->eps }, { "weight_decay", o->weight_decay },
         { "warmup", (double)o->warmup }, { "total", (double)o->total },
-        { "clip", o->clip }, { "ema_decay", o->ema },
+        { "clip", o->clip }, { "ema_decay", o->ema }, { "loss_avg", m->loss_avg },
     };
     for (size_t i = 0; rc == 0 && i < sizeof nums / sizeof *nums; i++)
         rc = set_num(&rec, nums[i].k, nums[i].v);
@@ -176,6 +177,9 @@ int model_load(model *m, const char *path)
     if (rc == 0) rc = get_num(&rec, "clip", &m->oc.clip);
     if (rc == 0) rc = get_num(&rec, "ema_decay", &m->oc.ema);
     if (rc == 0) rc = get_u64(&rec, "seed", &m->seed);
+    m->loss_avg = NAN;      /* optional: a fresh average if absent */
+    if (rc == 0 && tz_record_attr(&rec, "loss_avg"))
+        rc = get_num(&rec, "loss_avg", &m->loss_avg);
     if (rc == 0) rc = get_name(&rec, "x0", m->x0, sizeof m->x0);
     if (rc == 0) rc = get_name(&rec, "x1", m->x1, sizeof m->x1);
     if (rc == 0) rc = get_name(&rec, "cond", m->cond, sizeof m->cond);

@@ -24,6 +24,7 @@ typedef struct {
     si_interp ip;
     int generative;                 /* x1 is fresh N(0, I), not data */
     uint64_t seed;
+    double loss_avg;                /* running average of the loss, or NaN */
     char x0[MODEL_NAME_MAX], x1[MODEL_NAME_MAX];   /* field names */
     char cond[256];                 /* comma-separated side fields, or "" */
 } model;

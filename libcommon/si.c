@@ -59,8 +59,10 @@ int si_transport(mlp *net, const si_interp *ip, int sde, int method, int steps,
         int n = B - s < SI_CHUNK ? B - s : SI_CHUNK;
         memset(bx, 0, sizeof(float) * (size_t)SI_CHUNK * (size_t)D);
         memcpy(bx, x + (size_t)s * (size_t)D, sizeof(float) * (size_t)n * (size_t)D);
-        if (C)
+        if (C) {
+            memset(bc, 0, sizeof(float) * (size_t)SI_CHUNK * (size_t)C);
             memcpy(bc, cond + (size_t)s * (size_t)C, sizeof(float) * (size_t)n * (size_t)C);
+        }
         rc = transport_chunk(net, ip, sde, method, steps, bx, bc, n, seed, first + (uint64_t)s);
         memcpy(x + (size_t)s * (size_t)D, bx, sizeof(float) * (size_t)n * (size_t)D);
     }

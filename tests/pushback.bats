@@ -65,3 +65,16 @@ pairs() {
   run --separate-stderr pushback -m m.tz -c 10
   fails_with 1 "--count needs a generative model"
 }
+
+@test "a combined model needs --sde; --count takes no FILE; a generative model needs --count" {
+  pairs 100
+  si-train --steps 1 --combined --gamma 0.5 pairs.tz -o c.tz -q
+  run --separate-stderr pushback -m c.tz obs.tz
+  fails_with 1 "trained with --combined needs --sde"
+  tzdata gmm -c 100 | tzcat -R x=x0 -o g.tz
+  si-train --generative --steps 1 g.tz -o gen.tz -q
+  run --separate-stderr pushback -m gen.tz -c 5 obs.tz
+  fails_with 1 "takes no FILE"
+  run --separate-stderr pushback -m gen.tz obs.tz
+  fails_with 1 "samples with --count N"
+}

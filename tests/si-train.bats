@@ -98,3 +98,14 @@ PY
   fails_with 2 "the data have 3 values per sample"
   [ ! -e n.tz ]
 }
+
+@test "settings refused before any reading" {
+  run --separate-stderr si-train --temb 7 /nonexistent.tz -o m.tz
+  fails_with 1 "--temb must be even"
+  run --separate-stderr si-train --combined /nonexistent.tz -o m.tz
+  fails_with 1 "--combined needs --gamma > 0"
+  run --separate-stderr si-train --x1 x0 /nonexistent.tz -o m.tz
+  fails_with 1 "field 'x0' is named twice"
+  run --separate-stderr si-train --cond 'a=b' /nonexistent.tz -o m.tz
+  fails_with 1 "'a=b' is not a valid field name"
+}

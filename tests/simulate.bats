@@ -140,7 +140,7 @@ fault() {  # mode expected-status message-regex
 @test "fault: a simulator that cannot be run" {
   cands 30 10
   run --separate-stderr simulate --exec '/nonexistent/sim' c.tz -o out.tz
-  fails_with 5 "record 0: no answer: it exited with status 127"
+  fails_with 5 "record 0: (no answer|could not be sent): it exited with status 127"
 }
 
 @test "bad arguments and input" {

@@ -4,9 +4,11 @@
  * side information pass through, so simulate and si-train downstream see
  * the pairs.  With --count, a generative model's samples from noise.
  *
- * Records are processed one at a time; the network runs on the whole
- * record as one batch, on --threads OpenBLAS threads. */
+ * Records are processed one at a time, in blocks of 64 rows (si.h), on
+ * --threads OpenBLAS threads.  The SCSI loop renames or drops the
+ * observation before simulate adds its own x1 (see pushback(1)). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,7 @@ static const cli_opt g_opts[] = {
       "integrate the SDE (a model trained with --combined and --gamma > 0)", 0, 0 },
     { "raw", 0, CLI_FLAG, &g_opt.raw, NULL, "use the raw weights, not their EMA", 0, 0 },
     { "count", 'c', CLI_U64, &g_opt.count, "N",
-      "generative model: N samples from noise, no input", 0, 0 },
+      "generative model: N samples from noise, no input", 0, 1e12 },
     { "batch", 'b', CLI_U64, &g_opt.batch, "N",
       "with --count: samples per record (default 1024)", 1, 1 << 24 },
     { 0 }
@@ -78,6 +80,16 @@ static float *gather_cond(const model *m, const tz_record *rec, uint64_t n, cons
     return cond;
 }
 
+/* A transport that blew up must not feed the next stage. */
+static void check_finite(const tz_tensor *x, const char *where)
+{
+    const float *v = x->data;
+    for (uint64_t i = 0; i < tz_tensor_count(x); i++)
+        if (!isfinite(v[i]))
+            cli_die(EXIT_NUMERIC, "%s: the transport gave NaN or Inf (element %" PRIu64 ")",
+                    where, i);
+}
+
 int main(int argc, char **argv)
 {
     int first;
@@ -94,11 +106,16 @@ int main(int argc, char **argv)
         cli_die_last();
     if (g_opt.sde && !(m.ip.combined && m.ip.g > 0))
         cli_die(EXIT_USAGE, "--sde needs a model trained with --combined and --gamma > 0");
+    /* The combined drift b + eta is the SDE's; as an ODE drift it is wrong. */
+    if (!g_opt.sde && m.ip.combined)
+        cli_die(EXIT_USAGE, "a model trained with --combined needs --sde");
+    if (g_opt.count && first < argc)
+        cli_die(EXIT_USAGE, "--count samples from noise and takes no FILE");
     if (!g_opt.raw && m.os.ema)
         memcpy(m.net.params, m.os.ema, sizeof(float) * m.net.nparams);
     if (g_opt.count && (!m.generative || m.net.c.cond))
         cli_die(EXIT_USAGE, "--count needs a generative model without side inputs");
-    if (!g_opt.count && first == argc && m.generative)
+    if (!g_opt.count && m.generative)
         cli_die(EXIT_USAGE, "a generative model samples with --count N");
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     if (!w)
@@ -122,7 +139,10 @@ int main(int argc, char **argv)
                 rng_add_normal_f32(&r, (float *)x->data + i * (uint64_t)D, (uint64_t)D, 1.0f);
             }
             if (si_transport(&m.net, &m.ip, g_opt.sde, method, g_opt.steps, x->data, NULL,
-                             (int)n, cli.seed, s) < 0 || tz_write(w, &out) < 0)
+                             (int)n, cli.seed, s) < 0)
+                cli_die_last();
+            check_finite(x, "--count");
+            if (tz_write(w, &out) < 0)
                 cli_die_last();
             tz_record_free(&out);
             cli_progress_update(&bar, s + n);
@@ -155,8 +175,13 @@ int main(int argc, char **argv)
             if (!x)
                 cli_die_last();
             memcpy(x->data, tz_record_find(&rec, m.x1)->data, 4 * (size_t)n * (size_t)D);
+            if (n > INT32_MAX)
+                cli_die(EXIT_DATA, "%s: too many rows", where);
             if (si_transport(&m.net, &m.ip, g_opt.sde, method, g_opt.steps, x->data, cond,
-                             (int)n, cli.seed, done) < 0 || tz_write(w, &rec) < 0)
+                             (int)n, cli.seed, done) < 0)
+                cli_die_last();
+            check_finite(x, where);
+            if (tz_write(w, &rec) < 0)
                 cli_die_last();
             free(cond);
             done += n;

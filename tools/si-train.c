@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cblas.h>      /* openblas_set_num_threads */
+#include <unistd.h>     /* isatty */
 
 #include "batch.h"      /* batch_acc */
 #include "cli.h"        /* cli_parse, cli_die */
@@ -69,7 +69,8 @@ static const cli_opt g_opts[] = {
     { "warmup", 0, CLI_U64, &g_opt.warmup, "N",
       "new model: linear warm-up steps (default 0)", 0, 0 },
     { "decay-steps", 0, CLI_U64, &g_opt.decay, "N",
-      "new model: cosine decay to 0 over N steps, 0 for none (default 0)", 0, 0 },
+      "new model: cosine decay reaching 0 at step N (warm-up included), 0 "
+      "for none (default 0)", 0, 0 },
     { "weight-decay", 0, CLI_DOUBLE, &g_opt.wd, "W",
       "new model: AdamW weight decay (default 0)", 0, 10 },
     { "clip", 0, CLI_DOUBLE, &g_opt.clip, "NORM",
@@ -217,6 +218,38 @@ static void snap(snapshot *s, const model *m, int restore)
             memcpy(restore ? live[i] : copy[i], restore ? copy[i] : live[i], n);
 }
 
+/* Everything that can be refused before the input is read. */
+static void check_args(void)
+{
+    if ((!cli.output || !strcmp(cli.output, "-")) && isatty(STDOUT_FILENO))
+        cli_die(EXIT_USAGE, "refusing to write a model to a terminal; use -o FILE");
+    if (g_opt.temb >= 0 && g_opt.temb % 2)
+        cli_die(EXIT_USAGE, "--temb must be even; got %d", g_opt.temb);
+    if (g_opt.combined && !(g_opt.gamma > 0))
+        cli_die(EXIT_USAGE, "--combined needs --gamma > 0 (with gamma 0 its z term "
+                "is pure noise)");
+    const char *x0 = g_opt.x0 ? g_opt.x0 : "x0", *x1 = g_opt.x1 ? g_opt.x1 : "x1";
+    const char *names[18] = { x0, x1 };
+    char buf[256];
+    if (g_opt.cond && strlen(g_opt.cond) >= sizeof buf)
+        cli_die(EXIT_USAGE, "--cond is longer than %zu characters", sizeof buf - 1);
+    int commas = 0;
+    for (const char *c = g_opt.cond; c && *c; c++)
+        commas += *c == ',';
+    if (commas >= 16)
+        cli_die(EXIT_USAGE, "--cond names more than 16 fields");
+    int n = 2 + split(g_opt.cond, buf, sizeof buf, names + 2, 16);
+    for (int i = 0; i < n; i++) {
+        if (!tz_name_valid(names[i], strlen(names[i])) || strlen(names[i]) >= MODEL_NAME_MAX)
+            cli_die(EXIT_USAGE, "'%s' is not a valid field name (at most %d characters)",
+                    names[i], MODEL_NAME_MAX - 1);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(names[i], names[j]))
+                cli_die(EXIT_USAGE, "field '%s' is named twice among --x0, --x1 and "
+                        "--cond", names[i]);
+    }
+}
+
 static void new_model(model *m, int dim, int dcond)
 {
     m->seed = cli.seed;
@@ -239,6 +272,7 @@ int main(int argc, char **argv)
 {
     int first;
     cli_parse(&g_spec, argc, argv, &first);
+    check_args();
     openblas_set_num_threads(cli.threads);
     model m;
     memset(&m, 0, sizeof m);
@@ -252,6 +286,7 @@ int main(int argc, char **argv)
         if (model_load(&m, g_opt.model) < 0)
             cli_die_last();
     } else {
+        m.loss_avg = NAN;
         snprintf(m.x0, sizeof m.x0, "%s", g_opt.x0 ? g_opt.x0 : "x0");
         snprintf(m.x1, sizeof m.x1, "%s", g_opt.x1 ? g_opt.x1 : "x1");
         snprintf(m.cond, sizeof m.cond, "%s", g_opt.cond ? g_opt.cond : "");
@@ -286,8 +321,10 @@ int main(int argc, char **argv)
         fprintf(log, "step\tloss\tlr\tgrad_norm\n");
     cli_progress bar;
     cli_progress_start(&bar, "si-train: steps", g_opt.steps);
-    double avg = NAN;
+    double avg = m.loss_avg;    /* carried in the file: resuming decides alike */
     int rollbacks = 0;
+    if (g_opt.steps > UINT64_MAX - m.os.step)
+        cli_die(EXIT_USAGE, "--steps %" PRIu64 " is too many", g_opt.steps);
     uint64_t end = m.os.step + g_opt.steps;
     snap(&keep, &m, 0);     /* the start: in case the first step fails */
     while (m.os.step < end) {
@@ -316,8 +353,11 @@ int main(int argc, char **argv)
         mlp_backward(&m.net, b.dout, B);
         double lr = opt_lr(&m.oc, k);
         double norm = opt_step(&m.os, &m.oc, m.net.params, m.net.grads);
-        if (log && (k % (uint64_t)g_opt.log_every == 0 || m.os.step == end))
+        /* Flushed line by line: a run that fails keeps its log. */
+        if (log && (k % (uint64_t)g_opt.log_every == 0 || m.os.step == end)) {
             fprintf(log, "%" PRIu64 "\t%.6g\t%.6g\t%.6g\n", k, loss, lr, norm);
+            fflush(log);
+        }
         cli_progress_update(&bar, m.os.step - (end - g_opt.steps));
     }
     cli_progress_end(&bar, g_opt.steps);
@@ -326,7 +366,9 @@ int main(int argc, char **argv)
             cli_die(EXIT_NUMERIC, "parameters are not finite; the model was not written");
     if (log && fclose(log) != 0)
         cli_die(EXIT_IO, "%s: write failed", g_opt.log);
-    cli_info("%" PRIu64 " steps, final average loss %.6g", g_opt.steps, avg);
+    if (g_opt.steps)
+        cli_info("%" PRIu64 " steps, final average loss %.6g", g_opt.steps, avg);
+    m.loss_avg = avg;
     if (model_save(&m, cli.output, cli.level) < 0)
         cli_die_last();
     model_free(&m);
