@@ -5,6 +5,11 @@
 
 #include "nn.h"
 
+void nn_set_threads(int threads)
+{
+    openblas_set_num_threads(threads);
+}
+
 void nn_linear_forward(float *out, const float *in, const float *w, const float *b,
                        int B, int IN, int OUT)
 {

@@ -11,6 +11,9 @@
 
 #include <stddef.h>
 
+/* Threads of the BLAS under the layers (results do not depend on it). */
+void nn_set_threads(int threads);
+
 /* out[B, OUT] = in[B, IN] w[OUT, IN]^T + b[OUT]  (PyTorch's Linear). */
 void nn_linear_forward(float *out, const float *in, const float *w, const float *b,
                        int B, int IN, int OUT);

@@ -15,12 +15,11 @@
 
 #include "cli.h"        /* cli_parse, cli_die */
 #include "mem.h"        /* mem_alloc_array */
+#include "nn.h"         /* nn_set_threads */
 #include "model.h"      /* model_load */
 #include "rng.h"        /* rng_init */
 #include "si.h"         /* si_transport */
 #include "tz.h"         /* tz_reader, tz_writer */
-
-void openblas_set_num_threads(int);
 
 enum { PB_RNG_NOISE = 0x50420001 };
 
@@ -100,7 +99,7 @@ int main(int argc, char **argv)
                  : !strcmp(g_opt.method, "euler") ? SI_EULER : -1;
     if (method < 0)
         cli_die(EXIT_USAGE, "--method must be euler or heun; got '%s'", g_opt.method);
-    openblas_set_num_threads(cli.threads);
+    nn_set_threads(cli.threads);
     model m;
     if (model_load(&m, g_opt.model) < 0)
         cli_die_last();

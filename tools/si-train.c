@@ -18,11 +18,9 @@
 #include "cli.h"        /* cli_parse, cli_die */
 #include "mem.h"        /* mem_alloc_array */
 #include "model.h"      /* model_create, model_save, model_load */
-#include "nn.h"         /* nn_mse */
+#include "nn.h"         /* nn_mse, nn_set_threads */
 #include "rng.h"        /* rng_init */
 #include "tz.h"         /* tz_reader */
-
-void openblas_set_num_threads(int);
 
 enum { SI_RNG_STEP = 0x53490001 };
 
@@ -273,7 +271,7 @@ int main(int argc, char **argv)
     int first;
     cli_parse(&g_spec, argc, argv, &first);
     check_args();
-    openblas_set_num_threads(cli.threads);
+    nn_set_threads(cli.threads);
     model m;
     memset(&m, 0, sizeof m);
     if (g_opt.model) {
