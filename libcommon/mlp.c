@@ -101,14 +101,17 @@ int mlp_forward(mlp *m, float *out, const float *x, const float *cond,
         return ERR_IO;
     const mlp_config *c = &m->c;
     int in = c->dim + c->cond + c->temb;
-    /* The input row: x, then cond, then the time embedding. */
+    /* The input row: x, then cond, then the time embedding (made for the
+     * whole batch at once in d1, free until the backward pass). */
+    nn_temb_forward(m->d1, t, B, c->temb);
     for (int i = 0; i < B; i++) {
         float *row = m->in + (size_t)i * (size_t)in;
         memcpy(row, x + (size_t)i * (size_t)c->dim, sizeof(float) * (size_t)c->dim);
         if (c->cond)
             memcpy(row + c->dim, cond + (size_t)i * (size_t)c->cond,
                    sizeof(float) * (size_t)c->cond);
-        nn_temb_forward(row + c->dim + c->cond, t + i, 1, c->temb);
+        memcpy(row + c->dim + c->cond, m->d1 + (size_t)i * (size_t)c->temb,
+               sizeof(float) * (size_t)c->temb);
     }
     const float *h = m->in;
     for (int l = 0; l < m->nlayers; l++) {

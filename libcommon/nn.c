@@ -1,6 +1,7 @@
 /* nn.c - neural-network layers; see nn.h. */
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn.h"
@@ -82,14 +83,18 @@ void nn_silu_backward(float *din, const float *dout, const float *in, size_t n)
 void nn_temb_forward(float *out, const float *t, int B, int dim)
 {
     int half = dim / 2;
+    /* linspace(log 1, log 1000, half), exponentiated; once per call */
+    double fs[512], *f = half <= 512 ? fs : malloc(sizeof(double) * (size_t)half);
+    for (int k = 0; k < half; k++)
+        f[k] = exp(log(1000.0) * (half > 1 ? (double)k / (half - 1) : 0));
     for (int i = 0; i < B; i++)
         for (int k = 0; k < half; k++) {
-            /* linspace(log 1, log 1000, half), exponentiated */
-            double f = exp(log(1000.0) * (half > 1 ? (double)k / (half - 1) : 0));
-            double a = t[i] * f;
+            double a = t[i] * f[k];
             out[(size_t)i * (size_t)dim + (size_t)k] = (float)sin(a);
             out[(size_t)i * (size_t)dim + (size_t)(half + k)] = (float)cos(a);
         }
+    if (f != fs)
+        free(f);
 }
 
 double nn_mse(float *dpred, const float *pred, const float *target, size_t n)

@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""bench_mlp - the PyTorch side of `make bench` for the MLPs: the same
+networks as tests/torch/check_mlp.py's mirror, the same step (forward,
+MSE, backward, AdamW) and batch as tests/bench/bench_nn.c, median of 5 runs
+after a warm-up.  Usage: bench_mlp.py mlp2d|mlp784 THREADS
+Run with OPENBLAS_NUM_THREADS=1, torch's best 2-thread setting here."""
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from check_mlp import Mirror  # noqa: E402
+
+
+def main():
+    net_name, threads = sys.argv[1], int(sys.argv[2])
+    torch.set_num_threads(threads)
+    big = net_name == "mlp784"
+    dim, width, hidden, B, steps = (784, 1024, 4, 128, 20) if big else (2, 256, 3, 1024, 100)
+    net = Mirror(dim, 0, 64, width, hidden)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    x, y = torch.randn(B, dim), torch.randn(B, dim)
+    cond, t = torch.zeros(B, 0), torch.rand(B)
+    train, infer = [], []
+    for run in range(6):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(net(x, cond, t), y)
+            loss.backward()
+            opt.step()
+        t1 = time.perf_counter()
+        with torch.no_grad():
+            for _ in range(steps):
+                net(x, cond, t)
+        t2 = time.perf_counter()
+        if run:
+            train.append(steps * B / (t1 - t0))
+            infer.append(steps * B / (t2 - t1))
+    print("train %.0f\ninfer %.0f" % (statistics.median(train), statistics.median(infer)))
+
+
+if __name__ == "__main__":
+    main()
