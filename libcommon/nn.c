@@ -108,3 +108,193 @@ double nn_mse(float *dpred, const float *pred, const float *target, size_t n)
     }
     return s / (double)n;
 }
+
+/* ---- convolution -------------------------------------------------------- */
+
+size_t nn_conv2d_workspace(int C, int H, int W, int k, int stride, int pad)
+{
+    return (size_t)C * (size_t)k * (size_t)k * (size_t)nn_conv_out(H, k, stride, pad) *
+           (size_t)nn_conv_out(W, k, stride, pad);
+}
+
+/* col (C k k, Ho Wo) from one image x (C, H, W). */
+static void im2col(float *col, const float *x, int C, int H, int W, int k, int stride,
+                   int pad, int Ho, int Wo)
+{
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                float *row = col + (((size_t)c * (size_t)k + (size_t)ky) * (size_t)k + (size_t)kx) *
+                                       (size_t)Ho * (size_t)Wo;
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * stride - pad + ky;
+                    for (int ox = 0; ox < Wo; ox++) {
+                        int ix = ox * stride - pad + kx;
+                        row[(size_t)oy * (size_t)Wo + (size_t)ox] =
+                            iy < 0 || iy >= H || ix < 0 || ix >= W ? 0.0f
+                            : x[((size_t)c * (size_t)H + (size_t)iy) * (size_t)W + (size_t)ix];
+                    }
+                }
+            }
+}
+
+/* The adjoint of im2col: x (C, H, W) += the columns' entries. */
+static void col2im(float *x, const float *col, int C, int H, int W, int k, int stride,
+                   int pad, int Ho, int Wo)
+{
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                const float *row = col + (((size_t)c * (size_t)k + (size_t)ky) * (size_t)k +
+                                          (size_t)kx) * (size_t)Ho * (size_t)Wo;
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * stride - pad + ky;
+                    if (iy < 0 || iy >= H)
+                        continue;
+                    for (int ox = 0; ox < Wo; ox++) {
+                        int ix = ox * stride - pad + kx;
+                        if (ix >= 0 && ix < W)
+                            x[((size_t)c * (size_t)H + (size_t)iy) * (size_t)W + (size_t)ix] +=
+                                row[(size_t)oy * (size_t)Wo + (size_t)ox];
+                    }
+                }
+            }
+}
+
+void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
+                       const float *b, int B, int C, int H, int W, int O, int k,
+                       int stride, int pad)
+{
+    int Ho = nn_conv_out(H, k, stride, pad), Wo = nn_conv_out(W, k, stride, pad);
+    int K = C * k * k, P = Ho * Wo;
+    for (int i = 0; i < B; i++) {
+        float *o = out + (size_t)i * (size_t)O * (size_t)P;
+        for (int oc = 0; oc < O; oc++)
+            for (int p = 0; p < P; p++)
+                o[(size_t)oc * (size_t)P + (size_t)p] = b[oc];
+        im2col(ws, in + (size_t)i * (size_t)C * (size_t)H * (size_t)W, C, H, W, k, stride,
+               pad, Ho, Wo);
+        /* out_i (O, P) += w (O, K) col (K, P) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, P, K, 1.0f, w, K, ws, P,
+                    1.0f, o, P);
+    }
+}
+
+void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
+                        const float *dout, const float *in, const float *w, int B,
+                        int C, int H, int W, int O, int k, int stride, int pad)
+{
+    int Ho = nn_conv_out(H, k, stride, pad), Wo = nn_conv_out(W, k, stride, pad);
+    int K = C * k * k, P = Ho * Wo;
+    for (int i = 0; i < B; i++) {
+        const float *g = dout + (size_t)i * (size_t)O * (size_t)P;
+        for (int oc = 0; oc < O; oc++)
+            for (int p = 0; p < P; p++)
+                db[oc] += g[(size_t)oc * (size_t)P + (size_t)p];
+        im2col(ws, in + (size_t)i * (size_t)C * (size_t)H * (size_t)W, C, H, W, k, stride,
+               pad, Ho, Wo);
+        /* dw (O, K) += g (O, P) col^T (P, K) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, P, 1.0f, g, P, ws, P,
+                    1.0f, dw, K);
+        if (!din)
+            continue;
+        /* dcol (K, P) = w^T (K, O) g (O, P), then back onto the image */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, O, 1.0f, w, K, g, P,
+                    0.0f, ws, P);
+        col2im(din + (size_t)i * (size_t)C * (size_t)H * (size_t)W, ws, C, H, W, k, stride,
+               pad, Ho, Wo);
+    }
+}
+
+void nn_conv2d_forward_ref(float *out, const float *in, const float *w,
+                           const float *b, int B, int C, int H, int W, int O,
+                           int k, int stride, int pad)
+{
+    int Ho = nn_conv_out(H, k, stride, pad), Wo = nn_conv_out(W, k, stride, pad);
+    for (int i = 0; i < B; i++)
+        for (int oc = 0; oc < O; oc++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    double s = b[oc];
+                    for (int c = 0; c < C; c++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                    continue;
+                                s += (double)w[(((size_t)oc * (size_t)C + (size_t)c) * (size_t)k +
+                                                (size_t)ky) * (size_t)k + (size_t)kx] *
+                                     in[(((size_t)i * (size_t)C + (size_t)c) * (size_t)H +
+                                         (size_t)iy) * (size_t)W + (size_t)ix];
+                            }
+                    out[(((size_t)i * (size_t)O + (size_t)oc) * (size_t)Ho + (size_t)oy) *
+                        (size_t)Wo + (size_t)ox] = (float)s;
+                }
+}
+
+/* ---- group normalisation ----------------------------------------------- */
+
+void nn_groupnorm_forward(float *out, float *mean, float *rstd, const float *x,
+                          const float *gamma, const float *beta, int B, int C,
+                          int N, int G)
+{
+    int cg = C / G;
+    size_t n = (size_t)cg * (size_t)N;
+    for (int i = 0; i < B; i++)
+        for (int g = 0; g < G; g++) {
+            const float *xg = x + ((size_t)i * (size_t)C + (size_t)g * (size_t)cg) * (size_t)N;
+            float *og = out + ((size_t)i * (size_t)C + (size_t)g * (size_t)cg) * (size_t)N;
+            double s = 0, s2 = 0;
+            for (size_t j = 0; j < n; j++)
+                s += xg[j];
+            double m = s / (double)n;
+            for (size_t j = 0; j < n; j++)
+                s2 += (xg[j] - m) * (xg[j] - m);
+            double r = 1.0 / sqrt(s2 / (double)n + 1e-5);   /* biased variance */
+            mean[i * G + g] = (float)m;
+            rstd[i * G + g] = (float)r;
+            for (int c = 0; c < cg; c++) {
+                int ch = g * cg + c;
+                for (int p = 0; p < N; p++) {
+                    size_t j = (size_t)c * (size_t)N + (size_t)p;
+                    og[j] = (float)((xg[j] - m) * r) * gamma[ch] + beta[ch];
+                }
+            }
+        }
+}
+
+void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
+                           const float *x, const float *gamma, const float *mean,
+                           const float *rstd, int B, int C, int N, int G)
+{
+    /* With xhat = (x - mean) rstd and dxhat = dout gamma:
+     * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) over the group. */
+    int cg = C / G;
+    size_t n = (size_t)cg * (size_t)N;
+    for (int i = 0; i < B; i++)
+        for (int g = 0; g < G; g++) {
+            size_t base = ((size_t)i * (size_t)C + (size_t)g * (size_t)cg) * (size_t)N;
+            double m = mean[i * G + g], r = rstd[i * G + g], a = 0, bsum = 0;
+            for (int c = 0; c < cg; c++) {
+                int ch = g * cg + c;
+                for (int p = 0; p < N; p++) {
+                    size_t j = base + (size_t)c * (size_t)N + (size_t)p;
+                    double xhat = (x[j] - m) * r, dxh = (double)dout[j] * gamma[ch];
+                    dgamma[ch] += (float)(dout[j] * xhat);
+                    dbeta[ch] += dout[j];
+                    a += dxh;
+                    bsum += dxh * xhat;
+                }
+            }
+            a /= (double)n;
+            bsum /= (double)n;
+            for (int c = 0; c < cg; c++) {
+                int ch = g * cg + c;
+                for (int p = 0; p < N; p++) {
+                    size_t j = base + (size_t)c * (size_t)N + (size_t)p;
+                    double xhat = (x[j] - m) * r, dxh = (double)dout[j] * gamma[ch];
+                    dx[j] += (float)(r * (dxh - a - xhat * bsum));
+                }
+            }
+        }
+}

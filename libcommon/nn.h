@@ -35,6 +35,42 @@ void nn_silu_backward(float *din, const float *dout, const float *in, size_t n);
  * k < dim/2, frequencies geometric from 1 to 1000 (torch_ref.py's). */
 void nn_temb_forward(float *out, const float *t, int B, int dim);
 
+/* ---- convolution and normalisation (for the U-Nets; issue 4) ---------- */
+
+/* Output side of a k x k convolution with the given stride and padding. */
+static inline int nn_conv_out(int size, int k, int stride, int pad)
+{
+    return (size + 2 * pad - k) / stride + 1;
+}
+
+/* Floats of workspace the conv2d passes need: C k k Ho Wo. */
+size_t nn_conv2d_workspace(int C, int H, int W, int k, int stride, int pad);
+
+/* out (B, O, Ho, Wo) = conv(in (B, C, H, W), w (O, C, k, k)) + b (O), zero
+ * padding, by im2col and one GEMM per sample.  ws: workspace (above). */
+void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
+                       const float *b, int B, int C, int H, int W, int O, int k,
+                       int stride, int pad);
+/* din (may be NULL), dw, db += the gradients for dout (B, O, Ho, Wo). */
+void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
+                        const float *dout, const float *in, const float *w, int B,
+                        int C, int H, int W, int O, int k, int stride, int pad);
+/* The same, by the definition (test oracle). */
+void nn_conv2d_forward_ref(float *out, const float *in, const float *w,
+                           const float *b, int B, int C, int H, int W, int O,
+                           int k, int stride, int pad);
+
+/* GroupNorm (PyTorch's, eps 1e-5): x (B, C, N) in G groups of C/G channels;
+ * out = (x - mean) rstd gamma_c + beta_c.  mean, rstd (B, G) are kept for
+ * the backward pass. */
+void nn_groupnorm_forward(float *out, float *mean, float *rstd, const float *x,
+                          const float *gamma, const float *beta, int B, int C,
+                          int N, int G);
+/* dx, dgamma, dbeta += the gradients for dout. */
+void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
+                           const float *x, const float *gamma, const float *mean,
+                           const float *rstd, int B, int C, int N, int G);
+
 /* Mean squared error over n elements; dpred (if not NULL) receives
  * d loss / d pred = 2 (pred - target) / n (assigned, not added). */
 double nn_mse(float *dpred, const float *pred, const float *target, size_t n);

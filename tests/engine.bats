@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # tests: the network engine (libcommon/nn.c, mlp.c, opt.c) against its
-#        PyTorch mirror, tests/torch/check_mlp.py
+#        PyTorch mirror, tests/torch/check_mlp.py, and its conv2d and
+#        GroupNorm against torch.nn.functional (tests/torch/check_layers.py)
 # also requires: Debian's python3-torch under /usr/bin/python3 (a missing
 #        torch fails these tests; it does not skip them), build/*/nn-dump
 
@@ -59,4 +60,11 @@ PY
   run /usr/bin/python3 "$CHECK" < bad.tz
   [ "$status" -eq 1 ]
   [[ "$output" == *"MISMATCH"*"gradients"* ]] || [[ "$stderr" == *"gradients"* ]]
+}
+
+@test "conv2d (3x3, stride 2) and GroupNorm agree with PyTorch, outputs and gradients" {
+  run --separate-stderr bash -c "'${SCSI_TEST_BIN:-$BATS_TEST_DIRNAME/../build/rel}/layer-dump' | /usr/bin/python3 '$BATS_TEST_DIRNAME/torch/check_layers.py'"
+  echo "$output" "$stderr"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c 'max relative error' <<<"$output")" -eq 8 ]
 }

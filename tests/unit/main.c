@@ -32,7 +32,9 @@ int g_check_failed;
     X(test_nn_temb)              \
     X(test_mlp_gradient_finite_difference) \
     X(test_opt_adamw_formula)    \
-    X(test_opt_clip_and_schedule)          \
+    X(test_opt_clip_and_schedule) \
+    X(test_nn_conv2d)            \
+    X(test_nn_groupnorm)          \
     X(test_img_png_roundtrip)    \
     X(test_img_png_expand)       \
     X(test_img_f32_exact)        \

@@ -191,3 +191,92 @@ void test_opt_clip_and_schedule(void)
     CHECK_NEAR(s.ema[0], 2.0 / 11 * 1 + 9.0 / 11 * 0.95, 1e-6);
     opt_free(&s);
 }
+
+/* sum(c * f) for the outputs f of a layer: a scalar loss whose gradient
+ * with respect to the outputs is c. */
+static double dot(const float *c, const float *f, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)c[i] * f[i];
+    return s;
+}
+
+void test_nn_conv2d(void)
+{
+    /* B, C, H, W, O, k, stride, pad */
+    int cfg[][8] = { { 2, 3, 7, 6, 4, 3, 1, 1 }, { 2, 2, 8, 8, 3, 3, 2, 1 },
+                     { 1, 5, 4, 5, 2, 1, 1, 0 }, { 3, 1, 5, 5, 2, 3, 2, 1 } };
+    for (size_t s = 0; s < sizeof cfg / sizeof *cfg; s++) {
+        int B = cfg[s][0], C = cfg[s][1], H = cfg[s][2], W = cfg[s][3], O = cfg[s][4];
+        int k = cfg[s][5], st = cfg[s][6], pad = cfg[s][7];
+        int Ho = nn_conv_out(H, k, st, pad), Wo = nn_conv_out(W, k, st, pad);
+        size_t nin = (size_t)B * C * H * W, nw = (size_t)O * C * k * k, nout = (size_t)B * O * Ho * Wo;
+        float *x = malloc(4 * nin), *w = malloc(4 * nw), *b = malloc(4 * (size_t)O);
+        float *y = malloc(4 * nout), *yr = malloc(4 * nout), *c = malloc(4 * nout);
+        float *ws = malloc(4 * nn_conv2d_workspace(C, H, W, k, st, pad));
+        float *dx = calloc(nin, 4), *dw = calloc(nw, 4), *db = calloc((size_t)O, 4);
+        fill(x, nin, 20, 1), fill(w, nw, 21, 0.5), fill(b, (size_t)O, 22, 0.5), fill(c, nout, 23, 1);
+        nn_conv2d_forward(y, ws, x, w, b, B, C, H, W, O, k, st, pad);
+        nn_conv2d_forward_ref(yr, x, w, b, B, C, H, W, O, k, st, pad);
+        CHECK(max_rel(y, yr, nout) < 1e-5);
+        nn_conv2d_backward(dx, dw, db, ws, c, x, w, B, C, H, W, O, k, st, pad);
+        /* The loss is linear in each input, so central differences are
+         * exact but for rounding. */
+        float *vars[3] = { x, w, b }, *grads[3] = { dx, dw, db };
+        size_t sizes[3] = { nin, nw, (size_t)O };
+        for (int v = 0; v < 3; v++)
+            for (size_t i = 0; i < sizes[v]; i++) {
+                float keep = vars[v][i];
+                vars[v][i] = keep + 0.5f;
+                nn_conv2d_forward_ref(yr, x, w, b, B, C, H, W, O, k, st, pad);
+                double lp = dot(c, yr, nout);
+                vars[v][i] = keep - 0.5f;
+                nn_conv2d_forward_ref(yr, x, w, b, B, C, H, W, O, k, st, pad);
+                double lm = dot(c, yr, nout);
+                vars[v][i] = keep;
+                CHECK_NEAR(grads[v][i], (lp - lm) / 1.0, 1e-4);
+            }
+        free(x), free(w), free(b), free(y), free(yr), free(c), free(ws), free(dx), free(dw), free(db);
+    }
+}
+
+void test_nn_groupnorm(void)
+{
+    enum { B = 2, C = 6, N = 10, G = 3 };
+    float x[B * C * N], gm[C], bt[C], y[B * C * N], c[B * C * N], mean[B * G], rstd[B * G];
+    float dx[B * C * N] = { 0 }, dg[C] = { 0 }, dbt[C] = { 0 };
+    fill(x, B * C * N, 30, 2), fill(gm, C, 31, 1), fill(bt, C, 32, 1), fill(c, B * C * N, 33, 1);
+    nn_groupnorm_forward(y, mean, rstd, x, gm, bt, B, C, N, G);
+    /* each group's normalised values have mean 0 and variance 1 - eps-ish */
+    for (int i = 0; i < B; i++)
+        for (int g = 0; g < G; g++) {
+            double s = 0, s2 = 0;
+            for (int j = 0; j < 2 * N; j++) {
+                int ch = g * 2 + j / N;
+                double z = (y[(i * C + ch) * N + j % N] - bt[ch]) / gm[ch];
+                s += z, s2 += z * z;
+            }
+            CHECK(fabs(s / (2 * N)) < 1e-5);
+            CHECK(fabs(s2 / (2 * N) - 1) < 1e-3);
+        }
+    nn_groupnorm_backward(dx, dg, dbt, c, x, gm, mean, rstd, B, C, N, G);
+    float *vars[3] = { x, gm, bt }, *grads[3] = { dx, dg, dbt };
+    int sizes[3] = { B * C * N, C, C };
+    int bad = 0;
+    for (int v = 0; v < 3; v++)
+        for (int i = 0; i < sizes[v]; i++) {
+            float keep = vars[v][i];
+            const float h = 1e-2f;
+            vars[v][i] = keep + h;
+            nn_groupnorm_forward(y, mean, rstd, x, gm, bt, B, C, N, G);
+            double lp = dot(c, y, B * C * N);
+            vars[v][i] = keep - h;
+            nn_groupnorm_forward(y, mean, rstd, x, gm, bt, B, C, N, G);
+            double lm = dot(c, y, B * C * N);
+            vars[v][i] = keep;
+            double fd = (lp - lm) / (2 * h);
+            bad += fabs(fd - grads[v][i]) > 2e-2 * fmax(1, fabs(fd));
+        }
+    CHECK(bad == 0);
+}
