@@ -72,11 +72,14 @@ void nn_silu_forward(float *out, const float *in, size_t n)
         out[i] = in[i] / (1.0f + expf(-in[i]));
 }
 
-void nn_silu_backward(float *din, const float *dout, const float *in, size_t n)
+void nn_silu_backward(float *din, const float *dout, const float *in,
+                      const float *out, size_t n)
 {
+    /* With y = x s: dy/dx = s + x s (1 - s) = s + y (1 - s), and s = y / x
+     * (1/2 at x = 0).  Divisions vectorise; expf does not here. */
     for (size_t i = 0; i < n; i++) {
-        float s = 1.0f / (1.0f + expf(-in[i]));
-        din[i] += dout[i] * (s + in[i] * s * (1.0f - s));
+        float s = in[i] != 0.0f ? out[i] / in[i] : 0.5f;
+        din[i] += dout[i] * (s + out[i] * (1.0f - s));
     }
 }
 

@@ -28,8 +28,10 @@ void nn_linear_backward_ref(float *din, float *dw, float *db, const float *dout,
 
 /* out = x sigmoid(x), n elements. */
 void nn_silu_forward(float *out, const float *in, size_t n);
-/* din += dout (s + x s (1 - s)), s = sigmoid(x). */
-void nn_silu_backward(float *din, const float *dout, const float *in, size_t n);
+/* din += dout (s + x s (1 - s)), s = sigmoid(x), from the forward pass's
+ * input in and output out (s = out / in: no second exponential). */
+void nn_silu_backward(float *din, const float *dout, const float *in,
+                      const float *out, size_t n);
 
 /* Sinusoidal time embedding: out[B, dim] = [sin(t f_k), cos(t f_k)],
  * k < dim/2, frequencies geometric from 1 to 1000 (torch_ref.py's). */

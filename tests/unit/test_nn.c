@@ -59,8 +59,8 @@ void test_nn_silu_finite_difference(void)
     float x[41], y[41], d[41] = { 0 }, one[41];
     for (int i = 0; i < 41; i++)
         x[i] = -8 + 0.4f * (float)i, one[i] = 1;
-    nn_silu_backward(d, one, x, 41);
     nn_silu_forward(y, x, 41);
+    nn_silu_backward(d, one, x, y, 41);
     for (int i = 0; i < 41; i++) {
         double h = 1e-3, xp = x[i] + h, xm = x[i] - h;
         double fd = (xp / (1 + exp(-xp)) - xm / (1 + exp(-xm))) / (2 * h);
