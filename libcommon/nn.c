@@ -301,3 +301,52 @@ void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
             }
         }
 }
+
+/* ---- resampling and skip connections ----------------------------------- */
+
+void nn_upsample2_forward(float *out, const float *in, int B, int C, int H, int W)
+{
+    size_t planes = (size_t)B * (size_t)C;
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = in + p * (size_t)H * (size_t)W;
+        float *dst = out + p * 4 * (size_t)H * (size_t)W;
+        for (int y = 0; y < 2 * H; y++)
+            for (int x = 0; x < 2 * W; x++)
+                dst[(size_t)y * 2 * (size_t)W + (size_t)x] = src[(size_t)(y / 2) * (size_t)W + (size_t)(x / 2)];
+    }
+}
+
+void nn_upsample2_backward(float *din, const float *dout, int B, int C, int H, int W)
+{
+    size_t planes = (size_t)B * (size_t)C;
+    for (size_t p = 0; p < planes; p++) {
+        float *dst = din + p * (size_t)H * (size_t)W;
+        const float *src = dout + p * 4 * (size_t)H * (size_t)W;
+        for (int y = 0; y < 2 * H; y++)
+            for (int x = 0; x < 2 * W; x++)
+                dst[(size_t)(y / 2) * (size_t)W + (size_t)(x / 2)] += src[(size_t)y * 2 * (size_t)W + (size_t)x];
+    }
+}
+
+void nn_concat_forward(float *out, const float *a, const float *b, int B, int Ca,
+                       int Cb, int N)
+{
+    size_t na = (size_t)Ca * (size_t)N, nb = (size_t)Cb * (size_t)N;
+    for (int i = 0; i < B; i++) {
+        memcpy(out + (size_t)i * (na + nb), a + (size_t)i * na, sizeof(float) * na);
+        memcpy(out + (size_t)i * (na + nb) + na, b + (size_t)i * nb, sizeof(float) * nb);
+    }
+}
+
+void nn_concat_backward(float *da, float *db, const float *dout, int B, int Ca,
+                        int Cb, int N)
+{
+    size_t na = (size_t)Ca * (size_t)N, nb = (size_t)Cb * (size_t)N;
+    for (int i = 0; i < B; i++) {
+        const float *g = dout + (size_t)i * (na + nb);
+        for (size_t j = 0; j < na; j++)
+            da[(size_t)i * na + j] += g[j];
+        for (size_t j = 0; j < nb; j++)
+            db[(size_t)i * nb + j] += g[na + j];
+    }
+}

@@ -73,6 +73,18 @@ void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
                            const float *x, const float *gamma, const float *mean,
                            const float *rstd, int B, int C, int N, int G);
 
+/* Nearest-neighbour upsampling by 2: out (B, C, 2H, 2W) from in (B, C, H, W). */
+void nn_upsample2_forward(float *out, const float *in, int B, int C, int H, int W);
+/* din (B, C, H, W) += the sum of each 2 x 2 block of dout. */
+void nn_upsample2_backward(float *din, const float *dout, int B, int C, int H, int W);
+
+/* Channel concatenation for skip connections: out (B, Ca + Cb, N) from a
+ * (B, Ca, N) and b (B, Cb, N); the backward pass splits (adding). */
+void nn_concat_forward(float *out, const float *a, const float *b, int B, int Ca,
+                       int Cb, int N);
+void nn_concat_backward(float *da, float *db, const float *dout, int B, int Ca,
+                        int Cb, int N);
+
 /* Mean squared error over n elements; dpred (if not NULL) receives
  * d loss / d pred = 2 (pred - target) / n (assigned, not added). */
 double nn_mse(float *dpred, const float *pred, const float *target, size_t n);

@@ -34,7 +34,8 @@ int g_check_failed;
     X(test_opt_adamw_formula)    \
     X(test_opt_clip_and_schedule) \
     X(test_nn_conv2d)            \
-    X(test_nn_groupnorm)          \
+    X(test_nn_groupnorm)         \
+    X(test_nn_upsample_concat)          \
     X(test_img_png_roundtrip)    \
     X(test_img_png_expand)       \
     X(test_img_f32_exact)        \

@@ -280,3 +280,25 @@ void test_nn_groupnorm(void)
         }
     CHECK(bad == 0);
 }
+
+void test_nn_upsample_concat(void)
+{
+    /* Both are linear: the backward pass must be the adjoint of the
+     * forward one, <f(x), g> = <x, f*(g)>, for random x and g. */
+    enum { B = 2, C = 3, H = 4, W = 5 };
+    float x[B * C * H * W], up[B * C * 4 * H * W], g[B * C * 4 * H * W];
+    float dx[B * C * H * W] = { 0 };
+    fill(x, B * C * H * W, 40, 1), fill(g, B * C * 4 * H * W, 41, 1);
+    nn_upsample2_forward(up, x, B, C, H, W);
+    nn_upsample2_backward(dx, g, B, C, H, W);
+    CHECK_NEAR(dot(g, up, B * C * 4 * H * W), dot(dx, x, B * C * H * W), 1e-5);
+    CHECK(up[0] == x[0] && up[1] == x[0] && up[2 * W] == x[0] && up[2 * W + 1] == x[0]);
+    CHECK(up[2] == x[1] && up[4 * W] == x[W]);
+    float a[B * 2 * 6], b[B * 3 * 6], cat[B * 5 * 6], gc[B * 5 * 6];
+    float da[B * 2 * 6] = { 0 }, dbb[B * 3 * 6] = { 0 };
+    fill(a, B * 12, 42, 1), fill(b, B * 18, 43, 1), fill(gc, B * 30, 44, 1);
+    nn_concat_forward(cat, a, b, B, 2, 3, 6);
+    CHECK(cat[30] == a[12] && cat[30 + 12] == b[18]);
+    nn_concat_backward(da, dbb, gc, B, 2, 3, 6);
+    CHECK_NEAR(dot(gc, cat, B * 30), dot(da, a, B * 12) + dot(dbb, b, B * 18), 1e-5);
+}
