@@ -9,6 +9,17 @@
 #include "model.h"
 #include "tz.h"
 
+int model_split_names(const char *list, char *buf, size_t cap, const char **names,
+                      int max)
+{
+    int n = 0;
+    snprintf(buf, cap, "%s", list ? list : "");
+    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p && n < max;
+         p = strtok_r(NULL, ",", &save))
+        names[n++] = p;
+    return n;
+}
+
 int model_create(model *m, const mlp_config *c)
 {
     int rc = mlp_init(&m->net, c, m->seed);

@@ -29,6 +29,12 @@ typedef struct {
     char cond[256];                 /* comma-separated side fields, or "" */
 } model;
 
+/* Split a comma-separated list of field names (a model's cond, say) into
+ * names[], at most max, pointing into buf (cap bytes, the caller's).
+ * Returns how many. */
+int model_split_names(const char *list, char *buf, size_t cap, const char **names,
+                      int max);
+
 /* A new model: network from c and seed, optimiser state zero.  The
  * caller fills the other fields first.  0 or ERR_*. */
 int model_create(model *m, const mlp_config *c);

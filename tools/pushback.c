@@ -61,10 +61,11 @@ static float *gather_cond(const model *m, const tz_record *rec, uint64_t n, cons
     if (!cond)
         cli_die_last();
     char buf[256];
-    snprintf(buf, sizeof buf, "%s", m->cond);
+    const char *names[16];
+    int nn = model_split_names(m->cond, buf, sizeof buf, names, 16);
     size_t off = 0;
-    for (char *save = NULL, *name = strtok_r(buf, ",", &save); name;
-         name = strtok_r(NULL, ",", &save)) {
+    for (int k = 0; k < nn; k++) {
+        const char *name = names[k];
         const tz_tensor *t = tz_record_find(rec, name);
         if (!t || t->dtype != TZ_F32)
             cli_die(EXIT_DATA, "%s: no f32 side field '%s'", where, name);

@@ -17,7 +17,7 @@
 #include "batch.h"      /* batch_acc */
 #include "cli.h"        /* cli_parse, cli_die */
 #include "mem.h"        /* mem_alloc_array */
-#include "model.h"      /* model_create, model_save, model_load */
+#include "model.h"      /* model_create, model_save, model_load, model_split_names */
 #include "nn.h"         /* nn_mse, nn_set_threads */
 #include "rng.h"        /* rng_init */
 #include "tz.h"         /* tz_reader */
@@ -97,22 +97,11 @@ typedef struct {
     int ncond;              /* cond fields */
 } dataset;
 
-/* Split a comma-separated list into names (pointers into buf). */
-static int split(const char *list, char *buf, size_t cap, const char **names, int max)
-{
-    int n = 0;
-    snprintf(buf, cap, "%s", list ? list : "");
-    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p && n < max;
-         p = strtok_r(NULL, ",", &save))
-        names[n++] = p;
-    return n;
-}
-
 static void load_data(dataset *ds, const model *m, char **files, int nfiles)
 {
     char buf[256];
     const char *cond[16];
-    ds->ncond = split(m->cond, buf, sizeof buf, cond, 16);
+    ds->ncond = model_split_names(m->cond, buf, sizeof buf, cond, 16);
     batch_init(&ds->acc);
     tz_reader *r = tz_reader_open_list(files, nfiles);
     if (!r)
@@ -236,7 +225,7 @@ static void check_args(void)
         commas += *c == ',';
     if (commas >= 16)
         cli_die(EXIT_USAGE, "--cond names more than 16 fields");
-    int n = 2 + split(g_opt.cond, buf, sizeof buf, names + 2, 16);
+    int n = 2 + model_split_names(g_opt.cond, buf, sizeof buf, names + 2, 16);
     for (int i = 0; i < n; i++) {
         if (!tz_name_valid(names[i], strlen(names[i])) || strlen(names[i]) >= MODEL_NAME_MAX)
             cli_die(EXIT_USAGE, "'%s' is not a valid field name (at most %d characters)",
