@@ -109,3 +109,22 @@ PY
   run --separate-stderr si-train --cond 'a=b' /nonexistent.tz -o m.tz
   fails_with 1 "'a=b' is not a valid field name"
 }
+
+@test "--alpha takes x1 from the real field with probability 1 - alpha" {
+  # x1 is far off (x0 + 100); the real field y is x0 plus a little noise.
+  # The loss is the regression on x1 - x0: about 100^2 = 1e4 per coordinate
+  # from the far pairs, about 0.01 from the real ones, so the logged loss
+  # tells the mix: alpha 0 only real pairs, alpha 0.5 about half of each.
+  gmm 4000
+  simulate awgn:sigma=0.1 g.tz | tzcat -R x1=y | simulate clip:lo=100:hi=1000 -o pairs.tz
+  si-train --steps 1 --batch 512 --alpha 0 --log a0.tsv pairs.tz -o m0.tz -q
+  si-train --steps 1 --batch 512 --alpha 0.5 --log a5.tsv pairs.tz -o m5.tz -q
+  si-train --steps 1 --batch 512 --log a1.tsv pairs.tz -o m1.tz -q
+  l0=$(sed -n 2p a0.tsv | cut -f2); l5=$(sed -n 2p a5.tsv | cut -f2); l1=$(sed -n 2p a1.tsv | cut -f2)
+  echo "losses: $l0 $l5 $l1"
+  awk -v a="$l0" -v b="$l5" -v c="$l1" 'BEGIN { exit !(a < 1 && c > 5000 && b > 0.35 * c && b < 0.65 * c) }'
+  run --separate-stderr si-train --steps 1 --alpha 0.5 --real w pairs.tz -o n.tz
+  fails_with 2 "no field 'w'"
+  run --separate-stderr si-train --generative --alpha 0.5 pairs.tz -o n.tz
+  fails_with 1 "generative model has none"
+}

@@ -30,7 +30,8 @@ struct cmdline {
     int batch, width, hidden, temb, combined, generative, log_every;
     double gamma, lr, wd, clip, ema;
     uint64_t warmup, decay;
-    const char *x0, *x1, *cond;
+    const char *x0, *x1, *cond, *real;
+    double alpha;
 };
 
 /* Architecture and optimiser options are NAN / -1 when not given, so that
@@ -39,7 +40,7 @@ struct cmdline {
 static struct cmdline g_opt = {
     .steps = 1000, .batch = 256, .width = -1, .hidden = -1, .temb = -1,
     .gamma = NAN, .lr = NAN, .wd = NAN, .clip = NAN, .ema = NAN,
-    .warmup = UINT64_MAX, .decay = UINT64_MAX, .log_every = 100,
+    .warmup = UINT64_MAX, .decay = UINT64_MAX, .log_every = 100, .alpha = 1,
 };
 
 static const cli_opt g_opts[] = {
@@ -63,6 +64,11 @@ static const cli_opt g_opts[] = {
       "new model: observation-side field (default x1)", 0, 0 },
     { "cond", 0, CLI_STR, &g_opt.cond, "LIST",
       "new model: side-information fields fed to the network", 0, 0 },
+    { "alpha", 'a', CLI_DOUBLE, &g_opt.alpha, "A",
+      "per sample drawn, take x1 from the --real field with probability 1 - A "
+      "(SCSI's mixing of real pairs; default 1, never)", 0, 1 },
+    { "real", 0, CLI_STR, &g_opt.real, "NAME",
+      "the real observation field for --alpha (default y)", 0, 0 },
     { "lr", 0, CLI_DOUBLE, &g_opt.lr, "RATE", "new model: peak learning rate (default 1e-3)", 0, 10 },
     { "warmup", 0, CLI_U64, &g_opt.warmup, "N",
       "new model: linear warm-up steps (default 0)", 0, 0 },
@@ -95,6 +101,7 @@ typedef struct {
     uint64_t n;             /* samples */
     int d, dc;              /* values per sample of x0 (and x1); of cond */
     int ncond;              /* cond fields */
+    int real;               /* index in acc of the --real field, or -1 */
 } dataset;
 
 static void load_data(dataset *ds, const model *m, char **files, int nfiles)
@@ -102,6 +109,7 @@ static void load_data(dataset *ds, const model *m, char **files, int nfiles)
     char buf[256];
     const char *cond[16];
     ds->ncond = model_split_names(m->cond, buf, sizeof buf, cond, 16);
+    ds->real = g_opt.alpha < 1 ? (m->generative ? 1 : 2) + ds->ncond : -1;
     batch_init(&ds->acc);
     tz_reader *r = tz_reader_open_list(files, nfiles);
     if (!r)
@@ -115,12 +123,14 @@ static void load_data(dataset *ds, const model *m, char **files, int nfiles)
         /* A view of just the fields used, in a fixed order. */
         tz_record v;
         tz_record_init(&v, TZ_BATCH);
-        const char *want[18] = { m->x0 };
+        const char *want[19] = { m->x0 };
         int nw = 1;
         if (!m->generative)
             want[nw++] = m->x1;
         for (int i = 0; i < ds->ncond; i++)
             want[nw++] = cond[i];
+        if (ds->real >= 0)
+            want[nw++] = g_opt.real;
         for (int i = 0; i < nw; i++) {
             tz_tensor *t = tz_record_find(&rec, want[i]);
             if (!t || t->dtype != TZ_F32 || t->rank < 1)
@@ -148,6 +158,9 @@ static void load_data(dataset *ds, const model *m, char **files, int nfiles)
     if (!m->generative && tz_tensor_row_bytes(&a->t[1]) != tz_tensor_row_bytes(&a->t[0]))
         cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
                 "per sample", m->x0, m->x1);
+    if (ds->real >= 0 && tz_tensor_row_bytes(&a->t[ds->real]) != tz_tensor_row_bytes(&a->t[0]))
+        cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
+                "per sample", m->x0, g_opt.real);
     ds->dc = 0;
     for (int i = 0; i < ds->ncond; i++)
         ds->dc += (int)(tz_tensor_row_bytes(&a->t[(m->generative ? 1 : 2) + i]) / 4);
@@ -173,7 +186,10 @@ static void draw_batch(const dataset *ds, const model *m, uint64_t k, int B, bat
             memset(b->x1 + (size_t)i * D, 0, 4 * (size_t)D);
             rng_add_normal_f32(&r, b->x1 + (size_t)i * D, (uint64_t)D, 1.0f);
         } else {
-            memcpy(b->x1 + (size_t)i * D, (float *)a->t[1].data + idx * (uint64_t)D,
+            /* The draw is made only when mixing, so that alpha 1 keeps
+             * the batches of a run without the option. */
+            int x1 = ds->real >= 0 && rng_uniform(&r) >= g_opt.alpha ? ds->real : 1;
+            memcpy(b->x1 + (size_t)i * D, (float *)a->t[x1].data + idx * (uint64_t)D,
                    4 * (size_t)D);
         }
         float *c = b->cond + (size_t)i * (size_t)ds->dc;
@@ -212,6 +228,10 @@ static void check_args(void)
         cli_die(EXIT_USAGE, "refusing to write a model to a terminal; use -o FILE");
     if (g_opt.temb >= 0 && g_opt.temb % 2)
         cli_die(EXIT_USAGE, "--temb must be even; got %d", g_opt.temb);
+    if (!g_opt.real)
+        g_opt.real = "y";
+    if (g_opt.alpha < 1 && g_opt.generative)
+        cli_die(EXIT_USAGE, "--alpha mixes real pairs; a --generative model has none");
     if (g_opt.combined && !(g_opt.gamma > 0))
         cli_die(EXIT_USAGE, "--combined needs --gamma > 0 (with gamma 0 its z term "
                 "is pure noise)");
@@ -269,7 +289,8 @@ int main(int argc, char **argv)
             g_opt.warmup != UINT64_MAX || g_opt.decay != UINT64_MAX || g_opt.combined ||
             g_opt.generative || g_opt.x0 || g_opt.x1 || g_opt.cond)
             cli_die(EXIT_USAGE, "with --model the settings come from the model file; "
-                    "give only --steps, --batch, --log and the common options");
+                    "give only --steps, --batch, --alpha, --real, --log and the common "
+                    "options");
         if (model_load(&m, g_opt.model) < 0)
             cli_die_last();
     } else {
@@ -279,6 +300,8 @@ int main(int argc, char **argv)
         snprintf(m.cond, sizeof m.cond, "%s", g_opt.cond ? g_opt.cond : "");
         m.generative = g_opt.generative;
     }
+    if (m.generative && g_opt.alpha < 1)
+        cli_die(EXIT_USAGE, "--alpha mixes real pairs; a generative model has none");
     dataset ds;
     load_data(&ds, &m, argv + first, argc - first);
     if (!g_opt.model)
