@@ -1,0 +1,468 @@
+/* unet.c - the U-Net of the image interpolants; see unet.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "mem.h"
+#include "nn.h"
+#include "rng.h"
+#include "unet.h"
+
+enum { UNET_RNG_INIT = 0x554e0001, UNET_SINUSOID = 64 };
+
+unet_config unet_small(int C, int H, int W)
+{
+    unet_config c = { .C = C, .H = H, .W = W, .heads = 2, .levels = 2,
+                      .width = { 32, 64 }, .nmid = 2, .temb = 128, .groups = 8 };
+    return c;
+}
+
+/* ---- layout ------------------------------------------------------------- */
+
+/* Parameters and activations are laid out by walking the network once
+ * with a cursor: with a NULL base the walk only counts. */
+typedef struct {
+    float *base;        /* NULL: count only */
+    size_t n;           /* floats taken so far */
+    uint64_t seed;
+    int tensor;         /* parameter tensors so far, the init's rng stream */
+    int init;           /* fill parameters as they are taken */
+} cursor;
+
+static float *take(cursor *k, size_t n)
+{
+    float *p = k->base ? k->base + k->n : NULL;
+    k->n += n;
+    return p;
+}
+
+enum { P_UNIFORM, P_ONE, P_ZERO };
+
+/* A parameter tensor of n values; initialised as PyTorch's default for a
+ * layer of the given fan-in when the walk initialises. */
+static float *param(cursor *k, size_t n, int fan_in, int kind)
+{
+    float *p = take(k, n);
+    uint32_t stream = UNET_RNG_INIT + (uint32_t)k->tensor++;
+    if (!p || !k->init)
+        return p;
+    rng_t r;
+    rng_init(&r, k->seed, stream, 0);
+    double bound = 1.0 / sqrt((double)fan_in);
+    for (size_t i = 0; i < n; i++)
+        p[i] = kind == P_ONE ? 1.0f : kind == P_ZERO ? 0.0f
+               : (float)(bound * (2 * rng_uniform(&r) - 1));
+    return p;
+}
+
+static void block_params(unet_block *b, cursor *k, int T)
+{
+    size_t ci = (size_t)b->ci, co = (size_t)b->co;
+    b->g1 = param(k, ci, 1, P_ONE), b->be1 = param(k, ci, 1, P_ZERO);
+    b->w1 = param(k, co * ci * 9, b->ci * 9, P_UNIFORM);
+    b->b1 = param(k, co, b->ci * 9, P_UNIFORM);
+    b->wt = param(k, co * (size_t)T, T, P_UNIFORM), b->bt = param(k, co, T, P_UNIFORM);
+    b->g2 = param(k, co, 1, P_ONE), b->be2 = param(k, co, 1, P_ZERO);
+    b->w2 = param(k, co * co * 9, b->co * 9, P_UNIFORM);
+    b->b2 = param(k, co, b->co * 9, P_UNIFORM);
+    b->ws = b->bs = NULL;
+    if (b->ci != b->co) {
+        b->ws = param(k, co * ci, b->ci, P_UNIFORM);
+        b->bs = param(k, co, b->ci, P_UNIFORM);
+    }
+}
+
+/* The gradient twin of a parameter view. */
+static float *twin(const unet *u, const float *p)
+{
+    return p ? u->grads + (p - u->params) : NULL;
+}
+
+static void block_twins(const unet *u, unet_block *b)
+{
+    b->dg1 = twin(u, b->g1), b->dbe1 = twin(u, b->be1), b->dw1 = twin(u, b->w1);
+    b->db1 = twin(u, b->b1), b->dwt = twin(u, b->wt), b->dbt = twin(u, b->bt);
+    b->dg2 = twin(u, b->g2), b->dbe2 = twin(u, b->be2), b->dw2 = twin(u, b->w2);
+    b->db2 = twin(u, b->b2), b->dws = twin(u, b->ws), b->dbs = twin(u, b->bs);
+}
+
+/* Walk the parameters in PyTorch's registration order (unet.h). */
+static void lay_params(unet *u, cursor *k)
+{
+    const unet_config *c = &u->c;
+    int T = c->temb, L = c->levels, w0 = c->width[0];
+    u->wt1 = param(k, (size_t)T * UNET_SINUSOID, UNET_SINUSOID, P_UNIFORM);
+    u->bt1 = param(k, (size_t)T, UNET_SINUSOID, P_UNIFORM);
+    u->wt2 = param(k, (size_t)T * (size_t)T, T, P_UNIFORM);
+    u->bt2 = param(k, (size_t)T, T, P_UNIFORM);
+    int cin = c->C + c->E;
+    u->wc = param(k, (size_t)w0 * (size_t)cin * 9, cin * 9, P_UNIFORM);
+    u->bc = param(k, (size_t)w0, cin * 9, P_UNIFORM);
+    int nb = 0, ch = w0;
+    for (int l = 0; l < L; l++) {
+        unet_block *b = &u->blk[nb++];
+        b->ci = ch, b->co = c->width[l], b->H = c->H >> l, b->W = c->W >> l;
+        block_params(b, k, T);
+        ch = c->width[l];
+        u->wd[l] = param(k, (size_t)ch * (size_t)ch * 9, ch * 9, P_UNIFORM);
+        u->bd[l] = param(k, (size_t)ch, ch * 9, P_UNIFORM);
+    }
+    for (int i = 0; i < c->nmid; i++) {
+        unet_block *b = &u->blk[nb++];
+        b->ci = b->co = ch, b->H = c->H >> L, b->W = c->W >> L;
+        block_params(b, k, T);
+    }
+    for (int l = L - 1; l >= 0; l--) {
+        unet_block *b = &u->blk[nb++];
+        b->ci = ch + c->width[l], b->co = c->width[l];
+        b->H = c->H >> l, b->W = c->W >> l;
+        block_params(b, k, T);
+        ch = c->width[l];
+    }
+    u->nblocks = nb;
+    u->gn = param(k, (size_t)w0, 1, P_ONE), u->bn = param(k, (size_t)w0, 1, P_ZERO);
+    int O = c->heads * c->C;
+    u->wo = param(k, (size_t)O * (size_t)w0 * 9, w0 * 9, P_ZERO);
+    u->bo = param(k, (size_t)O, w0 * 9, P_ZERO);
+    u->ws1 = u->bs1 = u->ws2 = u->bs2 = NULL;
+    if (c->S) {
+        u->ws1 = param(k, (size_t)T * (size_t)c->S, c->S, P_UNIFORM);
+        u->bs1 = param(k, (size_t)T, c->S, P_UNIFORM);
+        u->ws2 = param(k, (size_t)T * (size_t)T, T, P_UNIFORM);
+        u->bs2 = param(k, (size_t)T, T, P_UNIFORM);
+    }
+}
+
+static void lay_twins(unet *u)
+{
+    float **p[] = { &u->wt1, &u->bt1, &u->wt2, &u->bt2, &u->wc, &u->bc, &u->gn, &u->bn,
+                    &u->wo, &u->bo, &u->ws1, &u->bs1, &u->ws2, &u->bs2 };
+    float **d[] = { &u->dwt1, &u->dbt1, &u->dwt2, &u->dbt2, &u->dwc, &u->dbc, &u->dgn,
+                    &u->dbn, &u->dwo, &u->dbo, &u->dws1, &u->dbs1, &u->dws2, &u->dbs2 };
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++)
+        *d[i] = twin(u, *p[i]);
+    for (int l = 0; l < u->c.levels; l++)
+        u->dwd[l] = twin(u, u->wd[l]), u->dbd[l] = twin(u, u->bd[l]);
+    for (int i = 0; i < u->nblocks; i++)
+        block_twins(u, &u->blk[i]);
+}
+
+/* The activations of a batch of B, and the largest per-sample tensor. */
+static void lay_acts(unet *u, cursor *k, int B, size_t *biggest)
+{
+    const unet_config *c = &u->c;
+    size_t Bz = (size_t)B, T = (size_t)c->temb, G = (size_t)c->groups;
+    size_t N0 = (size_t)c->H * (size_t)c->W, w0 = (size_t)c->width[0], big = T;
+    u->te0 = take(k, Bz * UNET_SINUSOID), u->te1 = take(k, Bz * T);
+    u->te1s = take(k, Bz * T), u->te = take(k, Bz * T), u->ste = take(k, Bz * T);
+    u->se1 = take(k, Bz * T), u->se1s = take(k, Bz * T);
+    u->sv = take(k, Bz * (size_t)(c->S + 1));
+    u->dste = take(k, Bz * T), u->dte = take(k, Bz * T);
+    u->xin = take(k, Bz * (size_t)(c->C + c->E) * N0);
+    u->h0 = take(k, Bz * w0 * N0);
+    for (int i = 0; i < u->nblocks; i++) {
+        unet_block *b = &u->blk[i];
+        size_t N = (size_t)b->H * (size_t)b->W, ci = (size_t)b->ci, co = (size_t)b->co;
+        b->a1 = take(k, Bz * ci * N), b->s1 = take(k, Bz * ci * N);
+        b->m1 = take(k, Bz * G), b->r1 = take(k, Bz * G);
+        b->h = take(k, Bz * co * N), b->tp = take(k, Bz * co);
+        b->a2 = take(k, Bz * co * N), b->s2 = take(k, Bz * co * N);
+        b->m2 = take(k, Bz * G), b->r2 = take(k, Bz * G);
+        b->y = take(k, Bz * co * N);
+        if (ci * N > big)
+            big = ci * N;
+        if (co * N > big)
+            big = co * N;
+    }
+    for (int l = 0; l < c->levels; l++) {
+        size_t Nl = (size_t)(c->H >> l) * (size_t)(c->W >> l), wl = (size_t)c->width[l];
+        size_t below = l + 1 < c->levels ? (size_t)c->width[l + 1] : wl;
+        u->down[l] = take(k, Bz * wl * (Nl / 4));
+        u->upx[l] = take(k, Bz * below * Nl);
+        u->cat[l] = take(k, Bz * (below + wl) * Nl);
+        u->dskip[l] = take(k, Bz * wl * Nl);
+    }
+    u->on = take(k, Bz * w0 * N0), u->os = take(k, Bz * w0 * N0);
+    u->om = take(k, Bz * G), u->orr = take(k, Bz * G);
+    if ((size_t)(c->heads * c->C) * N0 > big)
+        big = (size_t)(c->heads * c->C) * N0;
+    for (int i = 0; i < 4; i++)
+        u->g[i] = take(k, Bz * big);
+    *biggest = big;
+    /* The convolution workspace: per sample, the largest im2col. */
+    size_t ws = nn_conv2d_workspace(c->C + c->E, c->H, c->W, 3, 1, 1);
+    for (int i = 0; i < u->nblocks; i++) {
+        unet_block *b = &u->blk[i];
+        size_t a = nn_conv2d_workspace(b->ci > b->co ? b->ci : b->co, b->H, b->W, 3, 1, 1);
+        ws = a > ws ? a : ws;
+    }
+    u->ws = take(k, ws);
+}
+
+int unet_init(unet *u, const unet_config *c, uint64_t seed)
+{
+    memset(u, 0, sizeof *u);
+    int ok = c->C >= 1 && c->E >= 0 && c->S >= 0 && c->heads >= 1 && c->heads <= 2 &&
+             c->levels >= 1 && c->levels <= UNET_LEVELS_MAX && c->nmid >= 0 &&
+             c->nmid <= 8 && c->temb >= 1 && c->groups >= 1 && c->H >= 1 && c->W >= 1 &&
+             c->H % (1 << c->levels) == 0 && c->W % (1 << c->levels) == 0;
+    for (int l = 0; ok && l < c->levels; l++)
+        ok = c->width[l] >= 1 && c->width[l] % c->groups == 0;
+    if (!ok)
+        return err_set(ERR_USAGE, "U-Net: bad shape (%d x %d x %d, %d levels, groups %d): "
+                       "the sides must be divisible by 2^levels and the widths by the "
+                       "groups", c->C, c->H, c->W, c->levels, c->groups);
+    u->c = *c;
+    cursor k = { 0 };
+    lay_params(u, &k);
+    u->nparams = k.n;
+    u->params = mem_alloc_array(k.n, sizeof(float));
+    u->grads = mem_calloc_array(k.n, sizeof(float));
+    if (!u->params || !u->grads) {
+        unet_free(u);
+        return ERR_IO;
+    }
+    k = (cursor){ .base = u->params, .seed = seed, .init = 1 };
+    lay_params(u, &k);
+    lay_twins(u);
+    return 0;
+}
+
+void unet_free(unet *u)
+{
+    free(u->params);
+    free(u->grads);
+    free(u->act);
+    memset(u, 0, sizeof *u);
+}
+
+static int reserve(unet *u, int B)
+{
+    if (B <= u->cap)
+        return 0;
+    size_t big;
+    cursor k = { 0 };
+    lay_acts(u, &k, B, &big);
+    float *a = mem_alloc_array(k.n, sizeof(float));
+    if (!a)
+        return ERR_IO;
+    free(u->act);
+    u->act = a;
+    u->cap = B;
+    k = (cursor){ .base = a };
+    lay_acts(u, &k, B, &big);
+    return 0;
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+static void add_inplace(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
+}
+
+static void block_forward(unet *u, unet_block *b, const float *x, int B)
+{
+    int N = b->H * b->W, G = u->c.groups, T = u->c.temb;
+    size_t ni = (size_t)B * (size_t)b->ci * (size_t)N, no = (size_t)B * (size_t)b->co * (size_t)N;
+    b->x = x;
+    nn_groupnorm_forward(b->a1, b->m1, b->r1, x, b->g1, b->be1, B, b->ci, N, G);
+    nn_silu_forward(b->s1, b->a1, ni);
+    nn_conv2d_forward(b->h, u->ws, b->s1, b->w1, b->b1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
+    nn_linear_forward(b->tp, u->ste, b->wt, b->bt, B, T, b->co);
+    for (int i = 0; i < B; i++)
+        for (int ch = 0; ch < b->co; ch++) {
+            float v = b->tp[(size_t)i * (size_t)b->co + (size_t)ch];
+            float *h = b->h + ((size_t)i * (size_t)b->co + (size_t)ch) * (size_t)N;
+            for (int p = 0; p < N; p++)
+                h[p] += v;
+        }
+    nn_groupnorm_forward(b->a2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co, N, G);
+    nn_silu_forward(b->s2, b->a2, no);
+    nn_conv2d_forward(b->y, u->ws, b->s2, b->w2, b->b2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
+    if (!b->ws) {
+        add_inplace(b->y, x, no);
+        return;
+    }
+    nn_conv2d_forward(u->g[0], u->ws, x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
+    add_inplace(b->y, u->g[0], no);
+}
+
+int unet_forward(unet *u, float *out, const float *x, const float *cond,
+                 const float *t, int B)
+{
+    if (reserve(u, B) < 0)
+        return ERR_IO;
+    const unet_config *c = &u->c;
+    int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
+    size_t nT = (size_t)B * (size_t)T, row = (size_t)c->E * (size_t)N0 + (size_t)c->S;
+    nn_temb_forward(u->te0, t, B, UNET_SINUSOID);
+    nn_linear_forward(u->te1, u->te0, u->wt1, u->bt1, B, UNET_SINUSOID, T);
+    nn_silu_forward(u->te1s, u->te1, nT);
+    nn_linear_forward(u->te, u->te1s, u->wt2, u->bt2, B, T, T);
+    if (c->S) {
+        for (int i = 0; i < B; i++)
+            memcpy(u->sv + (size_t)i * (size_t)c->S,
+                   cond + (size_t)i * row + (size_t)c->E * (size_t)N0,
+                   sizeof(float) * (size_t)c->S);
+        nn_linear_forward(u->se1, u->sv, u->ws1, u->bs1, B, c->S, T);
+        nn_silu_forward(u->se1s, u->se1, nT);
+        nn_linear_forward(u->g[0], u->se1s, u->ws2, u->bs2, B, T, T);
+        add_inplace(u->te, u->g[0], nT);
+    }
+    nn_silu_forward(u->ste, u->te, nT);
+    const float *in = x;
+    if (c->E) {
+        size_t nx = (size_t)c->C * (size_t)N0, ne = (size_t)c->E * (size_t)N0;
+        for (int i = 0; i < B; i++) {
+            float *r = u->xin + (size_t)i * (nx + ne);
+            memcpy(r, x + (size_t)i * nx, sizeof(float) * nx);
+            memcpy(r + nx, cond + (size_t)i * row, sizeof(float) * ne);
+        }
+        in = u->xin;
+    }
+    u->in = in;
+    nn_conv2d_forward(u->h0, u->ws, in, u->wc, u->bc, B, c->C + c->E, H, W, c->width[0],
+                      3, 1, 1);
+    const float *h = u->h0;
+    int ch = c->width[0], nb = 0;
+    for (int l = 0; l < L; l++) {
+        unet_block *b = &u->blk[nb++];
+        block_forward(u, b, h, B);
+        nn_conv2d_forward(u->down[l], u->ws, b->y, u->wd[l], u->bd[l], B, b->co, b->H, b->W,
+                          b->co, 3, 2, 1);
+        h = u->down[l], ch = b->co;
+    }
+    for (int i = 0; i < c->nmid; i++) {
+        unet_block *b = &u->blk[nb++];
+        block_forward(u, b, h, B);
+        h = b->y;
+    }
+    for (int l = L - 1; l >= 0; l--) {
+        int Hl = H >> l, Wl = W >> l;
+        nn_upsample2_forward(u->upx[l], h, B, ch, Hl / 2, Wl / 2);
+        nn_concat_forward(u->cat[l], u->upx[l], u->blk[l].y, B, ch, c->width[l], Hl * Wl);
+        unet_block *b = &u->blk[nb++];
+        block_forward(u, b, u->cat[l], B);
+        h = b->y, ch = b->co;
+    }
+    size_t n0 = (size_t)B * (size_t)ch * (size_t)N0;
+    nn_groupnorm_forward(u->on, u->om, u->orr, h, u->gn, u->bn, B, ch, N0, G);
+    nn_silu_forward(u->os, u->on, n0);
+    nn_conv2d_forward(out, u->ws, u->os, u->wo, u->bo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
+    return 0;
+}
+
+/* ---- backward ----------------------------------------------------------- */
+
+/* dx += the gradient at the block's input for dy at its output; the
+ * gradient at SiLU(temb) goes to u->dste.  Scratch: u->g[2], u->g[3],
+ * which dy and dx must not be. */
+static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, int B)
+{
+    int N = b->H * b->W, G = u->c.groups, T = u->c.temb;
+    size_t ni = (size_t)B * (size_t)b->ci * (size_t)N, no = (size_t)B * (size_t)b->co * (size_t)N;
+    float *p = u->g[2], *q = u->g[3];
+    if (b->ws)
+        nn_conv2d_backward(dx, b->dws, b->dbs, u->ws, dy, b->x, b->ws, B, b->ci, b->H, b->W,
+                           b->co, 1, 1, 0);
+    else
+        add_inplace(dx, dy, no);
+    memset(p, 0, sizeof(float) * no);
+    nn_conv2d_backward(p, b->dw2, b->db2, u->ws, dy, b->s2, b->w2, B, b->co, b->H, b->W,
+                       b->co, 3, 1, 1);
+    memset(q, 0, sizeof(float) * no);
+    nn_silu_backward(q, p, b->a2, b->s2, no);
+    memset(p, 0, sizeof(float) * no);           /* p: the gradient at h */
+    nn_groupnorm_backward(p, b->dg2, b->dbe2, q, b->h, b->g2, b->m2, b->r2, B, b->co, N, G);
+    for (int i = 0; i < B; i++)                 /* q: at the time projection */
+        for (int ch = 0; ch < b->co; ch++) {
+            const float *g = p + ((size_t)i * (size_t)b->co + (size_t)ch) * (size_t)N;
+            float s = 0;
+            for (int k = 0; k < N; k++)
+                s += g[k];
+            q[(size_t)i * (size_t)b->co + (size_t)ch] = s;
+        }
+    nn_linear_backward(u->dste, b->dwt, b->dbt, q, u->ste, b->wt, B, T, b->co);
+    memset(q, 0, sizeof(float) * ni);
+    nn_conv2d_backward(q, b->dw1, b->db1, u->ws, p, b->s1, b->w1, B, b->ci, b->H, b->W,
+                       b->co, 3, 1, 1);
+    memset(p, 0, sizeof(float) * ni);
+    nn_silu_backward(p, q, b->a1, b->s1, ni);
+    nn_groupnorm_backward(dx, b->dg1, b->dbe1, p, b->x, b->g1, b->m1, b->r1, B, b->ci, N, G);
+}
+
+void unet_backward(unet *u, const float *dout, int B)
+{
+    const unet_config *c = &u->c;
+    int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
+    int w0 = c->width[0];
+    size_t nT = (size_t)B * (size_t)T, n0 = (size_t)B * (size_t)w0 * (size_t)N0;
+    float *gy = u->g[0], *gx = u->g[1];         /* the gradient at y, at x */
+    memset(u->dste, 0, sizeof(float) * nT);
+    for (int l = 0; l < L; l++)
+        memset(u->dskip[l], 0, sizeof(float) * (size_t)B * (size_t)c->width[l] *
+                                   (size_t)((H >> l) * (W >> l)));
+    /* the output head */
+    memset(u->g[2], 0, sizeof(float) * n0);
+    nn_conv2d_backward(u->g[2], u->dwo, u->dbo, u->ws, dout, u->os, u->wo, B, w0, H, W,
+                       c->heads * c->C, 3, 1, 1);
+    memset(u->g[3], 0, sizeof(float) * n0);
+    nn_silu_backward(u->g[3], u->g[2], u->on, u->os, n0);
+    memset(gy, 0, sizeof(float) * n0);
+    int nb = u->nblocks;
+    nn_groupnorm_backward(gy, u->dgn, u->dbn, u->g[3], u->blk[nb - 1].y, u->gn, u->om,
+                          u->orr, B, w0, N0, G);
+    /* the up path, from the full resolution */
+    for (int l = 0; l < L; l++) {
+        unet_block *b = &u->blk[--nb];
+        int Nl = b->H * b->W, below = b->ci - b->co;
+        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)Nl);
+        block_backward(u, b, gx, gy, B);
+        /* gx holds the gradient at concat(upx, skip): split it, upx's
+         * part into gy (free now), then down through the upsampling. */
+        memset(gy, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)Nl);
+        nn_concat_backward(gy, u->dskip[l], gx, B, below, b->co, Nl);
+        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)(Nl / 4));
+        nn_upsample2_backward(gx, gy, B, below, b->H / 2, b->W / 2);
+        float *s = gy;
+        gy = gx, gx = s;
+    }
+    for (int i = 0; i < c->nmid; i++) {
+        unet_block *b = &u->blk[--nb];
+        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
+        block_backward(u, b, gx, gy, B);
+        float *s = gy;
+        gy = gx, gx = s;
+    }
+    /* the down path: each down convolution's input is a skip, whose
+     * gradient from the up path is already in dskip */
+    for (int l = L - 1; l >= 0; l--) {
+        unet_block *b = &u->blk[--nb];
+        nn_conv2d_backward(u->dskip[l], u->dwd[l], u->dbd[l], u->ws, gy, b->y, u->wd[l], B,
+                           b->co, b->H, b->W, b->co, 3, 2, 1);
+        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
+        block_backward(u, b, gx, u->dskip[l], B);
+        float *s = gy;
+        gy = gx, gx = s;
+    }
+    nn_conv2d_backward(NULL, u->dwc, u->dbc, u->ws, gy, u->in, u->wc, B,
+                       c->C + c->E, H, W, w0, 3, 1, 1);
+    /* the time (and side) embedding */
+    memset(u->dte, 0, sizeof(float) * nT);
+    nn_silu_backward(u->dte, u->dste, u->te, u->ste, nT);
+    memset(u->g[2], 0, sizeof(float) * nT);
+    nn_linear_backward(u->g[2], u->dwt2, u->dbt2, u->dte, u->te1s, u->wt2, B, T, T);
+    memset(u->g[3], 0, sizeof(float) * nT);
+    nn_silu_backward(u->g[3], u->g[2], u->te1, u->te1s, nT);
+    nn_linear_backward(NULL, u->dwt1, u->dbt1, u->g[3], u->te0, u->wt1, B, UNET_SINUSOID, T);
+    if (c->S) {
+        memset(u->g[2], 0, sizeof(float) * nT);
+        nn_linear_backward(u->g[2], u->dws2, u->dbs2, u->dte, u->se1s, u->ws2, B, T, T);
+        memset(u->g[3], 0, sizeof(float) * nT);
+        nn_silu_backward(u->g[3], u->g[2], u->se1, u->se1s, nT);
+        nn_linear_backward(NULL, u->dws1, u->dbs1, u->g[3], u->sv, u->ws1, B, c->S, T);
+    }
+}
