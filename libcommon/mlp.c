@@ -15,7 +15,7 @@ int mlp_init(mlp *m, const mlp_config *c, uint64_t seed)
 {
     memset(m, 0, sizeof *m);
     if (c->dim < 1 || c->cond < 0 || c->temb < 2 || c->temb % 2 || c->width < 1 ||
-        c->hidden < 1 || c->hidden + 1 > MLP_LAYERS_MAX)
+        c->hidden < 1 || c->hidden + 1 > MLP_LAYERS_MAX || c->heads < 0 || c->heads > 2)
         return err_set(ERR_USAGE, "MLP: bad shape (dim %d, cond %d, temb %d, width "
                        "%d, hidden %d)", c->dim, c->cond, c->temb, c->width, c->hidden);
     m->c = *c;
@@ -23,7 +23,7 @@ int mlp_init(mlp *m, const mlp_config *c, uint64_t seed)
     size_t n = 0;
     for (int l = 0; l < m->nlayers; l++) {
         m->fan_in[l] = l == 0 ? c->dim + c->cond + c->temb : c->width;
-        m->fan_out[l] = l == m->nlayers - 1 ? c->dim : c->width;
+        m->fan_out[l] = l == m->nlayers - 1 ? c->dim * (c->heads > 1 ? c->heads : 1) : c->width;
         n += (size_t)m->fan_in[l] * (size_t)m->fan_out[l] + (size_t)m->fan_out[l];
     }
     m->nparams = n;
@@ -72,8 +72,8 @@ static int reserve(mlp *m, int B)
     size_t in = (size_t)(m->c.dim + m->c.cond + m->c.temb), wmax = (size_t)m->c.width;
     if (in > wmax)
         wmax = in;
-    if ((size_t)m->c.dim > wmax)
-        wmax = (size_t)m->c.dim;
+    if ((size_t)m->fan_out[m->nlayers - 1] > wmax)
+        wmax = (size_t)m->fan_out[m->nlayers - 1];
     size_t total = in;
     for (int l = 0; l < m->nlayers; l++)
         total += 2 * (size_t)m->fan_out[l];

@@ -20,6 +20,7 @@ typedef struct {
     int temb;       /* width of the sinusoidal time embedding (even) */
     int width;      /* hidden width */
     int hidden;     /* number of hidden layers (>= 1) */
+    int heads;      /* outputs: heads dim (0 or 1: the drift; 2: and a denoiser) */
 } mlp_config;
 
 typedef struct {
@@ -44,7 +45,7 @@ typedef struct {
 int mlp_init(mlp *m, const mlp_config *c, uint64_t seed);
 void mlp_free(mlp *m);
 
-/* out (B, dim) = net(x (B, dim), cond (B, cond) or NULL, t (B)).  Keeps
+/* out (B, heads dim) = net(x (B, dim), cond (B, cond) or NULL, t (B)).  Keeps
  * the activations for mlp_backward.  0 or ERR_IO (out of memory). */
 int mlp_forward(mlp *m, float *out, const float *x, const float *cond,
                 const float *t, int B);

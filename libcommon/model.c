@@ -20,13 +20,15 @@ int model_split_names(const char *list, char *buf, size_t cap, const char **name
     return n;
 }
 
-int model_create(model *m, const mlp_config *c)
+int model_create(model *m, const net_config *c)
 {
-    int rc = mlp_init(&m->net, c, m->seed);
+    net_config k = *c;
+    k.mlp.heads = k.unet.heads = si_heads(&m->ip);
+    int rc = net_init(&m->net, &k, m->seed);
     if (rc < 0)
         return rc;
     if ((rc = opt_init(&m->os, &m->oc, m->net.nparams, m->net.params)) < 0) {
-        mlp_free(&m->net);
+        net_free(&m->net);
         return rc;
     }
     return 0;
@@ -34,8 +36,39 @@ int model_create(model *m, const mlp_config *c)
 
 void model_free(model *m)
 {
-    mlp_free(&m->net);
+    net_free(&m->net);
     opt_free(&m->os);
+}
+
+/* The whole-number settings of each architecture, by attribute name. */
+typedef struct {
+    const char *key;
+    int *v;
+} int_attr;
+
+static int arch_attrs(net_config *c, int_attr *a)
+{
+    int n = 0;
+    if (c->arch == NET_MLP) {
+        mlp_config *m = &c->mlp;
+        a[n++] = (int_attr){ "dim", &m->dim };
+        a[n++] = (int_attr){ "cond_dim", &m->cond };
+        a[n++] = (int_attr){ "temb", &m->temb };
+        a[n++] = (int_attr){ "width", &m->width };
+        a[n++] = (int_attr){ "hidden", &m->hidden };
+        return n;
+    }
+    unet_config *u = &c->unet;
+    a[n++] = (int_attr){ "channels", &u->C };
+    a[n++] = (int_attr){ "height", &u->H };
+    a[n++] = (int_attr){ "img_width", &u->W };
+    a[n++] = (int_attr){ "side_channels", &u->E };
+    a[n++] = (int_attr){ "side_scalars", &u->S };
+    a[n++] = (int_attr){ "levels", &u->levels };
+    a[n++] = (int_attr){ "mid", &u->nmid };
+    a[n++] = (int_attr){ "temb", &u->temb };
+    a[n++] = (int_attr){ "groups", &u->groups };
+    return n;
 }
 
 /* ---- attributes -------------------------------------------------------- */
@@ -98,11 +131,30 @@ static int get_name(const tz_record *r, const char *key, char *dst, size_t n)
     return 0;
 }
 
+/* The U-Net's widths, "32,64": as many as its levels. */
+static int get_widths(const tz_record *r, unet_config *u)
+{
+    const char *s = tz_record_attr(r, "widths");
+    int n = 0;
+    char *end;
+    while (s && *s && n < UNET_LEVELS_MAX) {
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 65536 || (*end && *end != ','))
+            break;
+        u->width[n++] = (int)v;
+        s = *end ? end + 1 : end;
+    }
+    if (!s || *s || n != u->levels)
+        return err_set(ERR_DATA, "model attribute 'widths' is missing or not %d widths",
+                       u->levels);
+    return 0;
+}
+
 /* ---- files ------------------------------------------------------------- */
 
 int model_save(const model *m, const char *path, int level)
 {
-    const mlp_config *c = &m->net.c;
+    net_config c = m->net.c;
     const opt_config *o = &m->oc;
     tz_record rec;
     tz_record_init(&rec, TZ_PLAIN);
@@ -115,9 +167,8 @@ int model_save(const model *m, const char *path, int level)
         rc = err_code();
     /* Settings as text attributes, so tzinfo shows them. */
     struct { const char *k; double v; } nums[] = {
-        { "dim", c->dim }, { "cond_dim", c->cond }, { "temb", c->temb },
-        { "width", c->width }, { "hidden", c->hidden }, { "gamma", m->ip.g },
-        { "combined", m->ip.combined }, { "generative", m->generative },
+        { "gamma", m->ip.g }, { "combined", m->ip.combined },
+        { "denoiser", m->ip.denoiser }, { "generative", m->generative },
         { "lr", o->lr }, { "beta1", o->beta1 }, { "beta2", o->beta2 },
         { "eps", o->eps }, { "weight_decay", o->weight_decay },
         { "warmup", (double)o->warmup }, { "total", (double)o->total },
@@ -125,8 +176,19 @@ int model_save(const model *m, const char *path, int level)
     };
     for (size_t i = 0; rc == 0 && i < sizeof nums / sizeof *nums; i++)
         rc = set_num(&rec, nums[i].k, nums[i].v);
+    int_attr ia[16];
+    int na = arch_attrs(&c, ia);
+    for (int i = 0; rc == 0 && i < na; i++)
+        rc = set_num(&rec, ia[i].key, *ia[i].v);
     if (rc == 0)
-        rc = tz_record_set_attr(&rec, "arch", "mlp");
+        rc = tz_record_set_attr(&rec, "arch", c.arch == NET_MLP ? "mlp" : "unet");
+    if (rc == 0 && c.arch == NET_UNET) {
+        char buf[64] = "";
+        for (int l = 0; l < c.unet.levels; l++)
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", l ? "," : "",
+                     c.unet.width[l]);
+        rc = tz_record_set_attr(&rec, "widths", buf);
+    }
     if (rc == 0)
         rc = set_u64(&rec, "step", m->os.step);
     if (rc == 0)
@@ -164,17 +226,26 @@ int model_load(model *m, const char *path)
         tz_record_free(&rec);
         return rc;
     }
-    mlp_config c;
-    double combined = 0, generative = 0, warmup = 0, total = 0;
+    rc = 0;
+    net_config c;
+    memset(&c, 0, sizeof c);
+    double combined = 0, denoiser = 0, generative = 0, warmup = 0, total = 0;
     const char *arch = tz_record_attr(&rec, "arch");
-    rc = arch && !strcmp(arch, "mlp") ? 0
-         : err_set(ERR_DATA, "architecture '%s' is not one this build knows",
-                   arch ? arch : "(none)");
-    if (rc == 0) rc = get_int(&rec, "dim", &c.dim);
-    if (rc == 0) rc = get_int(&rec, "cond_dim", &c.cond);
-    if (rc == 0) rc = get_int(&rec, "temb", &c.temb);
-    if (rc == 0) rc = get_int(&rec, "width", &c.width);
-    if (rc == 0) rc = get_int(&rec, "hidden", &c.hidden);
+    if (arch && !strcmp(arch, "mlp"))
+        c.arch = NET_MLP;
+    else if (arch && !strcmp(arch, "unet"))
+        c.arch = NET_UNET;
+    else
+        rc = err_set(ERR_DATA, "architecture '%s' is not one this build knows",
+                     arch ? arch : "(none)");
+    int_attr ia[16];
+    int na = arch_attrs(&c, ia);
+    for (int i = 0; rc == 0 && i < na; i++)
+        rc = get_int(&rec, ia[i].key, ia[i].v);
+    if (rc == 0 && c.arch == NET_UNET)
+        rc = get_widths(&rec, &c.unet);
+    if (rc == 0 && tz_record_attr(&rec, "denoiser"))
+        rc = get_num(&rec, "denoiser", &denoiser);
     if (rc == 0) rc = get_num(&rec, "gamma", &m->ip.g);
     if (rc == 0) rc = get_num(&rec, "combined", &combined);
     if (rc == 0) rc = get_num(&rec, "generative", &generative);
@@ -195,6 +266,7 @@ int model_load(model *m, const char *path)
     if (rc == 0) rc = get_name(&rec, "x1", m->x1, sizeof m->x1);
     if (rc == 0) rc = get_name(&rec, "cond", m->cond, sizeof m->cond);
     m->ip.combined = combined != 0;
+    m->ip.denoiser = denoiser != 0;
     m->generative = generative != 0;
     m->oc.warmup = (uint64_t)warmup;
     m->oc.total = (uint64_t)total;

@@ -11,14 +11,14 @@
 
 #include <stdint.h>
 
-#include "mlp.h"
+#include "net.h"
 #include "opt.h"
 #include "si.h"
 
 #define MODEL_NAME_MAX 64
 
 typedef struct {
-    mlp net;
+    net net;
     opt_config oc;
     opt_state os;
     si_interp ip;
@@ -36,8 +36,9 @@ int model_split_names(const char *list, char *buf, size_t cap, const char **name
                       int max);
 
 /* A new model: network from c and seed, optimiser state zero.  The
- * caller fills the other fields first.  0 or ERR_*. */
-int model_create(model *m, const mlp_config *c);
+ * caller fills the other fields first (the network's heads follow
+ * m->ip).  0 or ERR_*. */
+int model_create(model *m, const net_config *c);
 void model_free(model *m);
 
 /* Write m to path atomically ("-": standard output).  0 or ERR_*. */

@@ -23,13 +23,17 @@ void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
                    const float *t, const float *z, int B, int D, float *xt,
                    float *target)
 {
+    int H = si_heads(ip);
     for (int i = 0; i < B; i++) {
         float ti = t[i], gm = (float)si_gamma(ip, ti), dg = (float)si_dgamma(ip, ti);
         float zc = ip->combined ? 1.0f : 0.0f;
+        float *tg = target + (size_t)i * (size_t)H * (size_t)D;
         for (int j = 0; j < D; j++) {
             size_t k = (size_t)i * (size_t)D + (size_t)j;
             xt[k] = (1 - ti) * x0[k] + ti * x1[k] + gm * z[k];
-            target[k] = x1[k] - x0[k] + (dg + zc) * z[k];
+            tg[j] = x1[k] - x0[k] + (dg + zc) * z[k];
+            if (H == 2)
+                tg[D + j] = z[k];
         }
     }
 }
@@ -39,7 +43,7 @@ void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
 enum { SI_RNG_TRANSPORT = 0x53490100 };
 
 /* Transport of exactly SI_CHUNK rows. */
-static int transport_chunk(mlp *net, const si_interp *ip, int sde, int method,
+static int transport_chunk(net *nw, const si_interp *ip, int sde, int method,
                            int steps, float *x, const float *cond, int B,
                            uint64_t seed, uint64_t first);
 
@@ -48,10 +52,10 @@ static int transport_chunk(mlp *net, const si_interp *ip, int sde, int method,
  * not depend on how the stream was batched.  A short block is padded. */
 #define SI_CHUNK 64
 
-int si_transport(mlp *net, const si_interp *ip, int sde, int method, int steps,
+int si_transport(net *nw, const si_interp *ip, int sde, int method, int steps,
                  float *x, const float *cond, int B, uint64_t seed, uint64_t first)
 {
-    int D = net->c.dim, C = net->c.cond;
+    int D = nw->dim, C = nw->cond;
     float *bx = mem_calloc_array((size_t)SI_CHUNK * (size_t)D, sizeof(float));
     float *bc = C ? mem_calloc_array((size_t)SI_CHUNK * (size_t)C, sizeof(float)) : NULL;
     int rc = !bx || (C && !bc) ? ERR_IO : 0;
@@ -63,7 +67,7 @@ int si_transport(mlp *net, const si_interp *ip, int sde, int method, int steps,
             memset(bc, 0, sizeof(float) * (size_t)SI_CHUNK * (size_t)C);
             memcpy(bc, cond + (size_t)s * (size_t)C, sizeof(float) * (size_t)n * (size_t)C);
         }
-        rc = transport_chunk(net, ip, sde, method, steps, bx, bc, n, seed, first + (uint64_t)s);
+        rc = transport_chunk(nw, ip, sde, method, steps, bx, bc, n, seed, first + (uint64_t)s);
         memcpy(x + (size_t)s * (size_t)D, bx, sizeof(float) * (size_t)n * (size_t)D);
     }
     free(bx);
@@ -71,48 +75,80 @@ int si_transport(mlp *net, const si_interp *ip, int sde, int method, int steps,
     return rc;
 }
 
-static int transport_chunk(mlp *net, const si_interp *ip, int sde, int method,
+/* v (B, D) = the drift of the reverse dynamics at (x, t): b, or for the
+ * SDE b + eta (the combined head, or the sum of the two heads).  raw
+ * holds the network's output (B, heads D). */
+static int velocity(net *nw, const si_interp *ip, int sde, float *v, float *raw,
+                    const float *x, const float *cond, const float *t, int B)
+{
+    int D = nw->dim, H = nw->heads;
+    int rc = net_forward(nw, H == 1 ? v : raw, x, cond, t, B);
+    if (rc < 0 || H == 1)
+        return rc;
+    for (int i = 0; i < B; i++) {
+        const float *r = raw + (size_t)i * (size_t)H * (size_t)D;
+        float *o = v + (size_t)i * (size_t)D;
+        for (int j = 0; j < D; j++)
+            o[j] = sde ? r[j] + r[D + j] : r[j];
+    }
+    return 0;
+}
+
+/* The SDE's noise of step s, sqrt(2 gamma(t) dt) xi, for the live rows. */
+static void add_noise(const si_interp *ip, float *x, int live, int D, int s, double t,
+                      double dt, uint64_t seed, uint64_t first)
+{
+    float sd = (float)sqrt(2 * si_gamma(ip, t) * dt);
+    for (int i = 0; i < live; i++) {
+        rng_t r;
+        rng_init(&r, seed, SI_RNG_TRANSPORT + (uint32_t)s, first + (uint64_t)i);
+        rng_add_normal_f32(&r, x + (size_t)i * (size_t)D, (uint64_t)D, sd);
+    }
+}
+
+static int transport_chunk(net *nw, const si_interp *ip, int sde, int method,
                            int steps, float *x, const float *cond, int B,
                            uint64_t seed, uint64_t first)
 {
     /* B live rows of SI_CHUNK; the network runs on all of them. */
     int live = B;
     B = SI_CHUNK;
-    int D = net->c.dim;
+    int D = nw->dim;
     size_t n = (size_t)B * (size_t)D;
     float *b1 = mem_alloc_array(n, sizeof(float)), *b2 = mem_alloc_array(n, sizeof(float));
     float *xp = mem_alloc_array(n, sizeof(float)), *t = mem_alloc_array((size_t)B, sizeof(float));
-    int rc = (!b1 || !b2 || !xp || !t) ? ERR_IO : 0;
+    float *raw = mem_alloc_array(n, sizeof(float) * (size_t)nw->heads);
+    int rc = (!b1 || !b2 || !xp || !t || !raw) ? ERR_IO : 0;
+    int noisy = sde && ip->g > 0;
     double dt = 1.0 / steps;
     for (int s = 0; rc == 0 && s < steps; s++) {
         double t0 = 1 - s * dt, t1 = t0 - dt;      /* from t0 down to t1 */
+        /* The last step is plain Euler and noiseless: its end, t = 0, is
+         * where the drift of an SDE may be singular. */
+        int heun = method == SI_HEUN && s < steps - 1, noise = noisy && s < steps - 1;
+        /* Stochastic Heun adds the step's noise first, then takes the
+         * predictor-corrector step on the drift (as the reference does). */
+        if (noise && heun)
+            add_noise(ip, x, live, D, s, t0, dt, seed, first);
         for (int i = 0; i < B; i++)
             t[i] = (float)t0;
-        if ((rc = mlp_forward(net, b1, x, cond, t, B)) < 0)
+        if ((rc = velocity(nw, ip, sde, b1, raw, x, cond, t, B)) < 0)
             break;
-        /* Heun on the drift (the last step is plain Euler: its end, t = 0,
-         * is where the drift of an SDE may be singular). */
-        if (method == SI_HEUN && s < steps - 1) {
+        if (heun) {
             for (size_t k = 0; k < n; k++)
                 xp[k] = x[k] - (float)dt * b1[k];
             for (int i = 0; i < B; i++)
                 t[i] = (float)t1;
-            if ((rc = mlp_forward(net, b2, xp, cond, t, B)) < 0)
+            if ((rc = velocity(nw, ip, sde, b2, raw, xp, cond, t, B)) < 0)
                 break;
             for (size_t k = 0; k < n; k++)
                 b1[k] = 0.5f * (b1[k] + b2[k]);
         }
         for (size_t k = 0; k < n; k++)
             x[k] -= (float)dt * b1[k];
-        if (sde && ip->g > 0 && s < steps - 1) {
-            float sd = (float)sqrt(2 * si_gamma(ip, t0) * dt);
-            for (int i = 0; i < live; i++) {
-                rng_t r;
-                rng_init(&r, seed, SI_RNG_TRANSPORT + (uint32_t)s, first + (uint64_t)i);
-                rng_add_normal_f32(&r, x + (size_t)i * (size_t)D, (uint64_t)D, sd);
-            }
-        }
+        if (noise && !heun)
+            add_noise(ip, x, live, D, s, t0, dt, seed, first);
     }
-    free(b1), free(b2), free(xp), free(t);
+    free(b1), free(b2), free(xp), free(t), free(raw);
     return rc;
 }

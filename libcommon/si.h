@@ -12,17 +12,25 @@
 
 #include <stdint.h>
 
-#include "mlp.h"
+#include "net.h"
 
 typedef struct {
     double g;           /* gamma(t) = g t (1 - t) */
     int combined;       /* regress b + eta instead of b */
+    int denoiser;       /* a second head regresses eta = E[z | x_t] on z */
 } si_interp;
+
+/* The network outputs per value: 2 with the denoiser head, else 1. */
+static inline int si_heads(const si_interp *ip)
+{
+    return ip->denoiser ? 2 : 1;
+}
 
 double si_gamma(const si_interp *ip, double t);
 double si_dgamma(const si_interp *ip, double t);
 
-/* For B samples of D values: xt and target from x0, x1, t (B) and z. */
+/* For B samples of D values: xt (B, D) and target (B, heads D: the
+ * drift's, then z for the denoiser) from x0, x1, t (B) and z. */
 void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
                    const float *t, const float *z, int B, int D, float *xt,
                    float *target);
@@ -34,10 +42,10 @@ enum { SI_EULER, SI_HEUN };
 
 /* Push x (B, D) from t = 1 to t = 0 in `steps` uniform steps of the
  * learned reverse dynamics, in place.  ODE (g = 0 or !sde): dX = -b dt.
- * SDE (the combined drift, diffusion gamma(t)): dX = -c dt + sqrt(2
- * gamma(t) dt) xi, with xi keyed by (seed, step, sample first + i).  cond
- * is (B, net->c.cond) or NULL.  0 or ERR_IO. */
-int si_transport(mlp *net, const si_interp *ip, int sde, int method, int steps,
+ * SDE with diffusion gamma(t): dX = -c dt + sqrt(2 gamma(t) dt) xi, c the
+ * combined drift or b + eta from the two heads, xi keyed by (seed, step,
+ * sample first + i).  cond is (B, nw->cond) or NULL.  0 or ERR_IO. */
+int si_transport(net *nw, const si_interp *ip, int sde, int method, int steps,
                  float *x, const float *cond, int B, uint64_t seed, uint64_t first);
 
 #endif

@@ -40,7 +40,7 @@ pairs() {
   pairs 300
   si-train --steps 30 --batch 32 pairs.tz -o ode.tz -q
   run --separate-stderr pushback -m ode.tz --sde obs.tz
-  fails_with 1 "--sde needs a model trained with --combined"
+  fails_with 1 "--sde needs a model trained with --gamma > 0 and --combined"
   si-train --steps 30 --batch 32 --combined --gamma 0.5 pairs.tz -o sde.tz -q
   pushback -m sde.tz --sde --seed 1 obs.tz -o s1.tz
   pushback -m sde.tz --sde --seed 1 obs.tz -o s1b.tz

@@ -36,7 +36,8 @@ static const cli_opt g_opts[] = {
     { "steps", 'n', CLI_INT, &g_opt.steps, "N", "integration steps (default 40)", 1, 1000000 },
     { "method", 0, CLI_STR, &g_opt.method, "euler|heun", "the integrator (default euler)", 0, 0 },
     { "sde", 0, CLI_FLAG, &g_opt.sde, NULL,
-      "integrate the SDE (a model trained with --combined and --gamma > 0)", 0, 0 },
+      "integrate the SDE (a model trained with --gamma > 0 and --combined or "
+      "--denoiser)", 0, 0 },
     { "raw", 0, CLI_FLAG, &g_opt.raw, NULL, "use the raw weights, not their EMA", 0, 0 },
     { "count", 'c', CLI_U64, &g_opt.count, "N",
       "generative model: N samples from noise, no input", 0, 1e12 },
@@ -55,9 +56,9 @@ static const cli_spec g_spec = {
 /* Gather the model's side fields of rec into cond (n, dc); NULL if none. */
 static float *gather_cond(const model *m, const tz_record *rec, uint64_t n, const char *where)
 {
-    if (!m->net.c.cond)
+    if (!m->net.cond)
         return NULL;
-    float *cond = mem_alloc_array((size_t)n, sizeof(float) * (size_t)m->net.c.cond);
+    float *cond = mem_alloc_array((size_t)n, sizeof(float) * (size_t)m->net.cond);
     if (!cond)
         cli_die_last();
     char buf[256];
@@ -71,12 +72,12 @@ static float *gather_cond(const model *m, const tz_record *rec, uint64_t n, cons
             cli_die(EXIT_DATA, "%s: no f32 side field '%s'", where, name);
         size_t w = tz_tensor_row_bytes(t) / 4;
         for (uint64_t i = 0; i < n; i++)
-            memcpy(cond + i * (size_t)m->net.c.cond + off, (float *)t->data + i * w, 4 * w);
+            memcpy(cond + i * (size_t)m->net.cond + off, (float *)t->data + i * w, 4 * w);
         off += w;
     }
-    if (off != (size_t)m->net.c.cond)
+    if (off != (size_t)m->net.cond)
         cli_die(EXIT_DATA, "%s: side fields hold %zu values per sample; the model "
-                "takes %d", where, off, m->net.c.cond);
+                "takes %d", where, off, m->net.cond);
     return cond;
 }
 
@@ -104,8 +105,9 @@ int main(int argc, char **argv)
     model m;
     if (model_load(&m, g_opt.model) < 0)
         cli_die_last();
-    if (g_opt.sde && !(m.ip.combined && m.ip.g > 0))
-        cli_die(EXIT_USAGE, "--sde needs a model trained with --combined and --gamma > 0");
+    if (g_opt.sde && !((m.ip.combined || m.ip.denoiser) && m.ip.g > 0))
+        cli_die(EXIT_USAGE, "--sde needs a model trained with --gamma > 0 and --combined "
+                "or --denoiser");
     /* The combined drift b + eta is the SDE's; as an ODE drift it is wrong. */
     if (!g_opt.sde && m.ip.combined)
         cli_die(EXIT_USAGE, "a model trained with --combined needs --sde");
@@ -113,14 +115,14 @@ int main(int argc, char **argv)
         cli_die(EXIT_USAGE, "--count samples from noise and takes no FILE");
     if (!g_opt.raw && m.os.ema)
         memcpy(m.net.params, m.os.ema, sizeof(float) * m.net.nparams);
-    if (g_opt.count && (!m.generative || m.net.c.cond))
+    if (g_opt.count && (!m.generative || m.net.cond))
         cli_die(EXIT_USAGE, "--count needs a generative model without side inputs");
     if (!g_opt.count && m.generative)
         cli_die(EXIT_USAGE, "a generative model samples with --count N");
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     if (!w)
         cli_die_last();
-    int D = m.net.c.dim;
+    int D = m.net.dim;
     cli_progress bar;
     cli_progress_start(&bar, "pushback: samples", g_opt.count);
     uint64_t done = 0;
@@ -129,8 +131,11 @@ int main(int argc, char **argv)
             uint64_t n = g_opt.count - s < g_opt.batch ? g_opt.count - s : g_opt.batch;
             tz_record out;
             tz_record_init(&out, TZ_BATCH);
-            uint64_t dims[2] = { n, (uint64_t)D };
-            tz_tensor *x = tz_record_add(&out, m.x0, TZ_F32, 2, dims, NULL);
+            const unet_config *u = &m.net.c.unet;
+            int image = m.net.c.arch == NET_UNET;
+            uint64_t dims[4] = { n, image ? (uint64_t)u->C : (uint64_t)D, (uint64_t)u->H,
+                                 (uint64_t)u->W };
+            tz_tensor *x = tz_record_add(&out, m.x0, TZ_F32, image ? 4 : 2, dims, NULL);
             if (!x)
                 cli_die_last();
             for (uint64_t i = 0; i < n; i++) {

@@ -5,8 +5,8 @@
  * The whole input is held in memory (the shuffle buffer is the data set):
  * step k draws its batch uniformly from it with rng keys (--seed, k), so a
  * run resumed from its model file gives the same bytes as one that never
- * stopped.  Vector data and the MLP only, for now; the image U-Net is to
- * come (issue 4). */
+ * stopped.  Images (x0 of shape (N, C, H, W)) get the U-Net, other data
+ * the MLP, unless --arch says otherwise. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,9 +25,9 @@
 enum { SI_RNG_STEP = 0x53490001 };
 
 struct cmdline {
-    const char *model, *log;
+    const char *model, *log, *arch, *widths;
     uint64_t steps;
-    int batch, width, hidden, temb, combined, generative, log_every;
+    int batch, width, hidden, temb, combined, denoiser, generative, log_every, mid, groups;
     double gamma, lr, wd, clip, ema;
     uint64_t warmup, decay;
     const char *x0, *x1, *cond, *real;
@@ -41,6 +41,7 @@ static struct cmdline g_opt = {
     .steps = 1000, .batch = 256, .width = -1, .hidden = -1, .temb = -1,
     .gamma = NAN, .lr = NAN, .wd = NAN, .clip = NAN, .ema = NAN,
     .warmup = UINT64_MAX, .decay = UINT64_MAX, .log_every = 100, .alpha = 1,
+    .mid = -1, .groups = -1,
 };
 
 static const cli_opt g_opts[] = {
@@ -48,15 +49,24 @@ static const cli_opt g_opts[] = {
       "resume from this model file (default: a new model)", 0, 0 },
     { "steps", 'n', CLI_U64, &g_opt.steps, "N", "SGD steps to take (default 1000)", 0, 0 },
     { "batch", 'b', CLI_INT, &g_opt.batch, "B", "samples per step (default 256)", 1, 1 << 20 },
-    { "width", 0, CLI_INT, &g_opt.width, "W", "new model: hidden width (default 256)", 1, 65536 },
+    { "arch", 0, CLI_STR, &g_opt.arch, "mlp|unet",
+      "new model: the network (default unet for images (N, C, H, W), else mlp)", 0, 0 },
+    { "width", 0, CLI_INT, &g_opt.width, "W", "new MLP: hidden width (default 256)", 1, 65536 },
     { "hidden", 0, CLI_INT, &g_opt.hidden, "L",
-      "new model: hidden layers (default 3)", 1, MLP_LAYERS_MAX - 1 },
+      "new MLP: hidden layers (default 3)", 1, MLP_LAYERS_MAX - 1 },
+    { "widths", 0, CLI_STR, &g_opt.widths, "W1,W2,...",
+      "new U-Net: channels per level, one level each (default 32,64: UNet-S)", 0, 0 },
+    { "mid", 0, CLI_INT, &g_opt.mid, "N", "new U-Net: middle ResBlocks (default 2)", 0, 8 },
+    { "groups", 0, CLI_INT, &g_opt.groups, "G",
+      "new U-Net: GroupNorm groups, dividing every width (default 8)", 1, 1024 },
     { "temb", 0, CLI_INT, &g_opt.temb, "E",
-      "new model: time-embedding width, even (default 64)", 2, 4096 },
+      "new model: time-embedding width, even (default 64 MLP, 128 U-Net)", 2, 4096 },
     { "gamma", 'g', CLI_DOUBLE, &g_opt.gamma, "G",
       "new model: gamma(t) = G t(1-t); 0 is the ODE case (default 0)", 0, 100 },
     { "combined", 0, CLI_FLAG, &g_opt.combined, NULL,
       "new model: learn the SDE's combined drift b + eta", 0, 0 },
+    { "denoiser", 0, CLI_FLAG, &g_opt.denoiser, NULL,
+      "new model: a second output head learns the denoiser E[z | x_t], for the SDE", 0, 0 },
     { "generative", 0, CLI_FLAG, &g_opt.generative, NULL,
       "new model: x1 is fresh N(0, I) noise, not data", 0, 0 },
     { "x0", 0, CLI_STR, &g_opt.x0, "NAME", "new model: clean-side field (default x0)", 0, 0 },
@@ -102,6 +112,7 @@ typedef struct {
     int d, dc;              /* values per sample of x0 (and x1); of cond */
     int ncond;              /* cond fields */
     int real;               /* index in acc of the --real field, or -1 */
+    int side_channels;      /* of the cond fields' values: image channels */
 } dataset;
 
 static void load_data(dataset *ds, const model *m, char **files, int nfiles)
@@ -164,6 +175,34 @@ static void load_data(dataset *ds, const model *m, char **files, int nfiles)
     ds->dc = 0;
     for (int i = 0; i < ds->ncond; i++)
         ds->dc += (int)(tz_tensor_row_bytes(&a->t[(m->generative ? 1 : 2) + i]) / 4);
+}
+
+/* The U-Net takes side channels (fields whose samples are images of x0's
+ * size) before side scalars: put them first, in the data and in the
+ * model's list of fields, keeping the order within each kind. */
+static void order_cond(dataset *ds, model *m)
+{
+    tz_record *a = &ds->acc.rec;
+    const tz_tensor *x = &a->t[0];
+    int base = m->generative ? 1 : 2, n = ds->ncond;
+    tz_tensor t[16];
+    char names[256] = "";
+    int k = 0;
+    ds->side_channels = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            const tz_tensor *c = &a->t[base + i];
+            int image = c->rank == 4 && c->dims[2] == x->dims[2] && c->dims[3] == x->dims[3];
+            if (image != (pass == 0))
+                continue;
+            if (image)
+                ds->side_channels += (int)c->dims[1];
+            t[k++] = *c;
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     strlen(names) ? "," : "", c->name);
+        }
+    memcpy(&a->t[base], t, sizeof *t * (size_t)n);
+    snprintf(m->cond, sizeof m->cond, "%s", names);
 }
 
 /* ---- training ---------------------------------------------------------- */
@@ -232,6 +271,10 @@ static void check_args(void)
         g_opt.real = "y";
     if (g_opt.alpha < 1 && g_opt.generative)
         cli_die(EXIT_USAGE, "--alpha mixes real pairs; a --generative model has none");
+    if (g_opt.arch && strcmp(g_opt.arch, "mlp") && strcmp(g_opt.arch, "unet"))
+        cli_die(EXIT_USAGE, "--arch is mlp or unet, not '%s'", g_opt.arch);
+    if (g_opt.denoiser && (g_opt.combined || !(g_opt.gamma > 0)))
+        cli_die(EXIT_USAGE, "--denoiser needs --gamma > 0 and no --combined");
     if (g_opt.combined && !(g_opt.gamma > 0))
         cli_die(EXIT_USAGE, "--combined needs --gamma > 0 (with gamma 0 its z term "
                 "is pure noise)");
@@ -257,7 +300,26 @@ static void check_args(void)
     }
 }
 
-static void new_model(model *m, int dim, int dcond)
+/* The U-Net's widths from --widths: 0 or ERR_USAGE. */
+static int parse_widths(const char *list, unet_config *u)
+{
+    char buf[128];
+    const char *w[UNET_LEVELS_MAX + 1];
+    int n = model_split_names(list, buf, sizeof buf, w, UNET_LEVELS_MAX + 1);
+    if (n < 1 || n > UNET_LEVELS_MAX)
+        return ERR_USAGE;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        long v = strtol(w[i], &end, 10);
+        if (*end || v < 1 || v > 4096)
+            return ERR_USAGE;
+        u->width[i] = (int)v;
+    }
+    u->levels = n;
+    return 0;
+}
+
+static void new_model(model *m, dataset *ds)
 {
     m->seed = cli.seed;
     m->oc = opt_defaults();
@@ -269,8 +331,36 @@ static void new_model(model *m, int dim, int dcond)
     m->oc.total = g_opt.decay == UINT64_MAX ? 0 : g_opt.decay;
     m->ip.g = isnan(g_opt.gamma) ? 0 : g_opt.gamma;
     m->ip.combined = g_opt.combined;
-    mlp_config c = { dim, dcond, g_opt.temb < 0 ? 64 : g_opt.temb,
-                     g_opt.width < 0 ? 256 : g_opt.width, g_opt.hidden < 0 ? 3 : g_opt.hidden };
+    m->ip.denoiser = g_opt.denoiser;
+    const tz_tensor *x = &ds->acc.rec.t[0];
+    int image = x->rank == 4;
+    net_config c;
+    memset(&c, 0, sizeof c);
+    c.arch = g_opt.arch ? (!strcmp(g_opt.arch, "unet") ? NET_UNET : NET_MLP)
+                        : image ? NET_UNET : NET_MLP;
+    if (c.arch == NET_MLP) {
+        c.mlp = (mlp_config){ ds->d, ds->dc, g_opt.temb < 0 ? 64 : g_opt.temb,
+                              g_opt.width < 0 ? 256 : g_opt.width,
+                              g_opt.hidden < 0 ? 3 : g_opt.hidden, 0 };
+    } else {
+        if (!image)
+            cli_die(EXIT_DATA, "--arch unet needs images: field '%s' is not (N, C, H, W)",
+                    m->x0);
+        order_cond(ds, m);
+        unet_config *u = &c.unet;
+        *u = unet_small((int)x->dims[1], (int)x->dims[2], (int)x->dims[3]);
+        u->E = ds->side_channels;
+        u->S = ds->dc - ds->side_channels * u->H * u->W;
+        if (g_opt.widths && parse_widths(g_opt.widths, u) < 0)
+            cli_die(EXIT_USAGE, "--widths wants 1 to %d channel counts: '%s'",
+                    UNET_LEVELS_MAX, g_opt.widths);
+        if (g_opt.mid >= 0)
+            u->nmid = g_opt.mid;
+        if (g_opt.groups >= 0)
+            u->groups = g_opt.groups;
+        if (g_opt.temb >= 0)
+            u->temb = g_opt.temb;
+    }
     if (model_create(m, &c) < 0)
         cli_die_last();
 }
@@ -287,7 +377,8 @@ int main(int argc, char **argv)
         if (g_opt.width >= 0 || g_opt.hidden >= 0 || g_opt.temb >= 0 || !isnan(g_opt.gamma) ||
             !isnan(g_opt.lr) || !isnan(g_opt.wd) || !isnan(g_opt.clip) || !isnan(g_opt.ema) ||
             g_opt.warmup != UINT64_MAX || g_opt.decay != UINT64_MAX || g_opt.combined ||
-            g_opt.generative || g_opt.x0 || g_opt.x1 || g_opt.cond)
+            g_opt.generative || g_opt.x0 || g_opt.x1 || g_opt.cond || g_opt.arch ||
+            g_opt.widths || g_opt.mid >= 0 || g_opt.groups >= 0 || g_opt.denoiser)
             cli_die(EXIT_USAGE, "with --model the settings come from the model file; "
                     "give only --steps, --batch, --alpha, --real, --log and the common "
                     "options");
@@ -305,16 +396,16 @@ int main(int argc, char **argv)
     dataset ds;
     load_data(&ds, &m, argv + first, argc - first);
     if (!g_opt.model)
-        new_model(&m, ds.d, ds.dc);
-    else if (m.net.c.dim != ds.d || m.net.c.cond != ds.dc)
+        new_model(&m, &ds);
+    else if (m.net.dim != ds.d || m.net.cond != ds.dc)
         cli_die(EXIT_DATA, "the data have %d values per sample and %d of side "
-                "information; the model takes %d and %d", ds.d, ds.dc, m.net.c.dim,
-                m.net.c.cond);
-    int B = g_opt.batch, D = ds.d;
+                "information; the model takes %d and %d", ds.d, ds.dc, m.net.dim,
+                m.net.cond);
+    int B = g_opt.batch, D = ds.d, HD = m.net.heads * D;
     batch_buf b;
     float **bufs[] = { &b.x0, &b.x1, &b.z, &b.xt, &b.target, &b.out, &b.dout };
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        if (!(*bufs[i] = mem_alloc_array((size_t)B * (size_t)D, sizeof(float))))
+        if (!(*bufs[i] = mem_alloc_array((size_t)B * (size_t)(i < 4 ? D : HD), sizeof(float))))
             cli_die_last();
     b.cond = mem_alloc_array((size_t)B * (size_t)(ds.dc + 1), sizeof(float));
     b.t = mem_alloc_array((size_t)B, sizeof(float));
@@ -341,9 +432,9 @@ int main(int argc, char **argv)
         uint64_t k = m.os.step;
         draw_batch(&ds, &m, k, B, &b);
         si_make_batch(&m.ip, b.x0, b.x1, b.t, b.z, B, D, b.xt, b.target);
-        if (mlp_forward(&m.net, b.out, b.xt, ds.dc ? b.cond : NULL, b.t, B) < 0)
+        if (net_forward(&m.net, b.out, b.xt, ds.dc ? b.cond : NULL, b.t, B) < 0)
             cli_die_last();
-        double loss = nn_mse(b.dout, b.out, b.target, (size_t)B * (size_t)D);
+        double loss = nn_mse(b.dout, b.out, b.target, (size_t)B * (size_t)HD);
         /* A non-finite loss, or one far above the running average, means
          * the weights went bad: back to the last good copy, and on. */
         if (!isfinite(loss) || (!isnan(avg) && loss > 20 * avg)) {
@@ -359,8 +450,8 @@ int main(int argc, char **argv)
         /* These weights just gave a sound loss: a state to come back to. */
         if (k % 100 == 0)
             snap(&keep, &m, 0);
-        mlp_zero_grad(&m.net);
-        mlp_backward(&m.net, b.dout, B);
+        net_zero_grad(&m.net);
+        net_backward(&m.net, b.dout, B);
         double lr = opt_lr(&m.oc, k);
         double norm = opt_step(&m.os, &m.oc, m.net.params, m.net.grads);
         /* Flushed line by line: a run that fails keeps its log. */

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: nn-dump DIM COND WIDTH HIDDEN BATCH SEED\n");
         return 1;
     }
-    mlp_config c = { atoi(argv[1]), atoi(argv[2]), 64, atoi(argv[3]), atoi(argv[4]) };
+    mlp_config c = { atoi(argv[1]), atoi(argv[2]), 64, atoi(argv[3]), atoi(argv[4]), 1 };
     int B = atoi(argv[5]);
     mlp m;
     if (mlp_init(&m, &c, strtoull(argv[6], NULL, 10)) < 0)
