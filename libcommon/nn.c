@@ -5,9 +5,16 @@
 #include <string.h>
 
 #include "nn.h"
+#include "par.h"
+
+/* Convolutions split the batch over this many threads, each running
+ * single-threaded GEMMs: for their narrow GEMMs OpenBLAS's own threads
+ * cost more in synchronisation than they gain. */
+static int g_threads = 1;
 
 void nn_set_threads(int threads)
 {
+    g_threads = threads < 1 ? 1 : threads > NN_SLOTS ? NN_SLOTS : threads;
     openblas_set_num_threads(threads);
 }
 
@@ -114,13 +121,34 @@ double nn_mse(float *dpred, const float *pred, const float *target, size_t n)
 
 /* ---- convolution -------------------------------------------------------- */
 
-size_t nn_conv2d_workspace(int C, int H, int W, int k, int stride, int pad)
+static size_t conv_groups(int B)
 {
-    return (size_t)C * (size_t)k * (size_t)k * (size_t)nn_conv_out(H, k, stride, pad) *
-           (size_t)nn_conv_out(W, k, stride, pad);
+    return ((size_t)B + NN_GROUP - 1) / NN_GROUP;
 }
 
-/* col (C k k, Ho Wo) from one image x (C, H, W). */
+size_t nn_conv2d_workspace(int B, int C, int H, int W, int O, int k, int stride, int pad)
+{
+    size_t col = (size_t)C * (size_t)k * (size_t)k * (size_t)nn_conv_out(H, k, stride, pad) *
+                 (size_t)nn_conv_out(W, k, stride, pad);
+    return NN_SLOTS * col + conv_groups(B) * ((size_t)O * (size_t)C * (size_t)k * (size_t)k +
+                                              (size_t)O);
+}
+
+/* The output columns [*lo, *hi) whose input column ox stride - pad + kx
+ * lies inside 0..W-1: the rest read the zero padding. */
+static void valid_cols(int kx, int stride, int pad, int W, int Wo, int *lo, int *hi)
+{
+    int a = pad - kx, b = W - 1 + pad - kx;    /* need a <= ox stride <= b */
+    *lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+    *hi = b < 0 ? 0 : b / stride + 1;
+    if (*hi > Wo)
+        *hi = Wo;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* col (C k k, Ho Wo) from one image x (C, H, W).  The bounds are worked
+ * out per kernel offset, not per element: this runs as often as a GEMM. */
 static void im2col(float *col, const float *x, int C, int H, int W, int k, int stride,
                    int pad, int Ho, int Wo)
 {
@@ -129,14 +157,25 @@ static void im2col(float *col, const float *x, int C, int H, int W, int k, int s
             for (int kx = 0; kx < k; kx++) {
                 float *row = col + (((size_t)c * (size_t)k + (size_t)ky) * (size_t)k + (size_t)kx) *
                                        (size_t)Ho * (size_t)Wo;
+                int lo, hi;
+                valid_cols(kx, stride, pad, W, Wo, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * stride - pad + ky;
-                    for (int ox = 0; ox < Wo; ox++) {
-                        int ix = ox * stride - pad + kx;
-                        row[(size_t)oy * (size_t)Wo + (size_t)ox] =
-                            iy < 0 || iy >= H || ix < 0 || ix >= W ? 0.0f
-                            : x[((size_t)c * (size_t)H + (size_t)iy) * (size_t)W + (size_t)ix];
+                    float *r = row + (size_t)oy * (size_t)Wo;
+                    if (iy < 0 || iy >= H) {
+                        memset(r, 0, sizeof(float) * (size_t)Wo);
+                        continue;
                     }
+                    const float *src = x + ((size_t)c * (size_t)H + (size_t)iy) * (size_t)W;
+                    for (int ox = 0; ox < lo; ox++)
+                        r[ox] = 0;
+                    if (stride == 1)
+                        memcpy(r + lo, src + lo - pad + kx, sizeof(float) * (size_t)(hi - lo));
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            r[ox] = src[ox * stride - pad + kx];
+                    for (int ox = hi; ox < Wo; ox++)
+                        r[ox] = 0;
                 }
             }
 }
@@ -150,62 +189,154 @@ static void col2im(float *x, const float *col, int C, int H, int W, int k, int s
             for (int kx = 0; kx < k; kx++) {
                 const float *row = col + (((size_t)c * (size_t)k + (size_t)ky) * (size_t)k +
                                           (size_t)kx) * (size_t)Ho * (size_t)Wo;
+                int lo, hi;
+                valid_cols(kx, stride, pad, W, Wo, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * stride - pad + ky;
                     if (iy < 0 || iy >= H)
                         continue;
-                    for (int ox = 0; ox < Wo; ox++) {
-                        int ix = ox * stride - pad + kx;
-                        if (ix >= 0 && ix < W)
-                            x[((size_t)c * (size_t)H + (size_t)iy) * (size_t)W + (size_t)ix] +=
-                                row[(size_t)oy * (size_t)Wo + (size_t)ox];
-                    }
+                    float *dst = x + ((size_t)c * (size_t)H + (size_t)iy) * (size_t)W;
+                    const float *r = row + (size_t)oy * (size_t)Wo;
+                    for (int ox = lo; ox < hi; ox++)
+                        dst[ox * stride - pad + kx] += r[ox];
                 }
             }
+}
+
+/* One convolution call, shared by the worker threads. */
+typedef struct {
+    float *out, *din, *dw, *db, *ws;
+    const float *in, *w, *b, *dout;
+    int B, C, H, W, O, k, stride, pad, Ho, Wo, threads;
+} conv_job;
+
+/* A 1 x 1, stride-1 convolution's columns are its input: no im2col. */
+static int pointwise(const conv_job *j)
+{
+    return j->k == 1 && j->stride == 1 && j->pad == 0;
+}
+
+/* The im2col slot of worker t. */
+static float *conv_col(const conv_job *j, int t)
+{
+    return j->ws + (size_t)t * (size_t)j->C * (size_t)j->k * (size_t)j->k * (size_t)j->Ho *
+                       (size_t)j->Wo;
+}
+
+/* Worker t of j->threads takes the groups of NN_GROUP samples
+ * [G t / threads, G (t + 1) / threads): the split depends on the thread
+ * count, but no sum crosses a group, so the results do not. */
+static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
+{
+    const conv_job *j = ctx;
+    size_t G = conv_groups(j->B), g0 = G * t / (size_t)j->threads,
+           g1 = G * t_end / (size_t)j->threads;
+    int K = j->C * j->k * j->k, P = j->Ho * j->Wo;
+    float *col = conv_col(j, (int)t);
+    for (size_t i = g0 * NN_GROUP; i < g1 * NN_GROUP && i < (size_t)j->B; i++) {
+        const float *x = j->in + i * (size_t)j->C * (size_t)j->H * (size_t)j->W;
+        float *o = j->out + i * (size_t)j->O * (size_t)P;
+        for (int oc = 0; oc < j->O; oc++)
+            for (int p = 0; p < P; p++)
+                o[(size_t)oc * (size_t)P + (size_t)p] = j->b[oc];
+        const float *c = x;
+        if (!pointwise(j)) {
+            im2col(col, x, j->C, j->H, j->W, j->k, j->stride, j->pad, j->Ho, j->Wo);
+            c = col;
+        }
+        /* out_i (O, P) += w (O, K) col (K, P) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->O, P, K, 1.0f, j->w, K, c, P,
+                    1.0f, o, P);
+    }
+}
+
+/* The gradients of group g's samples: din directly (each sample its own
+ * rows), dw and db into the group's partial sums. */
+static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
+{
+    const conv_job *j = ctx;
+    size_t G = conv_groups(j->B), g0 = G * t / (size_t)j->threads,
+           g1 = G * t_end / (size_t)j->threads;
+    int K = j->C * j->k * j->k, P = j->Ho * j->Wo;
+    size_t nw = (size_t)j->O * (size_t)K;
+    float *col = conv_col(j, (int)t);
+    float *parts = conv_col(j, NN_SLOTS);
+    for (size_t g = g0; g < g1; g++) {
+        float *pw = parts + g * (nw + (size_t)j->O), *pb = pw + nw;
+        memset(pw, 0, sizeof(float) * (nw + (size_t)j->O));
+        for (size_t i = g * NN_GROUP; i < (g + 1) * NN_GROUP && i < (size_t)j->B; i++) {
+            const float *gr = j->dout + i * (size_t)j->O * (size_t)P;
+            const float *x = j->in + i * (size_t)j->C * (size_t)j->H * (size_t)j->W;
+            for (int oc = 0; oc < j->O; oc++) {
+                float s = 0;
+                for (int p = 0; p < P; p++)
+                    s += gr[(size_t)oc * (size_t)P + (size_t)p];
+                pb[oc] += s;
+            }
+            const float *c = x;
+            if (!pointwise(j)) {
+                im2col(col, x, j->C, j->H, j->W, j->k, j->stride, j->pad, j->Ho, j->Wo);
+                c = col;
+            }
+            /* dw (O, K) += g (O, P) col^T (P, K) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->O, K, P, 1.0f, gr, P, c, P,
+                        1.0f, pw, K);
+            if (!j->din)
+                continue;
+            float *dx = j->din + i * (size_t)j->C * (size_t)j->H * (size_t)j->W;
+            /* dcol (K, P) = w^T (K, O) g (O, P), then back onto the image */
+            if (pointwise(j)) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, j->O, 1.0f, j->w, K,
+                            gr, P, 1.0f, dx, P);
+                continue;
+            }
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, j->O, 1.0f, j->w, K, gr,
+                        P, 0.0f, col, P);
+            col2im(dx, col, j->C, j->H, j->W, j->k, j->stride, j->pad, j->Ho, j->Wo);
+        }
+    }
+}
+
+/* Run the workers with OpenBLAS single-threaded under them. */
+static void conv_run(conv_job *j, par_fn fn)
+{
+    size_t G = conv_groups(j->B);
+    j->Ho = nn_conv_out(j->H, j->k, j->stride, j->pad);
+    j->Wo = nn_conv_out(j->W, j->k, j->stride, j->pad);
+    j->threads = G < (size_t)g_threads ? (int)G : g_threads;
+    if (j->threads > 1)
+        openblas_set_num_threads(1);
+    par_for(j->threads, (uint64_t)j->threads, fn, j);
+    if (j->threads > 1)
+        openblas_set_num_threads(g_threads);
 }
 
 void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
                        const float *b, int B, int C, int H, int W, int O, int k,
                        int stride, int pad)
 {
-    int Ho = nn_conv_out(H, k, stride, pad), Wo = nn_conv_out(W, k, stride, pad);
-    int K = C * k * k, P = Ho * Wo;
-    for (int i = 0; i < B; i++) {
-        float *o = out + (size_t)i * (size_t)O * (size_t)P;
-        for (int oc = 0; oc < O; oc++)
-            for (int p = 0; p < P; p++)
-                o[(size_t)oc * (size_t)P + (size_t)p] = b[oc];
-        im2col(ws, in + (size_t)i * (size_t)C * (size_t)H * (size_t)W, C, H, W, k, stride,
-               pad, Ho, Wo);
-        /* out_i (O, P) += w (O, K) col (K, P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, P, K, 1.0f, w, K, ws, P,
-                    1.0f, o, P);
-    }
+    conv_job j = { .out = out, .ws = ws, .in = in, .w = w, .b = b, .B = B, .C = C, .H = H,
+                   .W = W, .O = O, .k = k, .stride = stride, .pad = pad };
+    conv_run(&j, conv_forward_worker);
 }
 
 void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
                         const float *dout, const float *in, const float *w, int B,
                         int C, int H, int W, int O, int k, int stride, int pad)
 {
-    int Ho = nn_conv_out(H, k, stride, pad), Wo = nn_conv_out(W, k, stride, pad);
-    int K = C * k * k, P = Ho * Wo;
-    for (int i = 0; i < B; i++) {
-        const float *g = dout + (size_t)i * (size_t)O * (size_t)P;
+    conv_job j = { .din = din, .dw = dw, .db = db, .ws = ws, .dout = dout, .in = in, .w = w,
+                   .B = B, .C = C, .H = H, .W = W, .O = O, .k = k, .stride = stride,
+                   .pad = pad };
+    conv_run(&j, conv_backward_worker);
+    /* The groups' partial sums, in group order. */
+    size_t nw = (size_t)O * (size_t)C * (size_t)k * (size_t)k;
+    const float *parts = conv_col(&j, NN_SLOTS);
+    for (size_t g = 0; g < conv_groups(B); g++) {
+        const float *pw = parts + g * (nw + (size_t)O);
+        for (size_t i = 0; i < nw; i++)
+            dw[i] += pw[i];
         for (int oc = 0; oc < O; oc++)
-            for (int p = 0; p < P; p++)
-                db[oc] += g[(size_t)oc * (size_t)P + (size_t)p];
-        im2col(ws, in + (size_t)i * (size_t)C * (size_t)H * (size_t)W, C, H, W, k, stride,
-               pad, Ho, Wo);
-        /* dw (O, K) += g (O, P) col^T (P, K) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, P, 1.0f, g, P, ws, P,
-                    1.0f, dw, K);
-        if (!din)
-            continue;
-        /* dcol (K, P) = w^T (K, O) g (O, P), then back onto the image */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, O, 1.0f, w, K, g, P,
-                    0.0f, ws, P);
-        col2im(din + (size_t)i * (size_t)C * (size_t)H * (size_t)W, ws, C, H, W, k, stride,
-               pad, Ho, Wo);
+            db[oc] += pw[nw + (size_t)oc];
     }
 }
 

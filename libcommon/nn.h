@@ -45,8 +45,16 @@ static inline int nn_conv_out(int size, int k, int stride, int pad)
     return (size + 2 * pad - k) / stride + 1;
 }
 
-/* Floats of workspace the conv2d passes need: C k k Ho Wo. */
-size_t nn_conv2d_workspace(int C, int H, int W, int k, int stride, int pad);
+/* Convolutions run the batch in groups of NN_GROUP samples on up to
+ * NN_SLOTS threads (nn_set_threads); each group sums its own weight
+ * gradients, and the groups are summed in order, so the results do not
+ * depend on the thread count. */
+#define NN_SLOTS 8
+#define NN_GROUP 8
+
+/* Floats of workspace the conv2d passes of a batch of B need: an im2col
+ * per thread, the groups' partial weight gradients. */
+size_t nn_conv2d_workspace(int B, int C, int H, int W, int O, int k, int stride, int pad);
 
 /* out (B, O, Ho, Wo) = conv(in (B, C, H, W), w (O, C, k, k)) + b (O), zero
  * padding, by im2col and one GEMM per sample.  ws: workspace (above). */

@@ -190,13 +190,18 @@ static void lay_acts(unet *u, cursor *k, int B, size_t *biggest)
     for (int i = 0; i < 4; i++)
         u->g[i] = take(k, Bz * big);
     *biggest = big;
-    /* The convolution workspace: per sample, the largest im2col. */
-    size_t ws = nn_conv2d_workspace(c->C + c->E, c->H, c->W, 3, 1, 1);
+    /* The convolution workspace: the largest any convolution needs. */
+    size_t ws = nn_conv2d_workspace(B, c->C + c->E, c->H, c->W, c->width[0], 3, 1, 1);
     for (int i = 0; i < u->nblocks; i++) {
         unet_block *b = &u->blk[i];
-        size_t a = nn_conv2d_workspace(b->ci > b->co ? b->ci : b->co, b->H, b->W, 3, 1, 1);
-        ws = a > ws ? a : ws;
+        size_t a = nn_conv2d_workspace(B, b->ci, b->H, b->W, b->co, 3, 1, 1);
+        size_t d = nn_conv2d_workspace(B, b->co, b->H, b->W, b->co, 3, 1, 1);
+        size_t e = nn_conv2d_workspace(B, b->co, b->H, b->W, b->co, 3, 2, 1);
+        size_t f = nn_conv2d_workspace(B, b->ci, b->H, b->W, b->co, 1, 1, 0);
+        ws = a > ws ? a : ws, ws = d > ws ? d : ws, ws = e > ws ? e : ws, ws = f > ws ? f : ws;
     }
+    size_t o = nn_conv2d_workspace(B, c->width[0], c->H, c->W, c->heads * c->C, 3, 1, 1);
+    ws = o > ws ? o : ws;
     u->ws = take(k, ws);
 }
 

@@ -29,7 +29,7 @@ int main(void)
     int Ho = nn_conv_out(H, K, S, P);
     size_t nin = (size_t)B * C * H * H, nw = (size_t)O * C * K * K, nout = (size_t)B * O * Ho * Ho;
     float *cx = rnd(nin, 1, 1), *cw = rnd(nw, 2, 0.3), *cb = rnd(O, 3, 0.3), *cg = rnd(nout, 4, 1);
-    float *cy = malloc(4 * nout), *ws = malloc(4 * nn_conv2d_workspace(C, H, H, K, S, P));
+    float *cy = malloc(4 * nout), *ws = malloc(4 * nn_conv2d_workspace(B, C, H, H, O, K, S, P));
     float *cdx = calloc(nin, 4), *cdw = calloc(nw, 4), *cdb = calloc(O, 4);
     nn_conv2d_forward(cy, ws, cx, cw, cb, B, C, H, H, O, K, S, P);
     nn_conv2d_backward(cdx, cdw, cdb, ws, cg, cx, cw, B, C, H, H, O, K, S, P);

@@ -34,6 +34,7 @@ int g_check_failed;
     X(test_opt_adamw_formula)    \
     X(test_opt_clip_and_schedule) \
     X(test_nn_conv2d)            \
+    X(test_nn_conv2d_threads)    \
     X(test_nn_groupnorm)         \
     X(test_nn_upsample_concat)          \
     X(test_unet_gradient_finite_difference) \

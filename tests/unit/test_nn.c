@@ -214,7 +214,7 @@ void test_nn_conv2d(void)
         size_t nin = (size_t)B * C * H * W, nw = (size_t)O * C * k * k, nout = (size_t)B * O * Ho * Wo;
         float *x = malloc(4 * nin), *w = malloc(4 * nw), *b = malloc(4 * (size_t)O);
         float *y = malloc(4 * nout), *yr = malloc(4 * nout), *c = malloc(4 * nout);
-        float *ws = malloc(4 * nn_conv2d_workspace(C, H, W, k, st, pad));
+        float *ws = malloc(4 * nn_conv2d_workspace(B, C, H, W, O, k, st, pad));
         float *dx = calloc(nin, 4), *dw = calloc(nw, 4), *db = calloc((size_t)O, 4);
         fill(x, nin, 20, 1), fill(w, nw, 21, 0.5), fill(b, (size_t)O, 22, 0.5), fill(c, nout, 23, 1);
         nn_conv2d_forward(y, ws, x, w, b, B, C, H, W, O, k, st, pad);
@@ -301,4 +301,36 @@ void test_nn_upsample_concat(void)
     CHECK(cat[30] == a[12] && cat[30 + 12] == b[18]);
     nn_concat_backward(da, dbb, gc, B, 2, 3, 6);
     CHECK_NEAR(dot(gc, cat, B * 30), dot(da, a, B * 12) + dot(dbb, b, B * 18), 1e-5);
+}
+
+/* Convolutions split the batch over threads; the bytes must not move. */
+void test_nn_conv2d_threads(void)
+{
+    int cfg[][5] = { { 3, 1, 1, 20, 5 }, { 3, 2, 1, 17, 4 }, { 1, 1, 0, 9, 6 } };
+    for (size_t s = 0; s < sizeof cfg / sizeof *cfg; s++) {
+        int k = cfg[s][0], st = cfg[s][1], pad = cfg[s][2], B = cfg[s][3], C = cfg[s][4];
+        int H = 8, W = 6, O = 7;
+        int Ho = nn_conv_out(H, k, st, pad), Wo = nn_conv_out(W, k, st, pad);
+        size_t nin = (size_t)B * C * H * W, nw = (size_t)O * C * k * k, nout = (size_t)B * O * Ho * Wo;
+        float *x = malloc(4 * nin), *w = malloc(4 * nw), *b = malloc(4 * (size_t)O);
+        float *c = malloc(4 * nout), *ws = malloc(4 * nn_conv2d_workspace(B, C, H, W, O, k, st, pad));
+        float *y[2], *dx[2], *dw[2], *db[2];
+        fill(x, nin, 30, 1), fill(w, nw, 31, 0.5), fill(b, (size_t)O, 32, 0.5), fill(c, nout, 33, 1);
+        for (int t = 0; t < 2; t++) {
+            nn_set_threads(t + 1);
+            y[t] = malloc(4 * nout), dx[t] = calloc(nin, 4), dw[t] = calloc(nw, 4);
+            db[t] = calloc((size_t)O, 4);
+            nn_conv2d_forward(y[t], ws, x, w, b, B, C, H, W, O, k, st, pad);
+            nn_conv2d_backward(dx[t], dw[t], db[t], ws, c, x, w, B, C, H, W, O, k, st, pad);
+        }
+        nn_set_threads(1);
+        float *yr = malloc(4 * nout);
+        nn_conv2d_forward_ref(yr, x, w, b, B, C, H, W, O, k, st, pad);
+        CHECK(max_rel(y[0], yr, nout) < 1e-5);
+        CHECK(!memcmp(y[0], y[1], 4 * nout) && !memcmp(dx[0], dx[1], 4 * nin));
+        CHECK(!memcmp(dw[0], dw[1], 4 * nw) && !memcmp(db[0], db[1], 4 * (size_t)O));
+        for (int t = 0; t < 2; t++)
+            free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
+        free(x), free(w), free(b), free(c), free(ws), free(yr);
+    }
 }
