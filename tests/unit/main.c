@@ -54,7 +54,14 @@ int g_check_failed;
     X(test_idx_types)            \
     X(test_idx_rejects)          \
     X(test_csv_roundtrip)        \
-    X(test_csv_rejects)
+    X(test_csv_rejects)          \
+    X(test_dist_mmd_vs_naive)    \
+    X(test_dist_mmd_same_distribution) \
+    X(test_dist_mmd_gaussians)   \
+    X(test_dist_swd)             \
+    X(test_dist_median_bandwidth) \
+    X(test_imq_mse_psnr)         \
+    X(test_imq_ssim)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)

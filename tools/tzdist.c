@@ -1,0 +1,286 @@
+/* tzdist - how far apart two sets of samples are: a field of stream A
+ * against a field of stream B.
+ *
+ * By default the two fields are sample sets of one distribution each, and
+ * tzdist prints their unbiased squared MMD (RBF kernel) and their sliced
+ * Wasserstein-2 distance (dist.h).  With --images, sample i of A is an
+ * image compared with sample i of B: MSE, PSNR and SSIM per pair, and
+ * their means (imq.h).  Output is TSV text, a header line first.
+ *
+ * Both fields are gathered whole into memory (--max caps them), as f32;
+ * other dtypes are refused rather than converted, so that a label field
+ * named by mistake is an error, not a distance. */
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"      /* batch_acc, batch_append */
+#include "cli.h"        /* cli_parse, cli_die */
+#include "dist.h"       /* dist_mmd2, dist_swd, dist_median_bandwidth */
+#include "imq.h"        /* imq_mse, imq_psnr, imq_ssim */
+#include "out.h"        /* out_open, out_commit */
+#include "tz.h"         /* tz_reader, tz_record */
+
+/* Points the median heuristic looks at: 1000 give 499,500 distances,
+ * tens of milliseconds, and a median within about 1% of the full one. */
+static const size_t MEDIAN_POINTS = 1000;
+
+struct cmdline {
+    const char *field, *field_b, *bandwidth;
+    int directions, images;
+    uint64_t max;
+    double data_range;
+    double s;           /* --bandwidth as a number; 0 for median */
+};
+
+static struct cmdline g_opt = {
+    .field = "x0", .bandwidth = "1", .directions = 500, .max = UINT64_MAX,
+    .data_range = 1
+};
+
+static const cli_opt g_opts[] = {
+    { "field", 'f', CLI_STR, &g_opt.field, "NAME",
+      "the field of A (default x0)", 0, 0 },
+    { "field-b", 0, CLI_STR, &g_opt.field_b, "NAME",
+      "the field of B (default: the name given by --field)", 0, 0 },
+    { "bandwidth", 's', CLI_STR, &g_opt.bandwidth, "S|median",
+      "width of the MMD's RBF kernel, or median: the median distance "
+      "between samples (default 1)", 0, 0 },
+    { "directions", 'k', CLI_INT, &g_opt.directions, "K",
+      "random directions of the sliced Wasserstein distance (default 500)", 1, 1e6 },
+    { "max", 'n', CLI_U64, &g_opt.max, "N",
+      "use at most the first N samples of each input (default: all)", 1, 1e15 },
+    { "images", 'i', CLI_FLAG, &g_opt.images, NULL,
+      "compare sample i of A with sample i of B as images: MSE, PSNR, SSIM", 0, 0 },
+    { "data-range", 'r', CLI_DOUBLE, &g_opt.data_range, "L",
+      "--images: the range of pixel values for PSNR and SSIM (default 1)", 1e-30, 1e30 },
+    { 0 }
+};
+
+static const cli_spec g_spec = {
+    "tzdist", "[OPTION]... A B",
+    "Compare a field of tensor stream A with one of stream B: MMD^2 and "
+    "sliced Wasserstein distance of the two sample sets, or with --images "
+    "MSE, PSNR and SSIM of each pair of images.  Either may be - "
+    "(standard input).",
+    g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT, NULL
+};
+
+/* One input's field, gathered. */
+typedef struct {
+    const char *path, *field;
+    char name[256];         /* the input as messages name it */
+    batch_acc acc;          /* one tensor: the field, all rows read */
+    uint64_t n;             /* samples */
+    size_t d;               /* values per sample */
+    int rank;               /* of the per-sample shape */
+    uint64_t dims[TZ_RANK_MAX];
+    const float *x;         /* n x d, borrowed from acc */
+} sample_set;
+
+/* The first index in [0, n) of a NaN or Inf, or n if none. */
+static uint64_t first_nonfinite(const float *x, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return i;
+    return n;
+}
+
+static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
+{
+    int first;
+    cli_parse(&g_spec, argc, argv, &first);
+    if (argc - first != 2)
+        cli_die(EXIT_USAGE, "needs two inputs, A and B; got %d", argc - first);
+    *a = argv[first];
+    *b = argv[first + 1];
+    if (strcmp(*a, "-") == 0 && strcmp(*b, "-") == 0)
+        cli_die(EXIT_USAGE, "A and B cannot both be standard input");
+    if (!g_opt.field_b)
+        g_opt.field_b = g_opt.field;
+    if (strcmp(g_opt.bandwidth, "median") != 0) {
+        char *end;
+        g_opt.s = strtod(g_opt.bandwidth, &end);
+        if (end == g_opt.bandwidth || *end || !isfinite(g_opt.s) || g_opt.s <= 0)
+            cli_die(EXIT_USAGE, "--bandwidth needs a number > 0 or 'median'; got '%s'",
+                    g_opt.bandwidth);
+    }
+}
+
+/* Read the first g_opt.max samples of field from path into s; every error
+ * names the input and the record. */
+static void gather(sample_set *s, const char *path, const char *field)
+{
+    s->path = path;
+    s->field = field;
+    batch_init(&s->acc);
+    tz_reader *r = tz_reader_open(path);
+    if (!r)
+        cli_die_last();
+    snprintf(s->name, sizeof s->name, "%s", tz_reader_name(r));
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    int rc = 0;
+    while (s->acc.rows < g_opt.max && (rc = tz_read(r, &rec)) == 1) {
+        uint64_t at = tz_reader_index(r);
+        if (rec.kind != TZ_BATCH)
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": not a batch record", s->name, at);
+        const tz_tensor *t = tz_record_find(&rec, field);
+        if (!t)
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": no field '%s'", s->name, at, field);
+        if (t->dtype != TZ_F32)
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is %s; tzdist "
+                    "needs f32", s->name, at, field, tz_dtype_name(t->dtype));
+        if (t->rank < 1)
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is a scalar, not a "
+                    "batch of samples", s->name, at, field);
+        /* A record of this field alone, so other fields may come and go. */
+        tz_record v;
+        tz_record_init(&v, TZ_BATCH);
+        v.t[0] = *t;
+        v.t[0].owned = 0;
+        v.ntensors = 1;
+        if (!batch_compatible(&s->acc, &v))
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' changes shape",
+                    s->name, at, field);
+        uint64_t rows = t->dims[0], take = g_opt.max - s->acc.rows;
+        if (take > rows)
+            take = rows;
+        size_t per = tz_tensor_row_bytes(t) / sizeof(float);
+        uint64_t bad = first_nonfinite(t->data, take * per);
+        if (bad < take * per)
+            cli_die(EXIT_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s (sample %"
+                    PRIu64 " of the input)", s->name, at, field,
+                    isnan(((const float *)t->data)[bad]) ? "NaN" : "Inf",
+                    s->acc.rows + bad / per);
+        if (batch_append(&s->acc, &v, 0, take) < 0)
+            cli_die_last();
+    }
+    if (rc < 0)
+        cli_die_err(rc);
+    tz_reader_close(r);
+    tz_record_free(&rec);
+    if (!s->acc.rows)
+        cli_die(EXIT_DATA, "%s: no samples of '%s'", s->name, field);
+    const tz_tensor *t = &s->acc.rec.t[0];
+    s->n = s->acc.rows;
+    s->d = tz_tensor_row_bytes(t) / sizeof(float);
+    s->rank = t->rank - 1;
+    memcpy(s->dims, t->dims + 1, sizeof(uint64_t) * (size_t)s->rank);
+    s->x = t->data;
+}
+
+/* "[a,b,c]" into buf. */
+static const char *shape_text(const sample_set *s, char *buf, size_t len)
+{
+    int k = snprintf(buf, len, "[");
+    for (int i = 0; i < s->rank && k < (int)len - 24; i++)
+        k += snprintf(buf + k, len - (size_t)k, "%s%" PRIu64, i ? "," : "", s->dims[i]);
+    snprintf(buf + k, len - (size_t)k, "]");
+    return buf;
+}
+
+static void check_same_shape(const sample_set *a, const sample_set *b)
+{
+    if (a->rank == b->rank &&
+        !memcmp(a->dims, b->dims, sizeof(uint64_t) * (size_t)a->rank))
+        return;
+    char sa[128], sb[128];
+    cli_die(EXIT_DATA, "per-sample shapes differ: %s '%s' is %s, %s '%s' is %s",
+            a->name, a->field, shape_text(a, sa, sizeof sa), b->name, b->field,
+            shape_text(b, sb, sizeof sb));
+}
+
+static void need_two(const sample_set *s)
+{
+    if (s->n < 2)
+        cli_die(EXIT_DATA, "%s: 1 sample of '%s'; the MMD needs at least 2",
+                s->name, s->field);
+}
+
+static void compare_sets(FILE *f, const sample_set *a, const sample_set *b)
+{
+    need_two(a);
+    need_two(b);
+    if (a->d > INT_MAX)
+        cli_die(EXIT_DATA, "%s: %zu values per sample of '%s' are too many", a->name,
+                a->d, a->field);
+    int d = (int)a->d;
+    double s = g_opt.s;
+    if (s == 0) {
+        s = dist_median_bandwidth(a->x, a->n, b->x, b->n, d, MEDIAN_POINTS);
+        if (isnan(s))
+            cli_die_last();
+        if (s == 0)
+            cli_die(EXIT_DATA, "the median distance between samples is 0 (most "
+                    "coincide): give --bandwidth a number");
+    }
+    dist_set_threads(cli.threads);
+    double mmd2 = dist_mmd2(a->x, a->n, b->x, b->n, d, s);
+    if (isnan(mmd2))
+        cli_die_last();
+    double swd = dist_swd(a->x, a->n, b->x, b->n, d, g_opt.directions, cli.seed);
+    if (isnan(swd))
+        cli_die_last();
+    fprintf(f, "metric\tvalue\nn_a\t%" PRIu64 "\nn_b\t%" PRIu64 "\nmmd2\t%.9g\n"
+            "swd\t%.9g\nbandwidth\t%.9g\n", a->n, b->n, mmd2, swd, s);
+}
+
+static void compare_images(FILE *f, const sample_set *a, const sample_set *b)
+{
+    if (a->rank != 2 && a->rank != 3) {
+        char sa[128];
+        cli_die(EXIT_DATA, "%s: '%s' is %s per sample; --images needs (C,H,W) or "
+                "(H,W)", a->name, a->field, shape_text(a, sa, sizeof sa));
+    }
+    if (a->n != b->n)
+        cli_die(EXIT_DATA, "%s has %" PRIu64 " samples of '%s', %s has %" PRIu64
+                " of '%s'; --images pairs them, so the counts must agree",
+                a->name, a->n, a->field, b->name, b->n, b->field);
+    const uint64_t *dm = a->dims;
+    uint64_t C = a->rank == 3 ? dm[0] : 1, H = dm[a->rank - 2], W = dm[a->rank - 1];
+    if (C > INT_MAX || H > INT_MAX || W > INT_MAX)
+        cli_die(EXIT_DATA, "%s: images of '%s' are too large", a->name, a->field);
+    double sum[3] = { 0 };
+    fprintf(f, "index\tmse\tpsnr\tssim\n");
+    for (uint64_t i = 0; i < a->n; i++) {
+        const float *pa = a->x + i * a->d, *pb = b->x + i * a->d;
+        double mse = imq_mse(pa, pb, a->d);
+        double psnr = imq_psnr(mse, g_opt.data_range);
+        double ssim = imq_ssim(pa, pb, (int)C, (int)H, (int)W, g_opt.data_range);
+        if (isnan(ssim))
+            cli_die_last();
+        fprintf(f, "%" PRIu64 "\t%.9g\t%.9g\t%.9g\n", i, mse, psnr, ssim);
+        sum[0] += mse;
+        sum[1] += psnr;
+        sum[2] += ssim;
+    }
+    double n = (double)a->n;
+    fprintf(f, "mean\t%.9g\t%.9g\t%.9g\n", sum[0] / n, sum[1] / n, sum[2] / n);
+}
+
+int main(int argc, char **argv)
+{
+    const char *pa, *pb;
+    parse_cmdline(argc, argv, &pa, &pb);
+    sample_set a, b;
+    gather(&a, pa, g_opt.field);
+    gather(&b, pb, g_opt.field_b);
+    check_same_shape(&a, &b);
+    out_file *o = out_open(cli.output);
+    if (!o)
+        cli_die_last();
+    if (g_opt.images)
+        compare_images(out_stream(o), &a, &b);
+    else
+        compare_sets(out_stream(o), &a, &b);
+    if (out_commit(o) < 0)
+        cli_die_last();
+    batch_free(&a.acc);
+    batch_free(&b.acc);
+    return 0;
+}
