@@ -18,6 +18,7 @@
 #include "nn.h"         /* nn_set_threads */
 #include "model.h"      /* model_load */
 #include "rng.h"        /* rng_init */
+#include "push.h"       /* push_transport */
 #include "si.h"         /* si_transport */
 #include "tz.h"         /* tz_reader, tz_writer */
 
@@ -52,34 +53,6 @@ static const cli_spec g_spec = {
     "samples through a trained interpolant.",
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
-
-/* Gather the model's side fields of rec into cond (n, dc); NULL if none. */
-static float *gather_cond(const model *m, const tz_record *rec, uint64_t n, const char *where)
-{
-    if (!m->net.cond)
-        return NULL;
-    float *cond = mem_alloc_array((size_t)n, sizeof(float) * (size_t)m->net.cond);
-    if (!cond)
-        cli_die_last();
-    char buf[256];
-    const char *names[16];
-    int nn = model_split_names(m->cond, buf, sizeof buf, names, 16);
-    size_t off = 0;
-    for (int k = 0; k < nn; k++) {
-        const char *name = names[k];
-        const tz_tensor *t = tz_record_find(rec, name);
-        if (!t || t->dtype != TZ_F32)
-            cli_die(EXIT_DATA, "%s: no f32 side field '%s'", where, name);
-        size_t w = tz_tensor_row_bytes(t) / 4;
-        for (uint64_t i = 0; i < n; i++)
-            memcpy(cond + i * (size_t)m->net.cond + off, (float *)t->data + i * w, 4 * w);
-        off += w;
-    }
-    if (off != (size_t)m->net.cond)
-        cli_die(EXIT_DATA, "%s: side fields hold %zu values per sample; the model "
-                "takes %d", where, off, m->net.cond);
-    return cond;
-}
 
 /* A transport that blew up must not feed the next stage. */
 static void check_finite(const tz_tensor *x, const char *where)
@@ -119,6 +92,7 @@ int main(int argc, char **argv)
         cli_die(EXIT_USAGE, "--count needs a generative model without side inputs");
     if (!g_opt.count && m.generative)
         cli_die(EXIT_USAGE, "a generative model samples with --count N");
+    push_opts po = { g_opt.sde, method, g_opt.steps, cli.seed };
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     if (!w)
         cli_die_last();
@@ -168,28 +142,17 @@ int main(int argc, char **argv)
                     cli_die_last();
                 continue;
             }
-            const tz_tensor *y = tz_record_find(&rec, m.x1);
-            uint64_t n = tz_record_batch(&rec);
-            if (!y || y->dtype != TZ_F32 || tz_tensor_row_bytes(y) != 4 * (size_t)D)
-                cli_die(EXIT_DATA, "%s: need an f32 field '%s' of %d values per sample",
-                        where, m.x1, D);
+            const tz_tensor *y = push_observation(&m, &rec, where);
+            if (!y)
+                cli_die_last();
             if (tz_record_find(&rec, m.x0))
                 cli_die(EXIT_DATA, "%s: field '%s' is already there", where, m.x0);
-            float *cond = gather_cond(&m, &rec, n, where);
             tz_tensor *x = tz_record_add(&rec, m.x0, TZ_F32, y->rank, y->dims, NULL);
-            if (!x)
+            if (!x || push_transport(&m, &rec, x->data, &po, done, where) < 0)
                 cli_die_last();
-            memcpy(x->data, tz_record_find(&rec, m.x1)->data, 4 * (size_t)n * (size_t)D);
-            if (n > INT32_MAX)
-                cli_die(EXIT_DATA, "%s: too many rows", where);
-            if (si_transport(&m.net, &m.ip, g_opt.sde, method, g_opt.steps, x->data, cond,
-                             (int)n, cli.seed, done) < 0)
-                cli_die_last();
-            check_finite(x, where);
             if (tz_write(w, &rec) < 0)
                 cli_die_last();
-            free(cond);
-            done += n;
+            done += tz_record_batch(&rec);
             cli_progress_update(&bar, done);
         }
         if (rc < 0)

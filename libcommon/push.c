@@ -1,0 +1,76 @@
+/* push.c - one record through a model's transport; see push.h. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "mem.h"
+#include "push.h"
+#include "si.h"
+
+const tz_tensor *push_observation(const model *m, const tz_record *rec, const char *where)
+{
+    const tz_tensor *y = tz_record_find(rec, m->x1);
+    if (!y || y->dtype != TZ_F32 || tz_tensor_row_bytes(y) != 4 * (size_t)m->net.dim) {
+        err_set(ERR_DATA, "%s: need an f32 field '%s' of %d values per sample", where, m->x1,
+                m->net.dim);
+        return NULL;
+    }
+    return y;
+}
+
+/* The model's side fields of rec, per sample in the model's order, into
+ * cond (n, net.cond). */
+static int gather_cond(const model *m, const tz_record *rec, uint64_t n, float *cond,
+                       const char *where)
+{
+    char buf[256];
+    const char *names[16];
+    int nn = model_split_names(m->cond, buf, sizeof buf, names, 16);
+    size_t off = 0, dc = (size_t)m->net.cond;
+    for (int k = 0; k < nn; k++) {
+        const tz_tensor *t = tz_record_find(rec, names[k]);
+        if (!t || t->dtype != TZ_F32)
+            return err_set(ERR_DATA, "%s: no f32 side field '%s'", where, names[k]);
+        size_t w = tz_tensor_row_bytes(t) / 4;
+        if (off + w > dc)
+            break;
+        for (uint64_t i = 0; i < n; i++)
+            memcpy(cond + i * dc + off, (float *)t->data + i * w, 4 * w);
+        off += w;
+    }
+    if (off != dc)
+        return err_set(ERR_DATA, "%s: the side fields '%s' do not hold the %zu values per "
+                       "sample the model takes", where, m->cond, dc);
+    return 0;
+}
+
+int push_transport(model *m, const tz_record *rec, float *x, const push_opts *o,
+                   uint64_t first, const char *where)
+{
+    const tz_tensor *y = push_observation(m, rec, where);
+    if (!y)
+        return err_code();
+    uint64_t n = tz_record_batch(rec);
+    if (n > INT32_MAX)
+        return err_set(ERR_DATA, "%s: too many rows", where);
+    size_t D = (size_t)m->net.dim;
+    memcpy(x, y->data, 4 * (size_t)n * D);
+    float *cond = NULL;
+    int rc = 0;
+    if (m->net.cond) {
+        cond = mem_alloc_array((size_t)n, sizeof(float) * (size_t)m->net.cond);
+        rc = cond ? gather_cond(m, rec, n, cond, where) : ERR_IO;
+    }
+    if (rc == 0)
+        rc = si_transport(&m->net, &m->ip, o->sde, o->method, o->steps, x, cond, (int)n,
+                          o->seed, first);
+    free(cond);
+    /* A transport that blew up must not feed the next stage. */
+    for (size_t i = 0; rc == 0 && i < (size_t)n * D; i++)
+        if (!isfinite(x[i]))
+            rc = err_set(ERR_NUMERIC, "%s: the transport gave NaN or Inf (sample %zu)", where,
+                         i / D);
+    return rc;
+}
