@@ -10,12 +10,24 @@
 /* Convolutions split the batch over this many threads, each running
  * single-threaded GEMMs: for their narrow GEMMs OpenBLAS's own threads
  * cost more in synchronisation than they gain. */
-static int g_threads = 1;
+static int g_threads = 1, g_blas = -1;    /* g_blas: OpenBLAS's, as last set */
+
+static void blas_threads(int n)
+{
+    if (n != g_blas)
+        openblas_set_num_threads(n);
+    g_blas = n;
+}
 
 void nn_set_threads(int threads)
 {
     g_threads = threads < 1 ? 1 : threads > NN_SLOTS ? NN_SLOTS : threads;
-    openblas_set_num_threads(threads);
+    blas_threads(g_threads);
+}
+
+void nn_blas_single(int on)
+{
+    blas_threads(on ? 1 : g_threads);
 }
 
 void nn_linear_forward(float *out, const float *in, const float *w, const float *b,
@@ -304,11 +316,10 @@ static void conv_run(conv_job *j, par_fn fn)
     j->Ho = nn_conv_out(j->H, j->k, j->stride, j->pad);
     j->Wo = nn_conv_out(j->W, j->k, j->stride, j->pad);
     j->threads = G < (size_t)g_threads ? (int)G : g_threads;
-    if (j->threads > 1)
-        openblas_set_num_threads(1);
+    int keep = g_blas;
+    blas_threads(1);
     par_for(j->threads, (uint64_t)j->threads, fn, j);
-    if (j->threads > 1)
-        openblas_set_num_threads(g_threads);
+    blas_threads(keep);
 }
 
 void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,

@@ -300,6 +300,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
 {
     if (reserve(u, B) < 0)
         return ERR_IO;
+    nn_blas_single(1);
     const unet_config *c = &u->c;
     int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
     size_t nT = (size_t)B * (size_t)T, row = (size_t)c->E * (size_t)N0 + (size_t)c->S;
@@ -357,6 +358,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
     nn_groupnorm_forward(u->on, u->om, u->orr, h, u->gn, u->bn, B, ch, N0, G);
     nn_silu_forward(u->os, u->on, n0);
     nn_conv2d_forward(out, u->ws, u->os, u->wo, u->bo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
+    nn_blas_single(0);
     return 0;
 }
 
@@ -405,6 +407,7 @@ void unet_backward(unet *u, const float *dout, int B)
     int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
     int w0 = c->width[0];
     size_t nT = (size_t)B * (size_t)T, n0 = (size_t)B * (size_t)w0 * (size_t)N0;
+    nn_blas_single(1);
     float *gy = u->g[0], *gx = u->g[1];         /* the gradient at y, at x */
     memset(u->dste, 0, sizeof(float) * nT);
     for (int l = 0; l < L; l++)
@@ -470,4 +473,5 @@ void unet_backward(unet *u, const float *dout, int B)
         nn_silu_backward(u->g[3], u->g[2], u->se1, u->se1s, nT);
         nn_linear_backward(NULL, u->dws1, u->dbs1, u->g[3], u->sv, u->ws1, B, c->S, T);
     }
+    nn_blas_single(0);
 }
