@@ -116,8 +116,8 @@ KEEP = 1
 LOG_EVERY = 10
 V = 0
 
-SCSI_MK_DIR := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
-BIN = $(if $(wildcard $(SCSI_MK_DIR)../bin/si-train),$(abspath $(SCSI_MK_DIR)../bin))
+SCSI_MK_DIR := $(dir $(realpath $(lastword $(MAKEFILE_LIST))))
+BIN = $(if $(wildcard $(SCSI_MK_DIR)../bin/si-train),$(realpath $(SCSI_MK_DIR)../bin))
 
 override OUT := $(patsubst %/,%,$(OUT))
 comma := ,
