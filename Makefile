@@ -101,11 +101,13 @@ demo: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	           $(DESTDIR)$(PREFIX)/share/scsi/pipelines
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 man/man5/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
-	-install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7 2>/dev/null
+	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 644 pipelines/*.mk $(DESTDIR)$(PREFIX)/share/scsi/pipelines
 
 clean:
 	rm -rf build bin

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# tests: the manual pages of every tool in bin/ against the tools themselves
+# tests: the manual pages of every tool in bin/ against the tools themselves,
+# the format page, and scsi(7) against pipelines/scsi.mk
 # also requires: man (man-db), groff
 
 bats_require_minimum_version 1.5.0
@@ -39,4 +40,23 @@ tools() { ls "$BIN" | grep -v '\.'; }
   page=$(MANWIDTH=200 man -l "$ROOT/man/man5/tz.5")
   [[ "$page" == *"89 54 5A 31 0D 0A 1A 0A"* ]]
   for d in f32 f64 u8 i32 i64; do [[ "$page" == *" $d "* ]]; done
+}
+
+@test "the pages of sections 5 and 7 render without warnings" {
+  for p in "$ROOT"/man/man5/*.5 "$ROOT"/man/man7/*.7; do
+    out=$(MANWIDTH=80 man --warnings -l "$p" 2>&1 >/dev/null)
+    [ -z "$out" ] || { echo "$p: $out"; return 1; }
+  done
+}
+
+@test "scsi(7) documents every variable and target of pipelines/scsi.mk" {
+  page=$(MANWIDTH=200 man -l "$ROOT/man/man7/scsi.7" 2>/dev/null)
+  vars=$(sed -n '/^# ---- settings/,/^# ----/s/^\([A-Z_][A-Z_]*\) =.*/\1/p' "$ROOT/pipelines/scsi.mk")
+  [ "$(wc -w <<<"$vars")" -ge 30 ]
+  for v in $vars; do
+    grep -q -- "$v=" <<<"$page" || { echo "scsi.7 lacks $v="; return 1; }
+  done
+  for t in all clean iter-N; do
+    grep -qE "^ +$t( |$)" <<<"$page" || { echo "scsi.7 lacks the target $t"; return 1; }
+  done
 }

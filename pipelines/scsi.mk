@@ -1,0 +1,307 @@
+# pipelines/scsi.mk - the SCSI fixed-point loop as a Makefile (man 7 scsi).
+#
+#   make -f pipelines/scsi.mk OBS=obs.tz SIM=awgn:sigma=0.5 OUT=run ITERS=10
+#
+# Iteration i (1..ITERS) takes the model of iteration i-1 and writes, in
+# $(OUT)/iter-NNN/ (NNN = i on three digits):
+#   candidates.tz  the observations of the iteration (field x1, side fields)
+#                  and their candidates x0, carried back by pushback
+#   pairs.tz       the observations renamed to y (side fields c to y_c), and
+#                  RESAMPLES fresh simulated observations x1 of each x0
+#   loss.tsv       si-train's log: step, loss, lr, grad_norm
+#   model.tz       the model, trained INNER more steps on pairs.tz
+# $(OUT)/iter-000/model.tz is the start: WARM copied, or a new untrained
+# model (zero last layer: its pushback is the identity).  $(OUT)/final.tz is
+# a symbolic link to the last model; $(OUT)/hparams.txt records every
+# setting that changes the results, and is rewritten only when one changes,
+# which makes every iteration run again.
+#
+# Variables (NAME=value on the command line; the environment is not read):
+#   OBS        the observations: a tensor stream whose field x1 holds them;
+#              other fields pass through (x0, if any, is dropped).  Required.
+#   OUT        the run's directory.  Default: run
+#   SIM        the simulator, a built-in forward-model spec (simulate(1)),
+#   SIM_EXEC   or an external command run by simulate --exec.  One of the
+#              two is required.
+#   SIM_TIMEOUT  simulate --timeout, for SIM_EXEC.  Default: 60
+#   ITERS      outer iterations.  Default: 10 (at most 999)
+#   INNER      si-train steps per iteration.  Default: 500
+#   PER_ITER   observations per iteration, drawn afresh each iteration (tzshuf
+#              then tzcat --head); 0 means all of them, in order.  Default: 0
+#   RESAMPLES  simulated observations per candidate (simulate -K).  Default: 2
+#   ALPHA      per sample drawn, the probability of the simulated x1 rather
+#              than the real observation y (si-train --alpha).  Default: 0.9
+#   BATCH      si-train --batch.  Default: 256
+#   ODE_STEPS  pushback --steps.  Default: 40
+#   SDE        1: pushback --sde (needs COMBINED=1 and GAMMA above 0).  Default: 0
+#   METHOD     pushback --method, euler or heun.  Default: euler
+#   RAW        1: pushback --raw, transport with the raw weights, not the
+#              EMA.  Default: 0
+#   WIDTH HIDDEN TEMB    the MLP (si-train --width --hidden --temb).
+#              Defaults: 256 3 64
+#   LR WARMUP DECAY      the learning rate, its warm-up steps and the step at
+#              which its cosine decay reaches 0 (si-train --lr --warmup
+#              --decay-steps; steps count over the whole run).  Defaults: 1e-3 0 0
+#   WEIGHT_DECAY CLIP EMA  si-train --weight-decay --clip --ema.  Defaults: 0 1 0.999
+#   GAMMA COMBINED       the interpolant (si-train --gamma, --combined if 1).
+#              Defaults: 0 0
+#   COND       side fields fed to the network, comma-separated (si-train
+#              --cond); the simulator must make them.  Default: none
+#   SEED       the model's seed; the seeds of iteration i are derived from
+#              SEED and i alone (see SEEDS below).  Default: 0
+#   WARM       a model file to start from instead of an untrained model; the
+#              network and optimiser settings then come from it.  Default: none
+#   THREADS    --threads of the tools; the results do not depend on it.
+#              Default: the tools' own (every processor)
+#   KEEP       0: delete candidates.tz and pairs.tz of iteration i-1 once
+#              iteration i is done.  Default: 1 (keep everything)
+#   LOG_EVERY  si-train --log-every.  Default: 10
+#   V          1: show the commands as they run.  Default: 0 (one line per
+#              iteration, on standard error)
+#   BIN        the directory of the tools.  Default: ../bin beside this file
+#              if it holds them (a source tree after make), else empty: the
+#              tools found on PATH.
+#
+# SEEDS: iteration i uses SEED*10^6 + i*10^3 + s, with s = 1 for the draw of
+# PER_ITER observations (tzshuf), 2 for pushback (the SDE's noise) and 3
+# for simulate.  si-train draws its batches from the model's seed (SEED) and
+# its step count, which goes on across iterations.  So each file is the same
+# bytes whatever THREADS, -j and interruptions.
+#
+# Targets: all (the default: every iteration and final.tz), iter-N (the
+# iterations up to N), clean (remove the run's files from OUT).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+# make -n and make -q: read before MAKEFLAGS changes below.
+MODE_FLAGS := $(filter-out --%,$(firstword -$(MAKEFLAGS)))
+DRY_RUN := $(findstring n,$(MODE_FLAGS))$(findstring q,$(MODE_FLAGS))
+MAKEFLAGS += --no-builtin-rules --no-builtin-variables
+
+# ---- settings -----------------------------------------------------------
+
+OBS =
+OUT = run
+SIM =
+SIM_EXEC =
+SIM_TIMEOUT = 60
+ITERS = 10
+INNER = 500
+PER_ITER = 0
+RESAMPLES = 2
+ALPHA = 0.9
+BATCH = 256
+ODE_STEPS = 40
+SDE = 0
+METHOD = euler
+RAW = 0
+WIDTH = 256
+HIDDEN = 3
+TEMB = 64
+LR = 1e-3
+WARMUP = 0
+DECAY = 0
+WEIGHT_DECAY = 0
+CLIP = 1
+EMA = 0.999
+GAMMA = 0
+COND =
+SEED = 0
+COMBINED = 0
+WARM =
+THREADS =
+KEEP = 1
+LOG_EVERY = 10
+V = 0
+
+SCSI_MK_DIR := $(dir $(realpath $(lastword $(MAKEFILE_LIST))))
+BIN = $(if $(wildcard $(SCSI_MK_DIR)../bin/si-train),$(realpath $(SCSI_MK_DIR)../bin))
+
+override OUT := $(patsubst %/,%,$(OUT))
+comma := ,
+T := $(if $(BIN),$(BIN)/)
+THR := $(if $(THREADS),--threads $(THREADS))
+COND_LIST := $(subst $(comma), ,$(COND))
+LAST := $(shell printf %03d $(ITERS))
+ITER_NUMS := $(shell seq -f %03g 0 $(ITERS))
+HP := $(OUT)/hparams.txt
+export SIM_EXEC
+
+# ---- checks and hparams.txt, unless only cleaning -----------------------
+
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
+ifeq ($(OBS),)
+$(error scsi.mk: give the observations, OBS=FILE)
+endif
+ifeq ($(wildcard $(OBS)),)
+$(error scsi.mk: OBS=$(OBS): no such file)
+endif
+ifeq ($(SIM)$(SIM_EXEC),)
+$(error scsi.mk: give the simulator, SIM=SPEC or SIM_EXEC=COMMAND)
+endif
+ifneq ($(SIM),)
+ifneq ($(SIM_EXEC),)
+$(error scsi.mk: give SIM or SIM_EXEC, not both)
+endif
+endif
+ifneq ($(shell [[ "$(ITERS)" =~ ^[0-9]+$$ ]] && (( 10#$(ITERS) <= 999 )) && echo ok),ok)
+$(error scsi.mk: ITERS must be 0 to 999; got '$(ITERS)')
+endif
+ifneq ($(filter-out 0 1,$(SDE) $(COMBINED) $(RAW) $(KEEP)),)
+$(error scsi.mk: SDE, COMBINED, RAW and KEEP take 0 or 1)
+endif
+ifneq ($(WARM),)
+ifeq ($(wildcard $(WARM)),)
+$(error scsi.mk: WARM=$(WARM): no such file)
+endif
+else ifneq ($(SDE),$(COMBINED))
+$(error scsi.mk: SDE=1 goes with COMBINED=1 (and GAMMA above 0): pushback integrates a combined model as an SDE only)
+endif
+
+# Everything that changes the results, one NAME=value a line.  ITERS is not
+# here: more iterations go on from the last, fewer stop earlier.  OBS and
+# WARM are prerequisites too, so that newer files rerun the loop.
+define HPARAMS
+# pipelines/scsi.mk: the settings of this run; any change reruns it
+OBS=$(abspath $(OBS))
+SIM=$(SIM)
+SIM_EXEC=$(SIM_EXEC)
+INNER=$(INNER)
+PER_ITER=$(PER_ITER)
+RESAMPLES=$(RESAMPLES)
+ALPHA=$(ALPHA)
+BATCH=$(BATCH)
+ODE_STEPS=$(ODE_STEPS)
+SDE=$(SDE)
+METHOD=$(METHOD)
+RAW=$(RAW)
+WIDTH=$(WIDTH)
+HIDDEN=$(HIDDEN)
+TEMB=$(TEMB)
+LR=$(LR)
+WARMUP=$(WARMUP)
+DECAY=$(DECAY)
+WEIGHT_DECAY=$(WEIGHT_DECAY)
+CLIP=$(CLIP)
+EMA=$(EMA)
+GAMMA=$(GAMMA)
+COMBINED=$(COMBINED)
+COND=$(COND)
+SEED=$(SEED)
+WARM=$(if $(WARM),$(abspath $(WARM)))
+endef
+
+# The text is compared when the makefile is read; if it changed, the rule
+# of hparams.txt below puts the new text in place (once per make run, so no
+# two jobs of make -j race on it), and every iteration is out of date.
+# make -n and make -q only compare.
+HP_TMP := $(HP).tmp.$(shell echo $$PPID)
+$(shell mkdir -p $(OUT))
+$(file >$(HP_TMP),$(HPARAMS))
+HP_CHANGED := $(shell cmp -s $(HP_TMP) $(HP) || echo yes)
+ifeq ($(HP_CHANGED),)
+$(shell rm -f $(HP_TMP))
+else ifneq ($(DRY_RUN),)
+$(shell rm -f $(HP_TMP))
+endif
+endif
+
+# ---- the commands ------------------------------------------------------
+
+# seed STAGE: the seed of stage STAGE of iteration $i (a shell variable).
+seed = $$(( $(SEED) * 1000000 + i * 1000 + $(1) ))
+
+# The observations of iteration $i, on standard output.
+ifeq ($(filter-out 0,$(PER_ITER)),)
+select = $(T)tzcat -q -d x0 $(OBS)
+else
+select = $(T)tzshuf -q --seed $(call seed,1) $(OBS) | $(T)tzcat -q -d x0 --head $(PER_ITER)
+endif
+
+PUSHBACK = $(T)pushback -q $(THR) --steps $(ODE_STEPS) --method $(METHOD) \
+  $(if $(filter 1,$(SDE)),--sde) $(if $(filter 1,$(RAW)),--raw)
+SIMULATE = $(T)simulate -q $(THR) -K $(RESAMPLES) \
+  $(if $(SIM_EXEC),--exec "$$SIM_EXEC" --timeout $(SIM_TIMEOUT),'$(SIM)')
+RENAME = -R x1=y $(foreach c,$(COND_LIST),-R $(c)=y_$(c))
+NEW_MODEL = --width $(WIDTH) --hidden $(HIDDEN) --temb $(TEMB) --lr $(LR) \
+  --warmup $(WARMUP) --decay-steps $(DECAY) --weight-decay $(WEIGHT_DECAY) \
+  --clip $(CLIP) --ema $(EMA) --gamma $(GAMMA) $(if $(filter 1,$(COMBINED)),--combined) \
+  $(if $(COND),--cond $(COND))
+
+# The commands are shown with V=1; else only the line of each iteration.
+Q := $(if $(filter 1,$(V)),,@)
+
+# Each recipe starts by removing the temporary files that a killed run of
+# it may have left (the tools remove theirs unless killed by SIGKILL).
+clear_tmp = rm -f $@.tmp.* $@.new $@.new.tmp.*
+
+# ---- targets -----------------------------------------------------------
+
+.PHONY: all clean FORCE $(addprefix iter-,$(shell seq 0 $(ITERS)))
+all: $(OUT)/final.tz
+
+FORCE:
+
+$(HP): $(if $(HP_CHANGED),FORCE)
+	$(Q)mv -f $(HP_TMP) $@
+
+# The iterations hold their intermediates as files, never deleted by make;
+# with KEEP=0 they are deleted by hand, and missing, are not remade unless
+# something they come from changed.
+.SECONDARY: $(foreach n,$(ITER_NUMS),$(OUT)/iter-$(n)/candidates.tz $(OUT)/iter-$(n)/pairs.tz)
+
+$(OUT)/iter-000/model.tz: $(or $(WARM),$(OBS)) $(HP)
+	$(Q)mkdir -p $(@D); $(clear_tmp)
+ifneq ($(WARM),)
+	$(Q)cp $(WARM) $@.tmp.copy && mv -f $@.tmp.copy $@
+else
+	$(Q)$(T)tzcat -q --head 1 -f x1$(foreach c,$(COND_LIST),$(comma)$(c)) -R x1=x0 $(OBS) | \
+	  $(T)simulate -q awgn:sigma=0 | \
+	  $(T)si-train -q $(THR) --steps 0 --seed $(SEED) $(NEW_MODEL) -o $@
+endif
+	@echo "scsi: iteration 0/$(ITERS): $(if $(WARM),$(WARM),an untrained model) -> $@" >&2
+
+# Step 1 and 2: the observations of the iteration, carried back.
+$(OUT)/iter-%/candidates.tz: $(OBS) $(HP)
+	$(Q)mkdir -p $(@D); $(clear_tmp)
+	$(Q)i=$$((10#$*)); prev=$$(printf %03d $$((i - 1))); \
+	$(select) | $(PUSHBACK) --seed $(call seed,2) -m $(OUT)/iter-$$prev/model.tz -o $@
+
+# Step 3: y the real observation, x1 the simulated one.
+$(OUT)/iter-%/pairs.tz: $(OUT)/iter-%/candidates.tz $(HP)
+	$(Q)$(clear_tmp)
+	$(Q)i=$$((10#$*)); \
+	$(T)tzcat -q $(RENAME) $< | $(SIMULATE) --seed $(call seed,3) -o $@
+
+# Step 4: the model, INNER steps further.  The log is renamed first and
+# the model last, so that a model in place means a whole iteration.
+$(OUT)/iter-%/model.tz: $(OUT)/iter-%/pairs.tz $(HP)
+	$(Q)$(clear_tmp); rm -f $(@D)/loss.tsv.tmp
+	$(Q)i=$$((10#$*)); prev=$$(printf %03d $$((i - 1))); SECONDS=0; \
+	$(T)si-train -q $(THR) -m $(OUT)/iter-$$prev/model.tz --steps $(INNER) \
+	  --batch $(BATCH) --alpha $(ALPHA) --real y --log $(@D)/loss.tsv.tmp \
+	  --log-every $(LOG_EVERY) -o $@.new $<; \
+	mv -f $(@D)/loss.tsv.tmp $(@D)/loss.tsv; mv -f $@.new $@; \
+	loss=$$(awk -F'\t' 'NR > 1 { s += $$2; n++; last = $$2 } \
+	  END { if (n) printf "loss %.4g (mean of %d logged steps), last %.4g", s / n, n, last }' \
+	  $(@D)/loss.tsv); \
+	echo "scsi: iteration $$i/$(ITERS): $$loss, $${SECONDS}s training -> $@" >&2; \
+	if [ "$(KEEP)" = 0 ]; then \
+	  rm -f $(OUT)/iter-$$prev/candidates.tz $(OUT)/iter-$$prev/pairs.tz; fi
+
+# Each iteration's model needs the model before it.
+$(foreach n,$(wordlist 2,999,$(ITER_NUMS)), \
+  $(eval $(OUT)/iter-$(n)/candidates.tz: $(OUT)/iter-$(shell printf %03d $$((10#$(n) - 1)))/model.tz))
+
+$(foreach n,$(ITER_NUMS),$(eval iter-$(shell echo $$((10#$(n)))): $(OUT)/iter-$(n)/model.tz))
+
+# final.tz links to the last model; it is remade when it links elsewhere
+# (after a change of ITERS) or the last model is newer.
+$(OUT)/final.tz: $(OUT)/iter-$(LAST)/model.tz $(if $(filter-out iter-$(LAST)/model.tz,$(shell readlink $(OUT)/final.tz 2>/dev/null)),FORCE)
+	$(Q)ln -sfn iter-$(LAST)/model.tz $@.tmp.link && mv -fT $@.tmp.link $@
+
+clean:
+	$(Q)rm -rf $(OUT)/iter-[0-9][0-9][0-9] $(OUT)/hparams.txt $(OUT)/hparams.txt.tmp.* $(OUT)/final.tz $(OUT)/final.tz.tmp.*
+	$(Q)rmdir $(OUT) 2>/dev/null || true

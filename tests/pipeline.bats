@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# tests: pipelines/scsi.mk, the SCSI fixed-point loop (man 7 scsi)
+# also requires: make, tzdata, tzcat, tzshuf, tzexport, pushback, simulate,
+# si-train; /usr/bin/python3 with NumPy; tests/sims/faulty.py
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+# The loop with the tools under test; the settings of a small, quick run.
+scsi() { make -s -f "$ROOT/pipelines/scsi.mk" BIN="$BIN" "$@"; }
+SMALL=(SIM=awgn:sigma=0.5 WIDTH=64 BATCH=256)
+
+# 2000 points of the two moons seen through awgn sigma 0.5, as x1; the
+# clean points stay in the stream as x0, which the loop drops.
+observe() {
+  tzdata moons -c "${1:-2000}" --seed 1 | tzcat -R x=x0 |
+    simulate --seed 100 awgn:sigma=0.5 -o obs.tz
+}
+
+# mmd2 A.npy B.npy: the squared MMD of two 2-D samples, RBF kernel of
+# bandwidth 0.5.
+mmd2() {
+  /usr/bin/python3 - "$1" "$2" <<'EOF'
+import sys
+import numpy as np
+a, b = (np.load(f).reshape(-1, 2).astype(np.float64) for f in sys.argv[1:3])
+def k(x, y):
+    return np.exp(-((x[:, None] - y[None]) ** 2).sum(-1) / (2 * 0.5 ** 2)).mean()
+print("%.6f" % (k(a, a) + k(b, b) - 2 * k(a, b)))
+EOF
+}
+
+@test "smoke: four iterations on the moons bring the candidates nearer the clean law" {
+  observe
+  scsi OBS=obs.tz OUT=run/ ITERS=4 INNER=300 "${SMALL[@]}" 2> log
+  cat log
+  [ "$(grep -c '^scsi: iteration [0-4]/4' log)" -eq 5 ]
+  for i in 001 002 003 004; do
+    for f in candidates.tz pairs.tz loss.tsv model.tz; do [ -s "run/iter-$i/$f" ]; done
+  done
+  [ "$(readlink run/final.tz)" = iter-004/model.tz ]
+  grep -qx 'ALPHA=0.9' run/hparams.txt
+  [ "$(head -1 run/iter-004/loss.tsv)" = "$(printf 'step\tloss\tlr\tgrad_norm')" ]
+  # the model's steps go on across the iterations: 4 x 300
+  tzinfo run/final.tz | grep -qx '  @step=1200'
+  # pairs: y the real observation, x1 the new one, RESAMPLES=2 of each x0
+  run tzinfo -b run/iter-004/pairs.tz
+  [[ "$output" == *"4000 samples"* ]]
+  [ "$(tzinfo -b run/iter-004/pairs.tz | awk 'NR > 1 { print $1 }' | paste -sd,)" = label,y,x0,x1 ]
+
+  tzdata moons -c 2000 --seed 9 | tzexport npy -f x -o clean.npy
+  tzexport npy -f x1 obs.tz -o obs.npy
+  tzcat -d x0 obs.tz | pushback -m run/final.tz | tzexport npy -f x0 -o rec.npy
+  before=$(mmd2 obs.npy clean.npy)
+  after=$(mmd2 rec.npy clean.npy)
+  echo "MMD^2 to the clean law: observations $before, after the loop $after"
+  /usr/bin/python3 -c "import sys; sys.exit(not $after < 0.6 * $before)"
+}
+
+@test "resume: a run killed with SIGKILL mid-iteration ends with the same bytes; reruns" {
+  observe 1500
+  set=(OBS=obs.tz ITERS=3 INNER=700 PER_ITER=1000 "${SMALL[@]}")
+  scsi -j2 OUT=A THREADS=1 "${set[@]}" 2>/dev/null
+
+  setsid make -s -f "$ROOT/pipelines/scsi.mk" BIN="$BIN" OUT=B THREADS=2 "${set[@]}" \
+    2>/dev/null &
+  pid=$!
+  [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]
+  for _ in $(seq 600); do [ -e B/iter-002/loss.tsv.tmp ] && break; sleep 0.05; done
+  [ -e B/iter-002/loss.tsv.tmp ]        # killed while si-train trains
+  kill -9 -- "-$pid"
+  wait "$pid" || true
+  [ -e B/iter-001/model.tz ] && [ ! -e B/iter-002/model.tz ] && [ ! -e B/final.tz ]
+  scsi OUT=B THREADS=2 "${set[@]}" 2> log
+  ! grep -q 'iteration 1/' log            # iteration 1 was whole: not redone
+  grep -q 'iteration 2/' log
+  cmp A/final.tz B/final.tz
+  [ -z "$(find B -name '*.tmp*')" ]
+
+  # A finished run is up to date; a rerun changes nothing.
+  scsi -q OUT=A "${set[@]}"
+  before=$(stat -c %Y.%y A/*/* A/hparams.txt | sha256sum)
+  run --separate-stderr scsi OUT=A "${set[@]}"
+  [ "$status" -eq 0 ] && [ -z "$stderr" ]
+  [ "$(stat -c %Y.%y A/*/* A/hparams.txt | sha256sum)" = "$before" ]
+
+  # One more iteration goes on from the last.
+  cp A/iter-003/model.tz three.tz
+  scsi OUT=A "${set[@]/ITERS=3/ITERS=4}" 2> log
+  [ "$(grep -c '^scsi: iteration' log)" -eq 1 ] && grep -q 'iteration 4/4' log
+  cmp three.tz A/iter-003/model.tz
+  [ "$(readlink A/final.tz)" = iter-004/model.tz ]
+
+  # Another learning rate: hparams.txt changes and every iteration reruns.
+  run scsi -q OUT=A LR=2e-3 "${set[@]}"
+  [ "$status" -eq 1 ]
+  grep -qx 'LR=1e-3' A/hparams.txt          # make -q only looked
+  scsi OUT=A LR=2e-3 "${set[@]}" 2> log
+  [ "$(grep -c '^scsi: iteration' log)" -eq 4 ]
+  grep -qx 'LR=2e-3' A/hparams.txt
+  ! cmp -s three.tz A/iter-003/model.tz
+  [ "$(readlink A/final.tz)" = iter-003/model.tz ]
+}
+
+@test "KEEP=0 deletes the intermediates of the iteration before, and they are not remade" {
+  observe 500
+  scsi OBS=obs.tz OUT=run ITERS=3 INNER=50 KEEP=0 "${SMALL[@]}" 2>/dev/null
+  [ ! -e run/iter-002/pairs.tz ] && [ ! -e run/iter-002/candidates.tz ]
+  [ -e run/iter-002/model.tz ] && [ -e run/iter-002/loss.tsv ] && [ -e run/iter-003/pairs.tz ]
+  scsi -q OBS=obs.tz OUT=run ITERS=3 INNER=50 KEEP=0 "${SMALL[@]}"
+}
+
+@test "a failing simulator fails make and leaves no model for the iteration" {
+  observe
+  run --separate-stderr scsi OBS=obs.tz OUT=run ITERS=2 INNER=20 SIM_EXEC='exit 3' WIDTH=64
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *"simulator 'exit 3'"* ]]
+  [ -e run/iter-001/candidates.tz ]
+  [ ! -e run/iter-001/pairs.tz ] && [ ! -e run/iter-001/model.tz ] && [ ! -e run/final.tz ]
+
+  # This one answers the first record (of two), then dies of SIGSEGV.
+  run --separate-stderr scsi OBS=obs.tz OUT=crash ITERS=2 INNER=20 WIDTH=64 \
+    SIM_EXEC="exec '$ROOT/tests/sims/faulty.py' crash"
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *"record 1: no answer: it was killed by signal 11"* ]]
+  [ ! -e crash/iter-001/pairs.tz ] && [ ! -e crash/iter-001/model.tz ]
+  [ -z "$(find crash -name '*.tmp*')" ]
+}
+
+@test "pipefail: a producer that fails after a whole stream fails the target" {
+  observe 500
+  mkdir fake
+  ln -s "$BIN"/* fake/
+  rm fake/tzcat
+  printf '#!/bin/bash\n"%s/tzcat" "$@"\nexit 9\n' "$BIN" > fake/tzcat
+  chmod +x fake/tzcat
+  # tzcat | simulate | si-train makes the untrained model
+  run make -s -f "$ROOT/pipelines/scsi.mk" BIN="$T/fake" OBS=obs.tz OUT=run ITERS=1 "${SMALL[@]}"
+  [ "$status" -ne 0 ]
+  [ ! -e run/iter-000/model.tz ]
+  # tzcat | pushback makes the candidates
+  si-train --steps 0 --width 64 -q <(tzcat -R x1=x0 -f x1 obs.tz | simulate awgn:sigma=0) -o warm.tz
+  run make -s -f "$ROOT/pipelines/scsi.mk" BIN="$T/fake" OBS=obs.tz OUT=run ITERS=1 WARM=warm.tz \
+    "${SMALL[@]}"
+  [ "$status" -ne 0 ]
+  [ -e run/iter-000/model.tz ] && [ ! -e run/iter-001/candidates.tz ]
+}
+
+@test "usage: OBS and one simulator are required; SDE goes with COMBINED" {
+  observe 100
+  run scsi OUT=run SIM=awgn
+  [ "$status" -ne 0 ] && [[ "$output" == *"give the observations, OBS=FILE"* ]]
+  run scsi OBS=obs.tz OUT=run
+  [ "$status" -ne 0 ] && [[ "$output" == *"SIM=SPEC or SIM_EXEC=COMMAND"* ]]
+  run scsi OBS=obs.tz OUT=run SIM=awgn SIM_EXEC=cat
+  [ "$status" -ne 0 ] && [[ "$output" == *"not both"* ]]
+  run scsi OBS=obs.tz OUT=run SIM=awgn SDE=1
+  [ "$status" -ne 0 ] && [[ "$output" == *"SDE=1 goes with COMBINED=1"* ]]
+  run scsi OBS=obs.tz OUT=run SIM=awgn ITERS=1000
+  [ "$status" -ne 0 ] && [[ "$output" == *"ITERS must be 0 to 999"* ]]
+  [ ! -e run/hparams.txt ]
+}
