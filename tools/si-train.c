@@ -30,7 +30,7 @@ struct cmdline {
     int batch, width, hidden, temb, combined, denoiser, generative, log_every, mid, groups;
     double gamma, lr, wd, clip, ema;
     uint64_t warmup, decay;
-    const char *x0, *x1, *cond, *real;
+    const char *x0, *x1, *cond, *real, *real_prefix;
     double alpha;
 };
 
@@ -79,6 +79,9 @@ static const cli_opt g_opts[] = {
       "(SCSI's mixing of real pairs; default 1, never)", 0, 1 },
     { "real", 0, CLI_STR, &g_opt.real, "NAME",
       "the real observation field for --alpha (default y)", 0, 0 },
+    { "real-prefix", 0, CLI_STR, &g_opt.real_prefix, "P",
+      "with --alpha: a real pair's side field for --cond field NAME is PNAME (default: "
+      "the simulated pair's own)", 0, 0 },
     { "lr", 0, CLI_DOUBLE, &g_opt.lr, "RATE", "new model: peak learning rate (default 1e-3)", 0, 10 },
     { "warmup", 0, CLI_U64, &g_opt.warmup, "N",
       "new model: linear warm-up steps (default 0)", 0, 0 },
@@ -113,6 +116,7 @@ typedef struct {
     int ncond;              /* cond fields */
     int real;               /* index in acc of the --real field, or -1 */
     int side_channels;      /* of the cond fields' values: image channels */
+    int rcond;              /* index in acc of the real pairs' side fields, or -1 */
 } dataset;
 
 static void load_data(dataset *ds, const model *m, char **files, int nfiles)
@@ -121,6 +125,10 @@ static void load_data(dataset *ds, const model *m, char **files, int nfiles)
     const char *cond[16];
     ds->ncond = model_split_names(m->cond, buf, sizeof buf, cond, 16);
     ds->real = g_opt.alpha < 1 ? (m->generative ? 1 : 2) + ds->ncond : -1;
+    ds->rcond = ds->real >= 0 && g_opt.real_prefix && ds->ncond ? ds->real + 1 : -1;
+    char rnames[16][2 * MODEL_NAME_MAX];
+    for (int i = 0; ds->rcond >= 0 && i < ds->ncond; i++)
+        snprintf(rnames[i], sizeof rnames[i], "%s%s", g_opt.real_prefix, cond[i]);
     batch_init(&ds->acc);
     tz_reader *r = tz_reader_open_list(files, nfiles);
     if (!r)
@@ -134,7 +142,7 @@ static void load_data(dataset *ds, const model *m, char **files, int nfiles)
         /* A view of just the fields used, in a fixed order. */
         tz_record v;
         tz_record_init(&v, TZ_BATCH);
-        const char *want[19] = { m->x0 };
+        const char *want[35] = { m->x0 };
         int nw = 1;
         if (!m->generative)
             want[nw++] = m->x1;
@@ -142,6 +150,8 @@ static void load_data(dataset *ds, const model *m, char **files, int nfiles)
             want[nw++] = cond[i];
         if (ds->real >= 0)
             want[nw++] = g_opt.real;
+        for (int i = 0; ds->rcond >= 0 && i < ds->ncond; i++)
+            want[nw++] = rnames[i];
         for (int i = 0; i < nw; i++) {
             tz_tensor *t = tz_record_find(&rec, want[i]);
             if (!t || t->dtype != TZ_F32 || t->rank < 1)
@@ -169,6 +179,11 @@ static void load_data(dataset *ds, const model *m, char **files, int nfiles)
     if (!m->generative && tz_tensor_row_bytes(&a->t[1]) != tz_tensor_row_bytes(&a->t[0]))
         cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
                 "per sample", m->x0, m->x1);
+    for (int i = 0; ds->rcond >= 0 && i < ds->ncond; i++)
+        if (tz_tensor_row_bytes(&a->t[ds->rcond + i]) !=
+            tz_tensor_row_bytes(&a->t[(m->generative ? 1 : 2) + i]))
+            cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
+                    "per sample", a->t[ds->rcond + i].name, a->t[(m->generative ? 1 : 2) + i].name);
     if (ds->real >= 0 && tz_tensor_row_bytes(&a->t[ds->real]) != tz_tensor_row_bytes(&a->t[0]))
         cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
                 "per sample", m->x0, g_opt.real);
@@ -185,7 +200,7 @@ static void order_cond(dataset *ds, model *m)
     tz_record *a = &ds->acc.rec;
     const tz_tensor *x = &a->t[0];
     int base = m->generative ? 1 : 2, n = ds->ncond;
-    tz_tensor t[16];
+    tz_tensor t[16], rt[16];
     char names[256] = "";
     int k = 0;
     ds->side_channels = 0;
@@ -197,11 +212,15 @@ static void order_cond(dataset *ds, model *m)
                 continue;
             if (image)
                 ds->side_channels += (int)c->dims[1];
+            if (ds->rcond >= 0)
+                rt[k] = a->t[ds->rcond + i];
             t[k++] = *c;
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                      strlen(names) ? "," : "", c->name);
         }
     memcpy(&a->t[base], t, sizeof *t * (size_t)n);
+    if (ds->rcond >= 0)
+        memcpy(&a->t[ds->rcond], rt, sizeof *rt * (size_t)n);
     snprintf(m->cond, sizeof m->cond, "%s", names);
 }
 
@@ -220,6 +239,7 @@ static void draw_batch(const dataset *ds, const model *m, uint64_t k, int B, bat
     int D = ds->d;
     for (int i = 0; i < B; i++) {
         uint64_t idx = rng_below(&r, ds->n);
+        int real = 0;
         memcpy(b->x0 + (size_t)i * D, (float *)a->t[0].data + idx * (uint64_t)D, 4 * (size_t)D);
         if (m->generative) {
             memset(b->x1 + (size_t)i * D, 0, 4 * (size_t)D);
@@ -227,13 +247,14 @@ static void draw_batch(const dataset *ds, const model *m, uint64_t k, int B, bat
         } else {
             /* The draw is made only when mixing, so that alpha 1 keeps
              * the batches of a run without the option. */
-            int x1 = ds->real >= 0 && rng_uniform(&r) >= g_opt.alpha ? ds->real : 1;
-            memcpy(b->x1 + (size_t)i * D, (float *)a->t[x1].data + idx * (uint64_t)D,
-                   4 * (size_t)D);
+            real = ds->real >= 0 && rng_uniform(&r) >= g_opt.alpha;
+            memcpy(b->x1 + (size_t)i * D, (float *)a->t[real ? ds->real : 1].data +
+                   idx * (uint64_t)D, 4 * (size_t)D);
         }
         float *c = b->cond + (size_t)i * (size_t)ds->dc;
+        int c0 = real && ds->rcond >= 0 ? ds->rcond : m->generative ? 1 : 2;
         for (int j = 0; j < ds->ncond; j++) {
-            const tz_tensor *t = &a->t[(m->generative ? 1 : 2) + j];
+            const tz_tensor *t = &a->t[c0 + j];
             size_t w = tz_tensor_row_bytes(t) / 4;
             memcpy(c, (float *)t->data + idx * w, 4 * w);
             c += w;
@@ -380,7 +401,8 @@ int main(int argc, char **argv)
             g_opt.generative || g_opt.x0 || g_opt.x1 || g_opt.cond || g_opt.arch ||
             g_opt.widths || g_opt.mid >= 0 || g_opt.groups >= 0 || g_opt.denoiser)
             cli_die(EXIT_USAGE, "with --model the settings come from the model file; "
-                    "give only --steps, --batch, --alpha, --real, --log and the common "
+                    "give only --steps, --batch, --alpha, --real, --real-prefix, --log and the "
+                    "common "
                     "options");
         if (model_load(&m, g_opt.model) < 0)
             cli_die_last();
