@@ -29,7 +29,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 HEADERS := $(wildcard libcommon/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
-TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump
+TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump
 
 .PHONY: all check unit bats deps install clean bench fuzz demo sanitize
 .DELETE_ON_ERROR:
@@ -57,6 +57,9 @@ $(BUILD)/nn-dump: $(BUILD)/obj/tests/torch/nn_dump.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/layer-dump: $(BUILD)/obj/tests/torch/layer_dump.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unet-dump: $(BUILD)/obj/tests/torch/unet_dump.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC)) $(LIB)

@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
 # tests: the network engine (libcommon/nn.c, mlp.c, opt.c) against its
-#        PyTorch mirror, tests/torch/check_mlp.py, and its conv2d and
-#        GroupNorm against torch.nn.functional (tests/torch/check_layers.py)
+#        PyTorch mirror, tests/torch/check_mlp.py, its conv2d and
+#        GroupNorm against torch.nn.functional (tests/torch/check_layers.py),
+#        and the U-Net (libcommon/unet.c) against its mirror,
+#        tests/torch/check_unet.py
 # also requires: Debian's python3-torch under /usr/bin/python3 (a missing
-#        torch fails these tests; it does not skip them), build/*/nn-dump
+#        torch fails these tests; it does not skip them), build/*/nn-dump,
+#        build/*/layer-dump, build/*/unet-dump
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -67,4 +70,81 @@ PY
   echo "$output" "$stderr"
   [ "$status" -eq 0 ]
   [ "$(grep -c 'max relative error' <<<"$output")" -eq 8 ]
+}
+
+UDUMP=${SCSI_TEST_BIN:-$BATS_TEST_DIRNAME/../build/rel}/unet-dump
+UCHECK=$BATS_TEST_DIRNAME/torch/check_unet.py
+
+# The measured errors (check_unet.py's standard error) go to the TAP stream.
+show() { sed 's/^/# /' <<<"$1" >&3; }
+
+ucheck() {  # C H W E S LEVELS W1,W2,.. NMID TEMB GROUPS HEADS BATCH SEED
+  run --separate-stderr bash -c "set -o pipefail; '$UDUMP' $* | /usr/bin/python3 '$UCHECK'"
+  echo "$output" "$stderr"
+  show "$stderr"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"adamw step"* ]]
+}
+
+# Flip the sign of the largest of the last $3 values of tensor 'grads' in
+# the step record $1 (all of them if $3 is 0), writing $2.
+flip_grad() {
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import sys, struct
+import numpy as np
+src, dst, last = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = bytearray(open(src, "rb").read())
+# locate the 'grads' payload: parse the header like tz(5) says
+hlen, plen, nt = struct.unpack_from("<IQI", b, 12)
+p, shapes = 48, []
+for _ in range(nt):
+    dt, rank, nl = struct.unpack_from("<BBH", b, p); name = b[p+4:p+4+nl].decode(); p += 4 + nl
+    dims = struct.unpack_from("<%dQ" % rank, b, p); p += 8 * rank; shapes.append((name, dt, dims))
+off = hlen
+for name, dt, dims in shapes:
+    n = int(np.prod(dims)) * (8 if dt == 2 else 4)
+    if name == "grads":
+        g = np.frombuffer(b, "<f4", int(np.prod(dims)), off).copy()
+        i = len(g) - last if last else 0
+        g[i + np.argmax(np.abs(g[i:]))] *= -1
+        b[off:off + g.nbytes] = g.tobytes()
+    off += (n + 63) // 64 * 64
+open(dst, "wb").write(b)
+PY
+}
+
+@test "U-Net: the mirror's UNet-S is torch_ref.py's UNetS (names, shapes, order, function) or has 497,474 parameters" {
+  run --separate-stderr /usr/bin/python3 "$UCHECK" --structure 1 28 28
+  echo "$output" "$stderr"
+  show "$stderr"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"497474 parameters"* ]]
+}
+
+@test "UNet-S (28x28x1, batch 4): forward, gradients, AdamW agree with PyTorch" {
+  ucheck 1 28 28 0 0 2 32,64 2 128 8 2 4 1
+  [[ "$stderr" == *"structure: "* ]]
+}
+
+@test "U-Net with side inputs (mask channel, 2 scalars; 16x16x3) agrees with PyTorch" {
+  ucheck 3 16 16 1 2 2 16,32 1 32 4 1 3 2
+  [[ "$stderr" == *"worst of 74 tensors"* ]]
+}
+
+@test "the U-Net mirror catches a wrong engine: a corrupted gradient fails, tensor by tensor" {
+  "$UDUMP" 3 16 16 1 2 2 16,32 1 32 4 1 3 2 > step.tz
+  /usr/bin/python3 "$UCHECK" < step.tz
+  # the largest gradient of all
+  flip_grad step.tz bad.tz 0
+  run --separate-stderr /usr/bin/python3 "$UCHECK" < bad.tz
+  echo "$output" "$stderr"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+  # one value of the last, smallest tensor (side.2.bias): caught on its own scale
+  flip_grad step.tz bad2.tz 32
+  run --separate-stderr /usr/bin/python3 "$UCHECK" < bad2.tz
+  echo "$output" "$stderr"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+  [[ "$stderr" == *"worst of 74 tensors: side.2.bias"* ]]
 }
