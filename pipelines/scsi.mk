@@ -45,6 +45,8 @@
 #   WEIGHT_DECAY CLIP EMA  si-train --weight-decay --clip --ema.  Defaults: 0 1 0.999
 #   GAMMA COMBINED       the interpolant (si-train --gamma, --combined if 1).
 #              Defaults: 0 0
+#   NET        more si-train options for the new model, e.g. the U-Net's
+#              "--widths 16,32 --mid 1" (images get the U-Net).  Default: none
 #   COND       side fields fed to the network, comma-separated (si-train
 #              --cond); the simulator must make them.  Default: none
 #   SEED       the model's seed; the seeds of iteration i are derived from
@@ -189,6 +191,7 @@ EMA=$(EMA)
 GAMMA=$(GAMMA)
 COMBINED=$(COMBINED)
 COND=$(COND)
+NET=$(NET)
 SEED=$(SEED)
 WARM=$(if $(WARM),$(abspath $(WARM)))
 endef
@@ -228,7 +231,7 @@ RENAME = -R x1=y $(foreach c,$(COND_LIST),-R $(c)=y_$(c))
 NEW_MODEL = --width $(WIDTH) --hidden $(HIDDEN) --temb $(TEMB) --lr $(LR) \
   --warmup $(WARMUP) --decay-steps $(DECAY) --weight-decay $(WEIGHT_DECAY) \
   --clip $(CLIP) --ema $(EMA) --gamma $(GAMMA) $(if $(filter 1,$(COMBINED)),--combined) \
-  $(if $(COND),--cond $(COND))
+  $(if $(COND),--cond $(COND)) $(NET)
 
 # The commands are shown with V=1; else only the line of each iteration.
 Q := $(if $(filter 1,$(V)),,@)
@@ -281,7 +284,7 @@ $(OUT)/iter-%/model.tz: $(OUT)/iter-%/pairs.tz $(HP)
 	$(Q)$(clear_tmp); rm -f $(@D)/loss.tsv.tmp
 	$(Q)i=$$((10#$*)); prev=$$(printf %03d $$((i - 1))); SECONDS=0; \
 	$(T)si-train -q $(THR) -m $(OUT)/iter-$$prev/model.tz --steps $(INNER) \
-	  --batch $(BATCH) --alpha $(ALPHA) --real y --log $(@D)/loss.tsv.tmp \
+	  --batch $(BATCH) --alpha $(ALPHA) --real y $(if $(COND),--real-prefix y_) --log $(@D)/loss.tsv.tmp \
 	  --log-every $(LOG_EVERY) -o $@.new $<; \
 	mv -f $(@D)/loss.tsv.tmp $(@D)/loss.tsv; mv -f $@.new $@; \
 	loss=$$(awk -F'\t' 'NR > 1 { s += $$2; n++; last = $$2 } \
