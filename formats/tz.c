@@ -722,7 +722,7 @@ int tz_write(tz_writer *w, const tz_record *rec)
     free(hdr);
     /* On a pipe, each record goes out whole at once: a program downstream
      * (or simulate, reading a simulator's answers) may be waiting for it. */
-    if (rc == 0 && (!w->out || out_is_stdout(w->out)) && fflush(w->f) != 0)
+    if (rc == 0 && (!w->out || out_in_place(w->out)) && fflush(w->f) != 0)
         rc = err_set(ERR_IO, "write failed: %s", strerror(errno));
     if (rc == 0)
         w->count++;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -16,6 +17,7 @@
 struct out_file {
     FILE *f;
     int slot;                   /* index in g_pending, -1 for stdout */
+    int direct;                 /* not a regular file: written in place */
     char path[OUT_PATH_MAX];
     char tmp[OUT_PATH_MAX + 32];
 };
@@ -85,6 +87,20 @@ out_file *out_open(const char *path)
         return NULL;
     }
     strcpy(o->path, path);
+    /* A device or a pipe (-o /dev/null, a FIFO) is written in place: a
+     * temporary renamed over it would replace it with a plain file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        o->slot = -1;
+        o->direct = 1;
+        if (!(o->f = fopen(path, "wb"))) {
+            int e = errno;
+            free(o);
+            err_set(ERR_IO, "%s: cannot open: %s", path, strerror(e));
+            return NULL;
+        }
+        return o;
+    }
     snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
     install_handlers();
     /* Register before creating, so a signal between the two cannot leak it. */
@@ -106,7 +122,7 @@ FILE *out_stream(out_file *o)
     return o->f;
 }
 
-int out_is_stdout(const out_file *o)
+int out_in_place(const out_file *o)
 {
     return o->slot < 0;
 }
@@ -116,7 +132,9 @@ int out_commit(out_file *o)
     int rc = 0;
     if (o->slot < 0) {
         if (fflush(o->f) != 0)
-            rc = err_set(ERR_IO, "<stdout>: write failed: %s", strerror(errno));
+            rc = err_set(ERR_IO, "%s: write failed: %s", o->path, strerror(errno));
+        if (o->direct && fclose(o->f) != 0 && rc == 0)
+            rc = err_set(ERR_IO, "%s: close failed: %s", o->path, strerror(errno));
         free(o);
         return rc;
     }
@@ -142,6 +160,8 @@ void out_abort(out_file *o)
         return;
     if (o->slot < 0) {
         fflush(o->f);
+        if (o->direct)
+            fclose(o->f);
     } else {
         fclose(o->f);
         unlink(o->tmp);

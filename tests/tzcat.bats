@@ -136,3 +136,17 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
   SCSI_FAKE_TTY=1 run --separate-stderr tzcat -q a.tz -o b.tz
   [ -z "$stderr" ]
 }
+
+@test "-o onto a device or a FIFO writes in place: the node stays what it was" {
+  # A temporary renamed over it would turn /dev/null into a plain file.
+  mknod -m 666 nul c 1 3
+  tzdata moons -c 10 | tzcat -o nul
+  [ -c nul ]
+  mkfifo pipe
+  tzdata moons -c 10 | tzcat -o pipe &
+  run tzinfo pipe
+  wait
+  [ "$status" -eq 0 ] && [[ "$output" == *"batch of 10"* ]]
+  [ -p pipe ]
+  [ -z "$(ls | grep tmp)" ]
+}

@@ -120,8 +120,11 @@ static void restore_record(model *m, tz_record *rec, float *x, float *all, float
         float *dst = K == 1 ? x : one;
         if (push_transport(m, rec, dst, &o, first, where) < 0)
             cli_die_last();
-        if (K == 1)
+        if (K == 1) {
+            if (all)
+                memcpy(all, x, 4 * (size_t)n * D);
             break;
+        }
         for (uint64_t i = 0; i < n; i++) {
             const float *s = one + i * D;
             float *mean = x + i * D;
