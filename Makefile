@@ -31,7 +31,7 @@ HEADERS := $(wildcard libcommon/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
 TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump
 
-.PHONY: all check unit bats deps install clean bench fuzz demo sanitize
+.PHONY: all check unit bats deps install clean bench fuzz demo sanitize experiments
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -101,6 +101,13 @@ fuzz:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	scripts/demo
+
+# Each writes results/NAME/ (report.md, metrics.tsv); QUICK=1 for the
+# few-minute variants that tests/experiments.bats runs.
+EXPERIMENTS := toy2d gaussian
+experiments: $(addprefix experiment-,$(EXPERIMENTS))
+experiment-%: all
+	scripts/exp-$*
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -85,10 +85,24 @@ void nn_linear_backward_ref(float *din, float *dw, float *db, const float *dout,
         }
 }
 
+typedef struct {
+    float *out;
+    const float *in;
+} silu_job;
+
+static void silu_worker(void *ctx, uint64_t i0, uint64_t i1)
+{
+    const silu_job *j = ctx;
+    for (uint64_t i = i0; i < i1; i++)
+        j->out[i] = j->in[i] / (1.0f + expf(-j->in[i]));
+}
+
 void nn_silu_forward(float *out, const float *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = in[i] / (1.0f + expf(-in[i]));
+    /* Elementwise: any split gives the same bytes.  Small arrays are not
+     * worth a thread. */
+    silu_job j = { out, in };
+    par_for(n >= 65536 ? g_threads : 1, (uint64_t)n, silu_worker, &j);
 }
 
 void nn_silu_backward(float *din, const float *dout, const float *in,
@@ -379,31 +393,93 @@ void nn_conv2d_forward_ref(float *out, const float *in, const float *w,
 
 /* ---- group normalisation ----------------------------------------------- */
 
+/* GroupNorm's passes run sample by sample on the nn threads: a sample's
+ * result never depends on another's, and the parameter gradients are
+ * kept per sample and summed in sample order. */
+typedef struct {
+    float *out, *mean, *rstd, *dx;
+    double *pg, *pb;            /* per-sample dgamma, dbeta (B, C) */
+    const float *x, *gamma, *beta, *dout, *cmean, *crstd;
+    int C, N, G;
+} gn_job;
+
+static void gn_forward_worker(void *ctx, uint64_t i0, uint64_t i1)
+{
+    const gn_job *j = ctx;
+    int cg = j->C / j->G, N = j->N;
+    size_t n = (size_t)cg * (size_t)N;
+    for (uint64_t i = i0; i < i1; i++)
+        for (int g = 0; g < j->G; g++) {
+            size_t base = ((size_t)i * (size_t)j->C + (size_t)g * (size_t)cg) * (size_t)N;
+            const float *xg = j->x + base;
+            double s = 0, s2 = 0;
+            for (size_t k = 0; k < n; k++)
+                s += xg[k];
+            double m = s / (double)n;
+            for (size_t k = 0; k < n; k++)
+                s2 += (xg[k] - m) * (xg[k] - m);
+            double r = 1.0 / sqrt(s2 / (double)n + 1e-5);   /* biased variance */
+            j->mean[i * (uint64_t)j->G + (uint64_t)g] = (float)m;
+            j->rstd[i * (uint64_t)j->G + (uint64_t)g] = (float)r;
+            for (int c = 0; c < cg; c++) {
+                int ch = g * cg + c;
+                float scale = (float)r * j->gamma[ch];
+                float shift = j->beta[ch] - (float)m * scale;
+                const float *xc = xg + (size_t)c * (size_t)N;
+                float *oc = j->out + base + (size_t)c * (size_t)N;
+                for (int p = 0; p < N; p++)
+                    oc[p] = xc[p] * scale + shift;
+            }
+        }
+}
+
 void nn_groupnorm_forward(float *out, float *mean, float *rstd, const float *x,
                           const float *gamma, const float *beta, int B, int C,
                           int N, int G)
 {
-    int cg = C / G;
-    size_t n = (size_t)cg * (size_t)N;
-    for (int i = 0; i < B; i++)
-        for (int g = 0; g < G; g++) {
-            const float *xg = x + ((size_t)i * (size_t)C + (size_t)g * (size_t)cg) * (size_t)N;
-            float *og = out + ((size_t)i * (size_t)C + (size_t)g * (size_t)cg) * (size_t)N;
-            double s = 0, s2 = 0;
-            for (size_t j = 0; j < n; j++)
-                s += xg[j];
-            double m = s / (double)n;
-            for (size_t j = 0; j < n; j++)
-                s2 += (xg[j] - m) * (xg[j] - m);
-            double r = 1.0 / sqrt(s2 / (double)n + 1e-5);   /* biased variance */
-            mean[i * G + g] = (float)m;
-            rstd[i * G + g] = (float)r;
+    gn_job j = { .out = out, .mean = mean, .rstd = rstd, .x = x, .gamma = gamma,
+                 .beta = beta, .C = C, .N = N, .G = G };
+    par_for(g_threads, (uint64_t)B, gn_forward_worker, &j);
+}
+
+static void gn_backward_worker(void *ctx, uint64_t i0, uint64_t i1)
+{
+    /* With xhat = (x - mean) rstd and dxhat = dout gamma:
+     * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) over the
+     * group, which is k1 dout + k2 x + k3 per channel. */
+    const gn_job *j = ctx;
+    int cg = j->C / j->G, N = j->N;
+    double n = (double)cg * N;
+    for (uint64_t i = i0; i < i1; i++)
+        for (int g = 0; g < j->G; g++) {
+            size_t base = ((size_t)i * (size_t)j->C + (size_t)g * (size_t)cg) * (size_t)N;
+            double m = j->cmean[i * (uint64_t)j->G + (uint64_t)g];
+            double r = j->crstd[i * (uint64_t)j->G + (uint64_t)g], a = 0, bs = 0;
             for (int c = 0; c < cg; c++) {
                 int ch = g * cg + c;
+                const float *dc = j->dout + base + (size_t)c * (size_t)N;
+                const float *xc = j->x + base + (size_t)c * (size_t)N;
+                double sd = 0, sdx = 0;
                 for (int p = 0; p < N; p++) {
-                    size_t j = (size_t)c * (size_t)N + (size_t)p;
-                    og[j] = (float)((xg[j] - m) * r) * gamma[ch] + beta[ch];
+                    sd += dc[p];
+                    sdx += (double)dc[p] * xc[p];
                 }
+                double sxh = r * (sdx - m * sd);        /* sum dout xhat */
+                j->pb[i * (uint64_t)j->C + (uint64_t)ch] = sd;
+                j->pg[i * (uint64_t)j->C + (uint64_t)ch] = sxh;
+                a += j->gamma[ch] * sd;
+                bs += j->gamma[ch] * sxh;
+            }
+            a /= n, bs /= n;
+            float k2 = (float)(-r * r * bs), k3 = (float)(-r * a + m * r * r * bs);
+            for (int c = 0; c < cg; c++) {
+                int ch = g * cg + c;
+                float k1 = (float)r * j->gamma[ch];
+                const float *dc = j->dout + base + (size_t)c * (size_t)N;
+                const float *xc = j->x + base + (size_t)c * (size_t)N;
+                float *o = j->dx + base + (size_t)c * (size_t)N;
+                for (int p = 0; p < N; p++)
+                    o[p] += k1 * dc[p] + k2 * xc[p] + k3;
             }
         }
 }
@@ -412,36 +488,21 @@ void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
                            const float *x, const float *gamma, const float *mean,
                            const float *rstd, int B, int C, int N, int G)
 {
-    /* With xhat = (x - mean) rstd and dxhat = dout gamma:
-     * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) over the group. */
-    int cg = C / G;
-    size_t n = (size_t)cg * (size_t)N;
+    /* The per-sample parameter gradients: (B, C) doubles twice, a small
+     * fraction of the activations this pass reads. */
+    double *pg = malloc(sizeof(double) * 2 * (size_t)B * (size_t)C);
+    if (!pg)
+        abort();        /* a few kilobytes: there is no sane way on */
+    gn_job j = { .dx = dx, .pg = pg, .pb = pg + (size_t)B * (size_t)C, .x = x,
+                 .gamma = gamma, .dout = dout, .cmean = mean, .crstd = rstd, .C = C, .N = N,
+                 .G = G };
+    par_for(g_threads, (uint64_t)B, gn_backward_worker, &j);
     for (int i = 0; i < B; i++)
-        for (int g = 0; g < G; g++) {
-            size_t base = ((size_t)i * (size_t)C + (size_t)g * (size_t)cg) * (size_t)N;
-            double m = mean[i * G + g], r = rstd[i * G + g], a = 0, bsum = 0;
-            for (int c = 0; c < cg; c++) {
-                int ch = g * cg + c;
-                for (int p = 0; p < N; p++) {
-                    size_t j = base + (size_t)c * (size_t)N + (size_t)p;
-                    double xhat = (x[j] - m) * r, dxh = (double)dout[j] * gamma[ch];
-                    dgamma[ch] += (float)(dout[j] * xhat);
-                    dbeta[ch] += dout[j];
-                    a += dxh;
-                    bsum += dxh * xhat;
-                }
-            }
-            a /= (double)n;
-            bsum /= (double)n;
-            for (int c = 0; c < cg; c++) {
-                int ch = g * cg + c;
-                for (int p = 0; p < N; p++) {
-                    size_t j = base + (size_t)c * (size_t)N + (size_t)p;
-                    double xhat = (x[j] - m) * r, dxh = (double)dout[j] * gamma[ch];
-                    dx[j] += (float)(r * (dxh - a - xhat * bsum));
-                }
-            }
+        for (int c = 0; c < C; c++) {
+            dgamma[c] += (float)j.pg[(size_t)i * (size_t)C + (size_t)c];
+            dbeta[c] += (float)j.pb[(size_t)i * (size_t)C + (size_t)c];
         }
+    free(pg);
 }
 
 /* ---- resampling and skip connections ----------------------------------- */

@@ -31,13 +31,14 @@ static const size_t MEDIAN_POINTS = 1000;
 struct cmdline {
     const char *field, *field_b, *bandwidth;
     int directions, images;
-    uint64_t max;
+    uint64_t max, mmd_max;
     double data_range;
     double s;           /* --bandwidth as a number; 0 for median */
 };
 
 static struct cmdline g_opt = {
     .field = "x0", .bandwidth = "1", .directions = 500, .max = UINT64_MAX,
+    .mmd_max = UINT64_MAX,
     .data_range = 1
 };
 
@@ -53,6 +54,9 @@ static const cli_opt g_opts[] = {
       "random directions of the sliced Wasserstein distance (default 500)", 1, 1e6 },
     { "max", 'n', CLI_U64, &g_opt.max, "N",
       "use at most the first N samples of each input (default: all)", 1, 1e15 },
+    { "mmd-max", 0, CLI_U64, &g_opt.mmd_max, "N",
+      "the MMD on at most the first N samples of each (it costs N^2; the "
+      "sliced distance uses all); default: all", 2, 1e15 },
     { "images", 'i', CLI_FLAG, &g_opt.images, NULL,
       "compare sample i of A with sample i of B as images: MSE, PSNR, SSIM", 0, 0 },
     { "data-range", 'r', CLI_DOUBLE, &g_opt.data_range, "L",
@@ -220,7 +224,9 @@ static void compare_sets(FILE *f, const sample_set *a, const sample_set *b)
                     "coincide): give --bandwidth a number");
     }
     dist_set_threads(cli.threads);
-    double mmd2 = dist_mmd2(a->x, a->n, b->x, b->n, d, s);
+    size_t na = a->n < g_opt.mmd_max ? a->n : (size_t)g_opt.mmd_max;
+    size_t nb = b->n < g_opt.mmd_max ? b->n : (size_t)g_opt.mmd_max;
+    double mmd2 = dist_mmd2(a->x, na, b->x, nb, d, s);
     if (isnan(mmd2))
         cli_die_last();
     double swd = dist_swd(a->x, a->n, b->x, b->n, d, g_opt.directions, cli.seed);
