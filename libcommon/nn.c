@@ -6,6 +6,7 @@
 
 #include "nn.h"
 #include "par.h"
+#include "simd.h"
 
 /* Convolutions split the batch over this many threads, each running
  * single-threaded GEMMs: for their narrow GEMMs OpenBLAS's own threads
@@ -88,21 +89,27 @@ void nn_linear_backward_ref(float *din, float *dw, float *db, const float *dout,
 typedef struct {
     float *out;
     const float *in;
+    uint64_t n;
 } silu_job;
 
-static void silu_worker(void *ctx, uint64_t i0, uint64_t i1)
+/* Blocks of 64 elements, so that which elements the vector kernels leave
+ * to their scalar tail does not depend on the thread count. */
+enum { SILU_BLOCK = 64 };
+
+static void silu_worker(void *ctx, uint64_t b0, uint64_t b1)
 {
     const silu_job *j = ctx;
-    for (uint64_t i = i0; i < i1; i++)
-        j->out[i] = j->in[i] / (1.0f + expf(-j->in[i]));
+    uint64_t i0 = b0 * SILU_BLOCK, i1 = b1 * SILU_BLOCK < j->n ? b1 * SILU_BLOCK : j->n;
+    simd_silu(j->out + i0, j->in + i0, (size_t)(i1 - i0));
 }
 
 void nn_silu_forward(float *out, const float *in, size_t n)
 {
     /* Elementwise: any split gives the same bytes.  Small arrays are not
      * worth a thread. */
-    silu_job j = { out, in };
-    par_for(n >= 65536 ? g_threads : 1, (uint64_t)n, silu_worker, &j);
+    silu_job j = { out, in, (uint64_t)n };
+    par_for(n >= 65536 ? g_threads : 1, ((uint64_t)n + SILU_BLOCK - 1) / SILU_BLOCK,
+            silu_worker, &j);
 }
 
 void nn_silu_backward(float *din, const float *dout, const float *in,

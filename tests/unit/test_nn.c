@@ -9,6 +9,7 @@
 #include "nn.h"
 #include "opt.h"
 #include "rng.h"
+#include "simd.h"
 
 static void fill(float *x, size_t n, uint32_t stream, double scale)
 {
@@ -333,4 +334,35 @@ void test_nn_conv2d_threads(void)
             free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
         free(x), free(w), free(b), free(c), free(ws), free(yr);
     }
+}
+
+/* Each SiLU kernel the CPU runs against the portable one (libm's expf):
+ * over the whole useful range, the extremes, and lengths that leave
+ * scalar tails. */
+void test_simd_silu_levels(void)
+{
+    enum { N = 4099 };
+    float *x = malloc(4 * N), *ref = malloc(4 * N), *y = malloc(4 * N);
+    for (int i = 0; i < N; i++)
+        x[i] = -100.0f + 200.0f * (float)i / (N - 1);
+    x[0] = -1e30f, x[1] = 1e30f, x[2] = 0.0f, x[3] = -0.0f, x[4] = 1e-30f, x[5] = -87.5f;
+    simd_silu_at(SIMD_PORTABLE, ref, x, N);
+    int tested = 0;
+    for (int l = 0; l < SIMD_COUNT; l++) {
+        if (!simd_supported(l))
+            continue;
+        tested++;
+        simd_silu_at(l, y, x, N);
+        double worst = 0;
+        for (int i = 0; i < N; i++) {
+            /* relative, but for results that are 0 to within 1e-30 */
+            double d = fabs((double)y[i] - ref[i]) / fmax(1e-24, fabs((double)ref[i]));
+            worst = fmax(worst, d);
+        }
+        fprintf(stderr, "  silu %s: worst relative error %.2g\n", simd_name(l), worst);
+        CHECK(worst < 1e-6);
+        CHECK(isfinite(y[0]) && isfinite(y[1]) && y[1] == 1e30f);
+    }
+    CHECK(tested >= 1 && simd_level() >= 0 && simd_level() < SIMD_COUNT);
+    free(x), free(ref), free(y);
 }
