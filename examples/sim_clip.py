@@ -74,23 +74,33 @@ def encode(kind, tensors, count=0):
     return pad64(fixed + desc) + payload
 
 
-def main():
-    limit = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    sigma = float(sys.argv[2]) if len(sys.argv) > 2 else 0.1
+def serve(answer):
+    """Answer each batch record of standard input with one record holding
+    the fields answer(tensors, seed, first) returns (a dict of arrays), and
+    close with an end record counting them: the protocol of simulate(1)."""
     out, sent = sys.stdout.buffer, 0
     for kind, tensors, attrs in records(sys.stdin.buffer):
         if kind == 3:           # the end record closes the input
             continue
-        x = tensors["x0"].astype(np.float32)
-        first = int(attrs.get("first", "0"))
-        seed = int(attrs.get("seed", "0"))
-        noise = np.stack([np.random.default_rng([seed, first + i]).standard_normal(x.shape[1:])
-                          for i in range(x.shape[0])]) if x.shape[0] else np.zeros_like(x)
-        out.write(encode(1, {"x1": np.clip(x, -limit, limit) + sigma * noise}))
+        first, seed = int(attrs.get("first", "0")), int(attrs.get("seed", "0"))
+        out.write(encode(1, answer(tensors, seed, first)))
         out.flush()
         sent += 1
     out.write(encode(3, {}, count=sent))
     out.flush()
+
+
+def main():
+    limit = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+    sigma = float(sys.argv[2]) if len(sys.argv) > 2 else 0.1
+
+    def clip(tensors, seed, first):
+        x = tensors["x0"].astype(np.float32)
+        noise = np.stack([np.random.default_rng([seed, first + i]).standard_normal(x.shape[1:])
+                          for i in range(x.shape[0])]) if x.shape[0] else np.zeros_like(x)
+        return {"x1": np.clip(x, -limit, limit) + sigma * noise}
+
+    serve(clip)
 
 
 if __name__ == "__main__":

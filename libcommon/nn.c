@@ -159,12 +159,54 @@ static size_t conv_groups(int B)
     return ((size_t)B + NN_GROUP - 1) / NN_GROUP;
 }
 
+/* A convolution's shape: C input channels of H x W, O outputs, a kh x kw
+ * kernel with strides sh, sw and zero padding ph, pw (a 1-D one is H = 1,
+ * kh = 1, sh = 1, ph = 0). */
+typedef struct {
+    int C, H, W, O, kh, kw, sh, sw, ph, pw, Ho, Wo;
+} conv_geom;
+
+static conv_geom geom(int C, int H, int W, int O, int kh, int kw, int sh, int sw, int ph,
+                      int pw)
+{
+    conv_geom g = { C, H, W, O, kh, kw, sh, sw, ph, pw, nn_conv_out(H, kh, sh, ph),
+                    nn_conv_out(W, kw, sw, pw) };
+    return g;
+}
+
+static conv_geom geom2d(int C, int H, int W, int O, int k, int stride, int pad)
+{
+    return geom(C, H, W, O, k, k, stride, stride, pad, pad);
+}
+
+static conv_geom geom1d(int C, int L, int O, int k, int stride, int pad)
+{
+    return geom(C, 1, L, O, 1, k, 1, stride, 0, pad);
+}
+
+/* Floats per im2col: C kh kw Ho Wo. */
+static size_t col_size(const conv_geom *g)
+{
+    return (size_t)g->C * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
+}
+
+static size_t workspace(int B, const conv_geom *g)
+{
+    return NN_SLOTS * col_size(g) +
+           conv_groups(B) * ((size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw +
+                             (size_t)g->O);
+}
+
 size_t nn_conv2d_workspace(int B, int C, int H, int W, int O, int k, int stride, int pad)
 {
-    size_t col = (size_t)C * (size_t)k * (size_t)k * (size_t)nn_conv_out(H, k, stride, pad) *
-                 (size_t)nn_conv_out(W, k, stride, pad);
-    return NN_SLOTS * col + conv_groups(B) * ((size_t)O * (size_t)C * (size_t)k * (size_t)k +
-                                              (size_t)O);
+    conv_geom g = geom2d(C, H, W, O, k, stride, pad);
+    return workspace(B, &g);
+}
+
+size_t nn_conv1d_workspace(int B, int C, int L, int O, int k, int stride, int pad)
+{
+    conv_geom g = geom1d(C, L, O, k, stride, pad);
+    return workspace(B, &g);
 }
 
 /* The output columns [*lo, *hi) whose input column ox stride - pad + kx
@@ -180,20 +222,20 @@ static void valid_cols(int kx, int stride, int pad, int W, int Wo, int *lo, int 
         *lo = *hi;
 }
 
-/* col (C k k, Ho Wo) from one image x (C, H, W).  The bounds are worked
+/* col (C kh kw, Ho Wo) from one image x (C, H, W).  The bounds are worked
  * out per kernel offset, not per element: this runs as often as a GEMM. */
-static void im2col(float *col, const float *x, int C, int H, int W, int k, int stride,
-                   int pad, int Ho, int Wo)
+static void im2col(float *col, const float *x, const conv_geom *g)
 {
-    for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++) {
-                float *row = col + (((size_t)c * (size_t)k + (size_t)ky) * (size_t)k + (size_t)kx) *
-                                       (size_t)Ho * (size_t)Wo;
+    int Ho = g->Ho, Wo = g->Wo, H = g->H, W = g->W;
+    for (int c = 0; c < g->C; c++)
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++) {
+                float *row = col + (((size_t)c * (size_t)g->kh + (size_t)ky) * (size_t)g->kw +
+                                    (size_t)kx) * (size_t)Ho * (size_t)Wo;
                 int lo, hi;
-                valid_cols(kx, stride, pad, W, Wo, &lo, &hi);
+                valid_cols(kx, g->sw, g->pw, W, Wo, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
-                    int iy = oy * stride - pad + ky;
+                    int iy = oy * g->sh - g->ph + ky;
                     float *r = row + (size_t)oy * (size_t)Wo;
                     if (iy < 0 || iy >= H) {
                         memset(r, 0, sizeof(float) * (size_t)Wo);
@@ -202,11 +244,11 @@ static void im2col(float *col, const float *x, int C, int H, int W, int k, int s
                     const float *src = x + ((size_t)c * (size_t)H + (size_t)iy) * (size_t)W;
                     for (int ox = 0; ox < lo; ox++)
                         r[ox] = 0;
-                    if (stride == 1)
-                        memcpy(r + lo, src + lo - pad + kx, sizeof(float) * (size_t)(hi - lo));
+                    if (g->sw == 1)
+                        memcpy(r + lo, src + lo - g->pw + kx, sizeof(float) * (size_t)(hi - lo));
                     else
                         for (int ox = lo; ox < hi; ox++)
-                            r[ox] = src[ox * stride - pad + kx];
+                            r[ox] = src[ox * g->sw - g->pw + kx];
                     for (int ox = hi; ox < Wo; ox++)
                         r[ox] = 0;
                 }
@@ -214,24 +256,24 @@ static void im2col(float *col, const float *x, int C, int H, int W, int k, int s
 }
 
 /* The adjoint of im2col: x (C, H, W) += the columns' entries. */
-static void col2im(float *x, const float *col, int C, int H, int W, int k, int stride,
-                   int pad, int Ho, int Wo)
+static void col2im(float *x, const float *col, const conv_geom *g)
 {
-    for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++) {
-                const float *row = col + (((size_t)c * (size_t)k + (size_t)ky) * (size_t)k +
-                                          (size_t)kx) * (size_t)Ho * (size_t)Wo;
+    int Ho = g->Ho, Wo = g->Wo, H = g->H, W = g->W;
+    for (int c = 0; c < g->C; c++)
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++) {
+                const float *row = col + (((size_t)c * (size_t)g->kh + (size_t)ky) *
+                                          (size_t)g->kw + (size_t)kx) * (size_t)Ho * (size_t)Wo;
                 int lo, hi;
-                valid_cols(kx, stride, pad, W, Wo, &lo, &hi);
+                valid_cols(kx, g->sw, g->pw, W, Wo, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
-                    int iy = oy * stride - pad + ky;
+                    int iy = oy * g->sh - g->ph + ky;
                     if (iy < 0 || iy >= H)
                         continue;
                     float *dst = x + ((size_t)c * (size_t)H + (size_t)iy) * (size_t)W;
                     const float *r = row + (size_t)oy * (size_t)Wo;
                     for (int ox = lo; ox < hi; ox++)
-                        dst[ox * stride - pad + kx] += r[ox];
+                        dst[ox * g->sw - g->pw + kx] += r[ox];
                 }
             }
 }
@@ -240,20 +282,20 @@ static void col2im(float *x, const float *col, int C, int H, int W, int k, int s
 typedef struct {
     float *out, *din, *dw, *db, *ws;
     const float *in, *w, *b, *dout;
-    int B, C, H, W, O, k, stride, pad, Ho, Wo, threads;
+    int B, threads;
+    conv_geom g;
 } conv_job;
 
 /* A 1 x 1, stride-1 convolution's columns are its input: no im2col. */
-static int pointwise(const conv_job *j)
+static int pointwise(const conv_geom *g)
 {
-    return j->k == 1 && j->stride == 1 && j->pad == 0;
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
 }
 
 /* The im2col slot of worker t. */
 static float *conv_col(const conv_job *j, int t)
 {
-    return j->ws + (size_t)t * (size_t)j->C * (size_t)j->k * (size_t)j->k * (size_t)j->Ho *
-                       (size_t)j->Wo;
+    return j->ws + (size_t)t * col_size(&j->g);
 }
 
 /* Worker t of j->threads takes the groups of NN_GROUP samples
@@ -262,23 +304,24 @@ static float *conv_col(const conv_job *j, int t)
 static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
 {
     const conv_job *j = ctx;
+    const conv_geom *g = &j->g;
     size_t G = conv_groups(j->B), g0 = G * t / (size_t)j->threads,
            g1 = G * t_end / (size_t)j->threads;
-    int K = j->C * j->k * j->k, P = j->Ho * j->Wo;
+    int K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
     float *col = conv_col(j, (int)t);
     for (size_t i = g0 * NN_GROUP; i < g1 * NN_GROUP && i < (size_t)j->B; i++) {
-        const float *x = j->in + i * (size_t)j->C * (size_t)j->H * (size_t)j->W;
-        float *o = j->out + i * (size_t)j->O * (size_t)P;
-        for (int oc = 0; oc < j->O; oc++)
+        const float *x = j->in + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
+        float *o = j->out + i * (size_t)g->O * (size_t)P;
+        for (int oc = 0; oc < g->O; oc++)
             for (int p = 0; p < P; p++)
                 o[(size_t)oc * (size_t)P + (size_t)p] = j->b[oc];
         const float *c = x;
-        if (!pointwise(j)) {
-            im2col(col, x, j->C, j->H, j->W, j->k, j->stride, j->pad, j->Ho, j->Wo);
+        if (!pointwise(g)) {
+            im2col(col, x, g);
             c = col;
         }
         /* out_i (O, P) += w (O, K) col (K, P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->O, P, K, 1.0f, j->w, K, c, P,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->O, P, K, 1.0f, j->w, K, c, P,
                     1.0f, o, P);
     }
 }
@@ -288,44 +331,45 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
 static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
 {
     const conv_job *j = ctx;
+    const conv_geom *g = &j->g;
     size_t G = conv_groups(j->B), g0 = G * t / (size_t)j->threads,
            g1 = G * t_end / (size_t)j->threads;
-    int K = j->C * j->k * j->k, P = j->Ho * j->Wo;
-    size_t nw = (size_t)j->O * (size_t)K;
+    int K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
+    size_t nw = (size_t)g->O * (size_t)K;
     float *col = conv_col(j, (int)t);
     float *parts = conv_col(j, NN_SLOTS);
-    for (size_t g = g0; g < g1; g++) {
-        float *pw = parts + g * (nw + (size_t)j->O), *pb = pw + nw;
-        memset(pw, 0, sizeof(float) * (nw + (size_t)j->O));
-        for (size_t i = g * NN_GROUP; i < (g + 1) * NN_GROUP && i < (size_t)j->B; i++) {
-            const float *gr = j->dout + i * (size_t)j->O * (size_t)P;
-            const float *x = j->in + i * (size_t)j->C * (size_t)j->H * (size_t)j->W;
-            for (int oc = 0; oc < j->O; oc++) {
+    for (size_t q = g0; q < g1; q++) {
+        float *pw = parts + q * (nw + (size_t)g->O), *pb = pw + nw;
+        memset(pw, 0, sizeof(float) * (nw + (size_t)g->O));
+        for (size_t i = q * NN_GROUP; i < (q + 1) * NN_GROUP && i < (size_t)j->B; i++) {
+            const float *gr = j->dout + i * (size_t)g->O * (size_t)P;
+            const float *x = j->in + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
+            for (int oc = 0; oc < g->O; oc++) {
                 float s = 0;
                 for (int p = 0; p < P; p++)
                     s += gr[(size_t)oc * (size_t)P + (size_t)p];
                 pb[oc] += s;
             }
             const float *c = x;
-            if (!pointwise(j)) {
-                im2col(col, x, j->C, j->H, j->W, j->k, j->stride, j->pad, j->Ho, j->Wo);
+            if (!pointwise(g)) {
+                im2col(col, x, g);
                 c = col;
             }
             /* dw (O, K) += g (O, P) col^T (P, K) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->O, K, P, 1.0f, gr, P, c, P,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->O, K, P, 1.0f, gr, P, c, P,
                         1.0f, pw, K);
             if (!j->din)
                 continue;
-            float *dx = j->din + i * (size_t)j->C * (size_t)j->H * (size_t)j->W;
+            float *dx = j->din + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
             /* dcol (K, P) = w^T (K, O) g (O, P), then back onto the image */
-            if (pointwise(j)) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, j->O, 1.0f, j->w, K,
+            if (pointwise(g)) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->O, 1.0f, j->w, K,
                             gr, P, 1.0f, dx, P);
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, j->O, 1.0f, j->w, K, gr,
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->O, 1.0f, j->w, K, gr,
                         P, 0.0f, col, P);
-            col2im(dx, col, j->C, j->H, j->W, j->k, j->stride, j->pad, j->Ho, j->Wo);
+            col2im(dx, col, g);
         }
     }
 }
@@ -334,8 +378,6 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
 static void conv_run(conv_job *j, par_fn fn)
 {
     size_t G = conv_groups(j->B);
-    j->Ho = nn_conv_out(j->H, j->k, j->stride, j->pad);
-    j->Wo = nn_conv_out(j->W, j->k, j->stride, j->pad);
     j->threads = G < (size_t)g_threads ? (int)G : g_threads;
     int keep = g_blas;
     blas_threads(1);
@@ -343,59 +385,102 @@ static void conv_run(conv_job *j, par_fn fn)
     blas_threads(keep);
 }
 
+static void conv_forward(float *out, float *ws, const float *in, const float *w,
+                         const float *b, int B, const conv_geom *g)
+{
+    conv_job j = { .out = out, .ws = ws, .in = in, .w = w, .b = b, .B = B, .g = *g };
+    conv_run(&j, conv_forward_worker);
+}
+
+static void conv_backward(float *din, float *dw, float *db, float *ws, const float *dout,
+                          const float *in, const float *w, int B, const conv_geom *g)
+{
+    conv_job j = { .din = din, .dw = dw, .db = db, .ws = ws, .dout = dout, .in = in, .w = w,
+                   .B = B, .g = *g };
+    conv_run(&j, conv_backward_worker);
+    /* The groups' partial sums, in group order. */
+    size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
+    const float *parts = conv_col(&j, NN_SLOTS);
+    for (size_t q = 0; q < conv_groups(B); q++) {
+        const float *pw = parts + q * (nw + (size_t)g->O);
+        for (size_t i = 0; i < nw; i++)
+            dw[i] += pw[i];
+        for (int oc = 0; oc < g->O; oc++)
+            db[oc] += pw[nw + (size_t)oc];
+    }
+}
+
 void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
                        const float *b, int B, int C, int H, int W, int O, int k,
                        int stride, int pad)
 {
-    conv_job j = { .out = out, .ws = ws, .in = in, .w = w, .b = b, .B = B, .C = C, .H = H,
-                   .W = W, .O = O, .k = k, .stride = stride, .pad = pad };
-    conv_run(&j, conv_forward_worker);
+    conv_geom g = geom2d(C, H, W, O, k, stride, pad);
+    conv_forward(out, ws, in, w, b, B, &g);
 }
 
 void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
                         const float *dout, const float *in, const float *w, int B,
                         int C, int H, int W, int O, int k, int stride, int pad)
 {
-    conv_job j = { .din = din, .dw = dw, .db = db, .ws = ws, .dout = dout, .in = in, .w = w,
-                   .B = B, .C = C, .H = H, .W = W, .O = O, .k = k, .stride = stride,
-                   .pad = pad };
-    conv_run(&j, conv_backward_worker);
-    /* The groups' partial sums, in group order. */
-    size_t nw = (size_t)O * (size_t)C * (size_t)k * (size_t)k;
-    const float *parts = conv_col(&j, NN_SLOTS);
-    for (size_t g = 0; g < conv_groups(B); g++) {
-        const float *pw = parts + g * (nw + (size_t)O);
-        for (size_t i = 0; i < nw; i++)
-            dw[i] += pw[i];
-        for (int oc = 0; oc < O; oc++)
-            db[oc] += pw[nw + (size_t)oc];
-    }
+    conv_geom g = geom2d(C, H, W, O, k, stride, pad);
+    conv_backward(din, dw, db, ws, dout, in, w, B, &g);
+}
+
+void nn_conv1d_forward(float *out, float *ws, const float *in, const float *w,
+                       const float *b, int B, int C, int L, int O, int k, int stride, int pad)
+{
+    conv_geom g = geom1d(C, L, O, k, stride, pad);
+    conv_forward(out, ws, in, w, b, B, &g);
+}
+
+void nn_conv1d_backward(float *din, float *dw, float *db, float *ws, const float *dout,
+                        const float *in, const float *w, int B, int C, int L, int O, int k,
+                        int stride, int pad)
+{
+    conv_geom g = geom1d(C, L, O, k, stride, pad);
+    conv_backward(din, dw, db, ws, dout, in, w, B, &g);
+}
+
+/* The convolution by its definition, in double: the tests' oracle. */
+static void conv_ref(float *out, const float *in, const float *w, const float *b, int B,
+                     const conv_geom *g)
+{
+    int Ho = g->Ho, Wo = g->Wo;
+    for (int i = 0; i < B; i++)
+        for (int oc = 0; oc < g->O; oc++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    double s = b[oc];
+                    for (int c = 0; c < g->C; c++)
+                        for (int ky = 0; ky < g->kh; ky++)
+                            for (int kx = 0; kx < g->kw; kx++) {
+                                int iy = oy * g->sh - g->ph + ky, ix = ox * g->sw - g->pw + kx;
+                                if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W)
+                                    continue;
+                                s += (double)w[(((size_t)oc * (size_t)g->C + (size_t)c) *
+                                                (size_t)g->kh + (size_t)ky) * (size_t)g->kw +
+                                               (size_t)kx] *
+                                     in[(((size_t)i * (size_t)g->C + (size_t)c) * (size_t)g->H +
+                                         (size_t)iy) * (size_t)g->W + (size_t)ix];
+                            }
+                    out[(((size_t)i * (size_t)g->O + (size_t)oc) * (size_t)Ho + (size_t)oy) *
+                        (size_t)Wo + (size_t)ox] = (float)s;
+                }
 }
 
 void nn_conv2d_forward_ref(float *out, const float *in, const float *w,
                            const float *b, int B, int C, int H, int W, int O,
                            int k, int stride, int pad)
 {
-    int Ho = nn_conv_out(H, k, stride, pad), Wo = nn_conv_out(W, k, stride, pad);
-    for (int i = 0; i < B; i++)
-        for (int oc = 0; oc < O; oc++)
-            for (int oy = 0; oy < Ho; oy++)
-                for (int ox = 0; ox < Wo; ox++) {
-                    double s = b[oc];
-                    for (int c = 0; c < C; c++)
-                        for (int ky = 0; ky < k; ky++)
-                            for (int kx = 0; kx < k; kx++) {
-                                int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-                                if (iy < 0 || iy >= H || ix < 0 || ix >= W)
-                                    continue;
-                                s += (double)w[(((size_t)oc * (size_t)C + (size_t)c) * (size_t)k +
-                                                (size_t)ky) * (size_t)k + (size_t)kx] *
-                                     in[(((size_t)i * (size_t)C + (size_t)c) * (size_t)H +
-                                         (size_t)iy) * (size_t)W + (size_t)ix];
-                            }
-                    out[(((size_t)i * (size_t)O + (size_t)oc) * (size_t)Ho + (size_t)oy) *
-                        (size_t)Wo + (size_t)ox] = (float)s;
-                }
+    conv_geom g = geom2d(C, H, W, O, k, stride, pad);
+    conv_ref(out, in, w, b, B, &g);
+}
+
+void nn_conv1d_forward_ref(float *out, const float *in, const float *w, const float *b,
+                           int B, int C, int L, int O, int k, int stride, int pad)
+{
+    conv_geom g = geom1d(C, L, O, k, stride, pad);
+    conv_ref(out, in, w, b, B, &g);
 }
 
 /* ---- group normalisation ----------------------------------------------- */
@@ -513,6 +598,20 @@ void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
 }
 
 /* ---- resampling and skip connections ----------------------------------- */
+
+void nn_upsample2_1d_forward(float *out, const float *in, int B, int C, int L)
+{
+    size_t n = (size_t)B * (size_t)C * (size_t)L;
+    for (size_t i = 0; i < n; i++)
+        out[2 * i] = out[2 * i + 1] = in[i];
+}
+
+void nn_upsample2_1d_backward(float *din, const float *dout, int B, int C, int L)
+{
+    size_t n = (size_t)B * (size_t)C * (size_t)L;
+    for (size_t i = 0; i < n; i++)
+        din[i] += dout[2 * i] + dout[2 * i + 1];
+}
 
 void nn_upsample2_forward(float *out, const float *in, int B, int C, int H, int W)
 {

@@ -75,6 +75,17 @@ void nn_conv2d_forward_ref(float *out, const float *in, const float *w,
                            const float *b, int B, int C, int H, int W, int O,
                            int k, int stride, int pad);
 
+/* The 1-D convolution (for signals): in (B, C, L), w (O, C, k), out (B, O,
+ * Lo), as conv1d of PyTorch; the same machinery as conv2d with H = 1. */
+size_t nn_conv1d_workspace(int B, int C, int L, int O, int k, int stride, int pad);
+void nn_conv1d_forward(float *out, float *ws, const float *in, const float *w,
+                       const float *b, int B, int C, int L, int O, int k, int stride, int pad);
+void nn_conv1d_backward(float *din, float *dw, float *db, float *ws, const float *dout,
+                        const float *in, const float *w, int B, int C, int L, int O, int k,
+                        int stride, int pad);
+void nn_conv1d_forward_ref(float *out, const float *in, const float *w, const float *b,
+                           int B, int C, int L, int O, int k, int stride, int pad);
+
 /* GroupNorm (PyTorch's, eps 1e-5): x (B, C, N) in G groups of C/G channels;
  * out = (x - mean) rstd gamma_c + beta_c.  mean, rstd (B, G) are kept for
  * the backward pass. */
@@ -90,6 +101,10 @@ void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
 void nn_upsample2_forward(float *out, const float *in, int B, int C, int H, int W);
 /* din (B, C, H, W) += the sum of each 2 x 2 block of dout. */
 void nn_upsample2_backward(float *din, const float *dout, int B, int C, int H, int W);
+
+/* The same along one axis: out (B, C, 2L) from in (B, C, L). */
+void nn_upsample2_1d_forward(float *out, const float *in, int B, int C, int L);
+void nn_upsample2_1d_backward(float *din, const float *dout, int B, int C, int L);
 
 /* Channel concatenation for skip connections: out (B, Ca + Cb, N) from a
  * (B, Ca, N) and b (B, Cb, N); the backward pass splits (adding). */

@@ -9,6 +9,31 @@
 #include "push.h"
 #include "si.h"
 
+int push_load(model *m, const char *path, const char *method, int sde, int raw, int steps,
+              push_opts *o)
+{
+    int mt = !strcmp(method, "heun") ? SI_HEUN : !strcmp(method, "euler") ? SI_EULER : -1;
+    if (mt < 0)
+        return err_set(ERR_USAGE, "--method must be euler or heun; got '%s'", method);
+    int rc = model_load(m, path);
+    if (rc < 0)
+        return rc;
+    if (sde && !((m->ip.combined || m->ip.denoiser) && m->ip.g > 0))
+        rc = err_set(ERR_USAGE, "--sde needs a model trained with --gamma > 0 and "
+                     "--combined or --denoiser");
+    /* The combined drift b + eta is the SDE's; as an ODE drift it is wrong. */
+    else if (!sde && m->ip.combined)
+        rc = err_set(ERR_USAGE, "a model trained with --combined needs --sde");
+    if (rc < 0) {
+        model_free(m);
+        return rc;
+    }
+    if (!raw && m->os.ema)
+        memcpy(m->net.params, m->os.ema, sizeof(float) * m->net.nparams);
+    *o = (push_opts){ sde, mt, steps, 0 };
+    return 0;
+}
+
 const tz_tensor *push_observation(const model *m, const tz_record *rec, const char *where)
 {
     const tz_tensor *y = tz_record_find(rec, m->x1);

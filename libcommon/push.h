@@ -19,6 +19,14 @@ typedef struct {
     uint64_t seed;
 } push_opts;
 
+/* Load the model at path for transport and fill o but its seed: method
+ * "euler" or "heun"; sde must suit the model (an SDE needs gamma > 0 and
+ * the combined drift or the denoiser head; a combined drift is only an
+ * SDE's); the EMA weights replace the raw ones unless raw.  0, or ERR_USAGE
+ * / ERR_DATA / ERR_IO (m then holds nothing). */
+int push_load(model *m, const char *path, const char *method, int sde, int raw, int steps,
+              push_opts *o);
+
 /* The record's observation tensor, checked against the model (f32, the
  * model's values per sample); NULL with err_set naming `where`. */
 const tz_tensor *push_observation(const model *m, const tz_record *rec, const char *where);

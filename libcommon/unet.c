@@ -18,6 +18,73 @@ unet_config unet_small(int C, int H, int W)
     return c;
 }
 
+/* H = 1 makes the 1-D U-Net for signals (C, L = W): 3-tap kernels, and
+ * the resolution halves along W only. */
+static int oned(const unet_config *c)
+{
+    return c->H == 1;
+}
+
+/* Values of a 3-wide kernel per channel pair: 9, or 3 in 1-D. */
+static int area(const unet_config *c)
+{
+    return oned(c) ? 3 : 9;
+}
+
+static int level_h(const unet_config *c, int l)
+{
+    return oned(c) ? 1 : c->H >> l;
+}
+
+static int level_w(const unet_config *c, int l)
+{
+    return c->W >> l;
+}
+
+/* The convolutions and the upsampling, in 2-D or 1-D. */
+static void conv_f(const unet *u, float *out, const float *in, const float *w, const float *b,
+                   int B, int C, int H, int W, int O, int k, int stride, int pad)
+{
+    if (oned(&u->c))
+        nn_conv1d_forward(out, u->ws, in, w, b, B, C, W, O, k, stride, pad);
+    else
+        nn_conv2d_forward(out, u->ws, in, w, b, B, C, H, W, O, k, stride, pad);
+}
+
+static void conv_b(const unet *u, float *din, float *dw, float *db, const float *dout,
+                   const float *in, const float *w, int B, int C, int H, int W, int O, int k,
+                   int stride, int pad)
+{
+    if (oned(&u->c))
+        nn_conv1d_backward(din, dw, db, u->ws, dout, in, w, B, C, W, O, k, stride, pad);
+    else
+        nn_conv2d_backward(din, dw, db, u->ws, dout, in, w, B, C, H, W, O, k, stride, pad);
+}
+
+static size_t conv_ws(const unet_config *c, int B, int C, int H, int W, int O, int k,
+                      int stride, int pad)
+{
+    return oned(c) ? nn_conv1d_workspace(B, C, W, O, k, stride, pad)
+                   : nn_conv2d_workspace(B, C, H, W, O, k, stride, pad);
+}
+
+/* out at level l from in at level l + 1 (H x W there). */
+static void up_f(const unet *u, float *out, const float *in, int B, int C, int H, int W)
+{
+    if (oned(&u->c))
+        nn_upsample2_1d_forward(out, in, B, C, W);
+    else
+        nn_upsample2_forward(out, in, B, C, H, W);
+}
+
+static void up_b(const unet *u, float *din, const float *dout, int B, int C, int H, int W)
+{
+    if (oned(&u->c))
+        nn_upsample2_1d_backward(din, dout, B, C, W);
+    else
+        nn_upsample2_backward(din, dout, B, C, H, W);
+}
+
 /* ---- layout ------------------------------------------------------------- */
 
 /* Parameters and activations are laid out by walking the network once
@@ -56,16 +123,16 @@ static float *param(cursor *k, size_t n, int fan_in, int kind)
     return p;
 }
 
-static void block_params(unet_block *b, cursor *k, int T)
+static void block_params(unet_block *b, cursor *k, int T, int kk)
 {
-    size_t ci = (size_t)b->ci, co = (size_t)b->co;
+    size_t ci = (size_t)b->ci, co = (size_t)b->co, a = (size_t)kk;
     b->g1 = param(k, ci, 1, P_ONE), b->be1 = param(k, ci, 1, P_ZERO);
-    b->w1 = param(k, co * ci * 9, b->ci * 9, P_UNIFORM);
-    b->b1 = param(k, co, b->ci * 9, P_UNIFORM);
+    b->w1 = param(k, co * ci * a, b->ci * kk, P_UNIFORM);
+    b->b1 = param(k, co, b->ci * kk, P_UNIFORM);
     b->wt = param(k, co * (size_t)T, T, P_UNIFORM), b->bt = param(k, co, T, P_UNIFORM);
     b->g2 = param(k, co, 1, P_ONE), b->be2 = param(k, co, 1, P_ZERO);
-    b->w2 = param(k, co * co * 9, b->co * 9, P_UNIFORM);
-    b->b2 = param(k, co, b->co * 9, P_UNIFORM);
+    b->w2 = param(k, co * co * a, b->co * kk, P_UNIFORM);
+    b->b2 = param(k, co, b->co * kk, P_UNIFORM);
     b->ws = b->bs = NULL;
     if (b->ci != b->co) {
         b->ws = param(k, co * ci, b->ci, P_UNIFORM);
@@ -91,40 +158,40 @@ static void block_twins(const unet *u, unet_block *b)
 static void lay_params(unet *u, cursor *k)
 {
     const unet_config *c = &u->c;
-    int T = c->temb, L = c->levels, w0 = c->width[0];
+    int T = c->temb, L = c->levels, w0 = c->width[0], kk = area(c);
     u->wt1 = param(k, (size_t)T * UNET_SINUSOID, UNET_SINUSOID, P_UNIFORM);
     u->bt1 = param(k, (size_t)T, UNET_SINUSOID, P_UNIFORM);
     u->wt2 = param(k, (size_t)T * (size_t)T, T, P_UNIFORM);
     u->bt2 = param(k, (size_t)T, T, P_UNIFORM);
     int cin = c->C + c->E;
-    u->wc = param(k, (size_t)w0 * (size_t)cin * 9, cin * 9, P_UNIFORM);
-    u->bc = param(k, (size_t)w0, cin * 9, P_UNIFORM);
+    u->wc = param(k, (size_t)w0 * (size_t)cin * (size_t)kk, cin * kk, P_UNIFORM);
+    u->bc = param(k, (size_t)w0, cin * kk, P_UNIFORM);
     int nb = 0, ch = w0;
     for (int l = 0; l < L; l++) {
         unet_block *b = &u->blk[nb++];
-        b->ci = ch, b->co = c->width[l], b->H = c->H >> l, b->W = c->W >> l;
-        block_params(b, k, T);
+        b->ci = ch, b->co = c->width[l], b->H = level_h(c, l), b->W = level_w(c, l);
+        block_params(b, k, T, kk);
         ch = c->width[l];
-        u->wd[l] = param(k, (size_t)ch * (size_t)ch * 9, ch * 9, P_UNIFORM);
-        u->bd[l] = param(k, (size_t)ch, ch * 9, P_UNIFORM);
+        u->wd[l] = param(k, (size_t)ch * (size_t)ch * (size_t)kk, ch * kk, P_UNIFORM);
+        u->bd[l] = param(k, (size_t)ch, ch * kk, P_UNIFORM);
     }
     for (int i = 0; i < c->nmid; i++) {
         unet_block *b = &u->blk[nb++];
-        b->ci = b->co = ch, b->H = c->H >> L, b->W = c->W >> L;
-        block_params(b, k, T);
+        b->ci = b->co = ch, b->H = level_h(c, L), b->W = level_w(c, L);
+        block_params(b, k, T, kk);
     }
     for (int l = L - 1; l >= 0; l--) {
         unet_block *b = &u->blk[nb++];
         b->ci = ch + c->width[l], b->co = c->width[l];
-        b->H = c->H >> l, b->W = c->W >> l;
-        block_params(b, k, T);
+        b->H = level_h(c, l), b->W = level_w(c, l);
+        block_params(b, k, T, kk);
         ch = c->width[l];
     }
     u->nblocks = nb;
     u->gn = param(k, (size_t)w0, 1, P_ONE), u->bn = param(k, (size_t)w0, 1, P_ZERO);
     int O = c->heads * c->C;
-    u->wo = param(k, (size_t)O * (size_t)w0 * 9, w0 * 9, P_ZERO);
-    u->bo = param(k, (size_t)O, w0 * 9, P_ZERO);
+    u->wo = param(k, (size_t)O * (size_t)w0 * (size_t)kk, w0 * kk, P_ZERO);
+    u->bo = param(k, (size_t)O, w0 * kk, P_ZERO);
     u->ws1 = u->bs1 = u->ws2 = u->bs2 = NULL;
     if (c->S) {
         u->ws1 = param(k, (size_t)T * (size_t)c->S, c->S, P_UNIFORM);
@@ -176,9 +243,10 @@ static void lay_acts(unet *u, cursor *k, int B, size_t *biggest)
             big = co * N;
     }
     for (int l = 0; l < c->levels; l++) {
-        size_t Nl = (size_t)(c->H >> l) * (size_t)(c->W >> l), wl = (size_t)c->width[l];
+        size_t Nl = (size_t)level_h(c, l) * (size_t)level_w(c, l), wl = (size_t)c->width[l];
+        size_t Nb = (size_t)level_h(c, l + 1) * (size_t)level_w(c, l + 1);
         size_t below = l + 1 < c->levels ? (size_t)c->width[l + 1] : wl;
-        u->down[l] = take(k, Bz * wl * (Nl / 4));
+        u->down[l] = take(k, Bz * wl * Nb);
         u->upx[l] = take(k, Bz * below * Nl);
         u->cat[l] = take(k, Bz * (below + wl) * Nl);
         u->dskip[l] = take(k, Bz * wl * Nl);
@@ -191,16 +259,16 @@ static void lay_acts(unet *u, cursor *k, int B, size_t *biggest)
         u->g[i] = take(k, Bz * big);
     *biggest = big;
     /* The convolution workspace: the largest any convolution needs. */
-    size_t ws = nn_conv2d_workspace(B, c->C + c->E, c->H, c->W, c->width[0], 3, 1, 1);
+    size_t ws = conv_ws(c, B, c->C + c->E, c->H, c->W, c->width[0], 3, 1, 1);
     for (int i = 0; i < u->nblocks; i++) {
         unet_block *b = &u->blk[i];
-        size_t a = nn_conv2d_workspace(B, b->ci, b->H, b->W, b->co, 3, 1, 1);
-        size_t d = nn_conv2d_workspace(B, b->co, b->H, b->W, b->co, 3, 1, 1);
-        size_t e = nn_conv2d_workspace(B, b->co, b->H, b->W, b->co, 3, 2, 1);
-        size_t f = nn_conv2d_workspace(B, b->ci, b->H, b->W, b->co, 1, 1, 0);
+        size_t a = conv_ws(c, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
+        size_t d = conv_ws(c, B, b->co, b->H, b->W, b->co, 3, 1, 1);
+        size_t e = conv_ws(c, B, b->co, b->H, b->W, b->co, 3, 2, 1);
+        size_t f = conv_ws(c, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
         ws = a > ws ? a : ws, ws = d > ws ? d : ws, ws = e > ws ? e : ws, ws = f > ws ? f : ws;
     }
-    size_t o = nn_conv2d_workspace(B, c->width[0], c->H, c->W, c->heads * c->C, 3, 1, 1);
+    size_t o = conv_ws(c, B, c->width[0], c->H, c->W, c->heads * c->C, 3, 1, 1);
     ws = o > ws ? o : ws;
     u->ws = take(k, ws);
 }
@@ -211,12 +279,12 @@ int unet_init(unet *u, const unet_config *c, uint64_t seed)
     int ok = c->C >= 1 && c->E >= 0 && c->S >= 0 && c->heads >= 1 && c->heads <= 2 &&
              c->levels >= 1 && c->levels <= UNET_LEVELS_MAX && c->nmid >= 0 &&
              c->nmid <= 8 && c->temb >= 1 && c->groups >= 1 && c->H >= 1 && c->W >= 1 &&
-             c->H % (1 << c->levels) == 0 && c->W % (1 << c->levels) == 0;
+             (c->H == 1 || c->H % (1 << c->levels) == 0) && c->W % (1 << c->levels) == 0;
     for (int l = 0; ok && l < c->levels; l++)
         ok = c->width[l] >= 1 && c->width[l] % c->groups == 0;
     if (!ok)
         return err_set(ERR_USAGE, "U-Net: bad shape (%d x %d x %d, %d levels, groups %d): "
-                       "the sides must be divisible by 2^levels and the widths by the "
+                       "the sides (but a height of 1: the 1-D U-Net) must be divisible by 2^levels and the widths by the "
                        "groups", c->C, c->H, c->W, c->levels, c->groups);
     u->c = *c;
     cursor k = { 0 };
@@ -275,7 +343,7 @@ static void block_forward(unet *u, unet_block *b, const float *x, int B)
     b->x = x;
     nn_groupnorm_forward(b->a1, b->m1, b->r1, x, b->g1, b->be1, B, b->ci, N, G);
     nn_silu_forward(b->s1, b->a1, ni);
-    nn_conv2d_forward(b->h, u->ws, b->s1, b->w1, b->b1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
+    conv_f(u, b->h, b->s1, b->w1, b->b1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
     nn_linear_forward(b->tp, u->ste, b->wt, b->bt, B, T, b->co);
     for (int i = 0; i < B; i++)
         for (int ch = 0; ch < b->co; ch++) {
@@ -286,12 +354,12 @@ static void block_forward(unet *u, unet_block *b, const float *x, int B)
         }
     nn_groupnorm_forward(b->a2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co, N, G);
     nn_silu_forward(b->s2, b->a2, no);
-    nn_conv2d_forward(b->y, u->ws, b->s2, b->w2, b->b2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
+    conv_f(u, b->y, b->s2, b->w2, b->b2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
     if (!b->ws) {
         add_inplace(b->y, x, no);
         return;
     }
-    nn_conv2d_forward(u->g[0], u->ws, x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
+    conv_f(u, u->g[0], x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
     add_inplace(b->y, u->g[0], no);
 }
 
@@ -330,14 +398,14 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         in = u->xin;
     }
     u->in = in;
-    nn_conv2d_forward(u->h0, u->ws, in, u->wc, u->bc, B, c->C + c->E, H, W, c->width[0],
+    conv_f(u, u->h0, in, u->wc, u->bc, B, c->C + c->E, H, W, c->width[0],
                       3, 1, 1);
     const float *h = u->h0;
     int ch = c->width[0], nb = 0;
     for (int l = 0; l < L; l++) {
         unet_block *b = &u->blk[nb++];
         block_forward(u, b, h, B);
-        nn_conv2d_forward(u->down[l], u->ws, b->y, u->wd[l], u->bd[l], B, b->co, b->H, b->W,
+        conv_f(u, u->down[l], b->y, u->wd[l], u->bd[l], B, b->co, b->H, b->W,
                           b->co, 3, 2, 1);
         h = u->down[l], ch = b->co;
     }
@@ -347,8 +415,8 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         h = b->y;
     }
     for (int l = L - 1; l >= 0; l--) {
-        int Hl = H >> l, Wl = W >> l;
-        nn_upsample2_forward(u->upx[l], h, B, ch, Hl / 2, Wl / 2);
+        int Hl = level_h(c, l), Wl = level_w(c, l);
+        up_f(u, u->upx[l], h, B, ch, level_h(c, l + 1), level_w(c, l + 1));
         nn_concat_forward(u->cat[l], u->upx[l], u->blk[l].y, B, ch, c->width[l], Hl * Wl);
         unet_block *b = &u->blk[nb++];
         block_forward(u, b, u->cat[l], B);
@@ -357,7 +425,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
     size_t n0 = (size_t)B * (size_t)ch * (size_t)N0;
     nn_groupnorm_forward(u->on, u->om, u->orr, h, u->gn, u->bn, B, ch, N0, G);
     nn_silu_forward(u->os, u->on, n0);
-    nn_conv2d_forward(out, u->ws, u->os, u->wo, u->bo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
+    conv_f(u, out, u->os, u->wo, u->bo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
     nn_blas_single(0);
     return 0;
 }
@@ -373,12 +441,12 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
     size_t ni = (size_t)B * (size_t)b->ci * (size_t)N, no = (size_t)B * (size_t)b->co * (size_t)N;
     float *p = u->g[2], *q = u->g[3];
     if (b->ws)
-        nn_conv2d_backward(dx, b->dws, b->dbs, u->ws, dy, b->x, b->ws, B, b->ci, b->H, b->W,
+        conv_b(u, dx, b->dws, b->dbs, dy, b->x, b->ws, B, b->ci, b->H, b->W,
                            b->co, 1, 1, 0);
     else
         add_inplace(dx, dy, no);
     memset(p, 0, sizeof(float) * no);
-    nn_conv2d_backward(p, b->dw2, b->db2, u->ws, dy, b->s2, b->w2, B, b->co, b->H, b->W,
+    conv_b(u, p, b->dw2, b->db2, dy, b->s2, b->w2, B, b->co, b->H, b->W,
                        b->co, 3, 1, 1);
     memset(q, 0, sizeof(float) * no);
     nn_silu_backward(q, p, b->a2, b->s2, no);
@@ -394,7 +462,7 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
         }
     nn_linear_backward(u->dste, b->dwt, b->dbt, q, u->ste, b->wt, B, T, b->co);
     memset(q, 0, sizeof(float) * ni);
-    nn_conv2d_backward(q, b->dw1, b->db1, u->ws, p, b->s1, b->w1, B, b->ci, b->H, b->W,
+    conv_b(u, q, b->dw1, b->db1, p, b->s1, b->w1, B, b->ci, b->H, b->W,
                        b->co, 3, 1, 1);
     memset(p, 0, sizeof(float) * ni);
     nn_silu_backward(p, q, b->a1, b->s1, ni);
@@ -412,10 +480,10 @@ void unet_backward(unet *u, const float *dout, int B)
     memset(u->dste, 0, sizeof(float) * nT);
     for (int l = 0; l < L; l++)
         memset(u->dskip[l], 0, sizeof(float) * (size_t)B * (size_t)c->width[l] *
-                                   (size_t)((H >> l) * (W >> l)));
+                                   (size_t)(level_h(c, l) * level_w(c, l)));
     /* the output head */
     memset(u->g[2], 0, sizeof(float) * n0);
-    nn_conv2d_backward(u->g[2], u->dwo, u->dbo, u->ws, dout, u->os, u->wo, B, w0, H, W,
+    conv_b(u, u->g[2], u->dwo, u->dbo, dout, u->os, u->wo, B, w0, H, W,
                        c->heads * c->C, 3, 1, 1);
     memset(u->g[3], 0, sizeof(float) * n0);
     nn_silu_backward(u->g[3], u->g[2], u->on, u->os, n0);
@@ -433,8 +501,9 @@ void unet_backward(unet *u, const float *dout, int B)
          * part into gy (free now), then down through the upsampling. */
         memset(gy, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)Nl);
         nn_concat_backward(gy, u->dskip[l], gx, B, below, b->co, Nl);
-        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)(Nl / 4));
-        nn_upsample2_backward(gx, gy, B, below, b->H / 2, b->W / 2);
+        int Hb = level_h(c, l + 1), Wb = level_w(c, l + 1);
+        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)(Hb * Wb));
+        up_b(u, gx, gy, B, below, Hb, Wb);
         float *s = gy;
         gy = gx, gx = s;
     }
@@ -449,14 +518,14 @@ void unet_backward(unet *u, const float *dout, int B)
      * gradient from the up path is already in dskip */
     for (int l = L - 1; l >= 0; l--) {
         unet_block *b = &u->blk[--nb];
-        nn_conv2d_backward(u->dskip[l], u->dwd[l], u->dbd[l], u->ws, gy, b->y, u->wd[l], B,
+        conv_b(u, u->dskip[l], u->dwd[l], u->dbd[l], gy, b->y, u->wd[l], B,
                            b->co, b->H, b->W, b->co, 3, 2, 1);
         memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
         block_backward(u, b, gx, u->dskip[l], B);
         float *s = gy;
         gy = gx, gx = s;
     }
-    nn_conv2d_backward(NULL, u->dwc, u->dbc, u->ws, gy, u->in, u->wc, B,
+    conv_b(u, NULL, u->dwc, u->dbc, gy, u->in, u->wc, B,
                        c->C + c->E, H, W, w0, 3, 1, 1);
     /* the time (and side) embedding */
     memset(u->dte, 0, sizeof(float) * nT);

@@ -128,3 +128,23 @@ PY
   run --separate-stderr si-train --generative --alpha 0.5 pairs.tz -o n.tz
   fails_with 1 "generative model has none"
 }
+
+@test "signals (N, C, L) get the 1-D U-Net; it learns, transports and samples" {
+  /usr/bin/python3 -c "
+import numpy as np
+g = np.random.default_rng(0); t = np.linspace(0, 1, 32)
+np.save('sig.npy', np.stack([np.sin(2 * np.pi * g.uniform(1, 3) * t + g.uniform(0, 6))[None]
+                             for _ in range(256)]).astype(np.float32))"
+  tzimport npy sig.npy --name x0 -o sig.tz
+  simulate awgn:sigma=0.3 sig.tz -o pairs.tz
+  si-train --steps 40 --batch 32 --widths 8,16 --mid 1 --temb 16 --log l.tsv --log-every 39 \
+    pairs.tz -o m.tz -q
+  run tzinfo m.tz
+  [[ "$output" == *"@arch=unet"* && "$output" == *"@height=1"* && "$output" == *"@img_width=32"* ]]
+  first=$(sed -n 2p l.tsv | cut -f2); last=$(tail -1 l.tsv | cut -f2)
+  awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < 0.7 * a) }'
+  tzcat -d x0 pairs.tz | pushback -m m.tz -n 4 -o out.tz
+  [[ "$(tzinfo out.tz)" == *"x0           f32  [256,1,32]"* ]]
+  si-train --generative --steps 1 --batch 8 --widths 8,16 --temb 16 sig.tz -o g.tz -q
+  [[ "$(pushback -m g.tz -c 3 -n 2 | tzinfo)" == *"x0           f32  [3,1,32]"* ]]
+}

@@ -70,29 +70,18 @@ int main(int argc, char **argv)
     cli_parse(&g_spec, argc, argv, &first);
     if (!g_opt.model)
         cli_die(EXIT_USAGE, "need -m MODEL");
-    int method = !strcmp(g_opt.method, "heun") ? SI_HEUN
-                 : !strcmp(g_opt.method, "euler") ? SI_EULER : -1;
-    if (method < 0)
-        cli_die(EXIT_USAGE, "--method must be euler or heun; got '%s'", g_opt.method);
     nn_set_threads(cli.threads);
     model m;
-    if (model_load(&m, g_opt.model) < 0)
+    push_opts po;
+    if (push_load(&m, g_opt.model, g_opt.method, g_opt.sde, g_opt.raw, g_opt.steps, &po) < 0)
         cli_die_last();
-    if (g_opt.sde && !((m.ip.combined || m.ip.denoiser) && m.ip.g > 0))
-        cli_die(EXIT_USAGE, "--sde needs a model trained with --gamma > 0 and --combined "
-                "or --denoiser");
-    /* The combined drift b + eta is the SDE's; as an ODE drift it is wrong. */
-    if (!g_opt.sde && m.ip.combined)
-        cli_die(EXIT_USAGE, "a model trained with --combined needs --sde");
+    po.seed = cli.seed;
     if (g_opt.count && first < argc)
         cli_die(EXIT_USAGE, "--count samples from noise and takes no FILE");
-    if (!g_opt.raw && m.os.ema)
-        memcpy(m.net.params, m.os.ema, sizeof(float) * m.net.nparams);
     if (g_opt.count && (!m.generative || m.net.cond))
         cli_die(EXIT_USAGE, "--count needs a generative model without side inputs");
     if (!g_opt.count && m.generative)
         cli_die(EXIT_USAGE, "a generative model samples with --count N");
-    push_opts po = { g_opt.sde, method, g_opt.steps, cli.seed };
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     if (!w)
         cli_die_last();
@@ -105,11 +94,12 @@ int main(int argc, char **argv)
             uint64_t n = g_opt.count - s < g_opt.batch ? g_opt.count - s : g_opt.batch;
             tz_record out;
             tz_record_init(&out, TZ_BATCH);
+            /* a U-Net's samples are images (C, H, W), or signals (C, L) */
             const unet_config *u = &m.net.c.unet;
-            int image = m.net.c.arch == NET_UNET;
-            uint64_t dims[4] = { n, image ? (uint64_t)u->C : (uint64_t)D, (uint64_t)u->H,
-                                 (uint64_t)u->W };
-            tz_tensor *x = tz_record_add(&out, m.x0, TZ_F32, image ? 4 : 2, dims, NULL);
+            int is_unet = m.net.c.arch == NET_UNET, rank = !is_unet ? 2 : u->H == 1 ? 3 : 4;
+            uint64_t dims[4] = { n, is_unet ? (uint64_t)u->C : (uint64_t)D,
+                                 rank == 3 ? (uint64_t)u->W : (uint64_t)u->H, (uint64_t)u->W };
+            tz_tensor *x = tz_record_add(&out, m.x0, TZ_F32, rank, dims, NULL);
             if (!x)
                 cli_die_last();
             for (uint64_t i = 0; i < n; i++) {
@@ -117,7 +107,7 @@ int main(int argc, char **argv)
                 rng_init(&r, cli.seed, PB_RNG_NOISE, s + i);
                 rng_add_normal_f32(&r, (float *)x->data + i * (uint64_t)D, (uint64_t)D, 1.0f);
             }
-            if (si_transport(&m.net, &m.ip, g_opt.sde, method, g_opt.steps, x->data, NULL,
+            if (si_transport(&m.net, &m.ip, po.sde, po.method, po.steps, x->data, NULL,
                              (int)n, cli.seed, s) < 0)
                 cli_die_last();
             check_finite(x, "--count");

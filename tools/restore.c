@@ -20,7 +20,6 @@
 #include "nn.h"         /* nn_set_threads */
 #include "out.h"        /* out_open, out_commit */
 #include "push.h"       /* push_transport */
-#include "si.h"         /* SI_EULER, SI_HEUN */
 #include "tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
@@ -109,14 +108,14 @@ static void score_record(scores *sc, const tz_tensor *x, const tz_tensor *y,
 /* x = the mean of K transports of the record; the samples, if wanted, into
  * all (n, K, D). */
 static void restore_record(model *m, tz_record *rec, float *x, float *all, float *one,
-                           uint64_t first, int method, const char *where)
+                           uint64_t first, const push_opts *po, const char *where)
 {
     uint64_t n = tz_record_batch(rec);
     size_t D = (size_t)m->net.dim, K = (size_t)g_opt.samples;
     for (size_t k = 0; k < K; k++) {
         /* Sample 0 is keyed by --seed alone, so K = 1 is pushback's. */
-        push_opts o = { g_opt.sde, method, g_opt.steps,
-                        cli.seed + k * UINT64_C(0x9e3779b97f4a7c15) };
+        push_opts o = *po;
+        o.seed = cli.seed + k * UINT64_C(0x9e3779b97f4a7c15);
         float *dst = K == 1 ? x : one;
         if (push_transport(m, rec, dst, &o, first, where) < 0)
             cli_die_last();
@@ -142,10 +141,6 @@ int main(int argc, char **argv)
     cli_parse(&g_spec, argc, argv, &first);
     if (!g_opt.model)
         cli_die(EXIT_USAGE, "need -m MODEL");
-    int method = !strcmp(g_opt.method, "heun") ? SI_HEUN
-                 : !strcmp(g_opt.method, "euler") ? SI_EULER : -1;
-    if (method < 0)
-        cli_die(EXIT_USAGE, "--method must be euler or heun; got '%s'", g_opt.method);
     if (g_opt.samples > 1 && !g_opt.sde)
         cli_die(EXIT_USAGE, "--samples %d needs --sde: the ODE gives one answer",
                 g_opt.samples);
@@ -153,18 +148,12 @@ int main(int argc, char **argv)
         cli_die(EXIT_USAGE, "--metrics needs --reference NAME");
     nn_set_threads(cli.threads);
     model m;
-    if (model_load(&m, g_opt.model) < 0)
+    push_opts po;
+    if (push_load(&m, g_opt.model, g_opt.method, g_opt.sde, g_opt.raw, g_opt.steps, &po) < 0)
         cli_die_last();
     if (m.generative)
         cli_die(EXIT_USAGE, "%s is a generative model: it restores nothing (see pushback "
                 "--count)", g_opt.model);
-    if (g_opt.sde && !((m.ip.combined || m.ip.denoiser) && m.ip.g > 0))
-        cli_die(EXIT_USAGE, "--sde needs a model trained with --gamma > 0 and --combined "
-                "or --denoiser");
-    if (!g_opt.sde && m.ip.combined)
-        cli_die(EXIT_USAGE, "a model trained with --combined needs --sde");
-    if (!g_opt.raw && m.os.ema)
-        memcpy(m.net.params, m.os.ema, sizeof(float) * m.net.nparams);
     scores sc = { 0 };
     out_file *mf = NULL;
     if (g_opt.metrics) {
@@ -215,7 +204,7 @@ int main(int argc, char **argv)
             one = g_opt.samples > 1 ? mem_alloc_array((size_t)n * (size_t)m.net.dim, 4) : NULL;
             if (!x || (g_opt.samples_field && !all) || (g_opt.samples > 1 && !one))
                 cli_die_last();
-            restore_record(&m, &rec, x->data, all, one, done, method, where);
+            restore_record(&m, &rec, x->data, all, one, done, &po, where);
             if (ref)
                 score_record(&sc, x, tz_record_find(&rec, m.x1), ref);
             done += n;

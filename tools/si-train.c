@@ -5,8 +5,8 @@
  * The whole input is held in memory (the shuffle buffer is the data set):
  * step k draws its batch uniformly from it with rng keys (--seed, k), so a
  * run resumed from its model file gives the same bytes as one that never
- * stopped.  Images (x0 of shape (N, C, H, W)) get the U-Net, other data
- * the MLP, unless --arch says otherwise. */
+ * stopped.  Images (x0 of shape (N, C, H, W)) get the U-Net, signals (N,
+ * C, L) the 1-D U-Net, other data the MLP, unless --arch says otherwise. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -50,7 +50,8 @@ static const cli_opt g_opts[] = {
     { "steps", 'n', CLI_U64, &g_opt.steps, "N", "SGD steps to take (default 1000)", 0, 0 },
     { "batch", 'b', CLI_INT, &g_opt.batch, "B", "samples per step (default 256)", 1, 1 << 20 },
     { "arch", 0, CLI_STR, &g_opt.arch, "mlp|unet",
-      "new model: the network (default unet for images (N, C, H, W), else mlp)", 0, 0 },
+      "new model: the network (default unet for images (N, C, H, W) and signals "
+      "(N, C, L), else mlp)", 0, 0 },
     { "width", 0, CLI_INT, &g_opt.width, "W", "new MLP: hidden width (default 256)", 1, 65536 },
     { "hidden", 0, CLI_INT, &g_opt.hidden, "L",
       "new MLP: hidden layers (default 3)", 1, MLP_LAYERS_MAX - 1 },
@@ -207,7 +208,9 @@ static void order_cond(dataset *ds, model *m)
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
             const tz_tensor *c = &a->t[base + i];
-            int image = c->rank == 4 && c->dims[2] == x->dims[2] && c->dims[3] == x->dims[3];
+            /* a field of images of x0's size, or of signals of its length */
+            int image = c->rank == x->rank && c->dims[x->rank - 1] == x->dims[x->rank - 1] &&
+                        (x->rank == 3 || c->dims[2] == x->dims[2]);
             if (image != (pass == 0))
                 continue;
             if (image)
@@ -354,22 +357,24 @@ static void new_model(model *m, dataset *ds)
     m->ip.combined = g_opt.combined;
     m->ip.denoiser = g_opt.denoiser;
     const tz_tensor *x = &ds->acc.rec.t[0];
-    int image = x->rank == 4;
+    int image = x->rank == 4, signal = x->rank == 3;
     net_config c;
     memset(&c, 0, sizeof c);
     c.arch = g_opt.arch ? (!strcmp(g_opt.arch, "unet") ? NET_UNET : NET_MLP)
-                        : image ? NET_UNET : NET_MLP;
+                        : image || signal ? NET_UNET : NET_MLP;
     if (c.arch == NET_MLP) {
         c.mlp = (mlp_config){ ds->d, ds->dc, g_opt.temb < 0 ? 64 : g_opt.temb,
                               g_opt.width < 0 ? 256 : g_opt.width,
                               g_opt.hidden < 0 ? 3 : g_opt.hidden, 0 };
     } else {
-        if (!image)
-            cli_die(EXIT_DATA, "--arch unet needs images: field '%s' is not (N, C, H, W)",
-                    m->x0);
+        if (!image && !signal)
+            cli_die(EXIT_DATA, "--arch unet needs images (N, C, H, W) or signals (N, C, L): "
+                    "field '%s' is neither", m->x0);
         order_cond(ds, m);
         unet_config *u = &c.unet;
-        *u = unet_small((int)x->dims[1], (int)x->dims[2], (int)x->dims[3]);
+        /* a signal is an image of height 1: the 1-D U-Net */
+        *u = image ? unet_small((int)x->dims[1], (int)x->dims[2], (int)x->dims[3])
+                   : unet_small((int)x->dims[1], 1, (int)x->dims[2]);
         u->E = ds->side_channels;
         u->S = ds->dc - ds->side_channels * u->H * u->W;
         if (g_opt.widths && parse_widths(g_opt.widths, u) < 0)

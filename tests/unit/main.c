@@ -40,6 +40,8 @@ int g_check_failed;
     X(test_nn_upsample_concat)          \
     X(test_unet_gradient_finite_difference) \
     X(test_unet_small_shape)     \
+    X(test_unet1d_gradient_finite_difference) \
+    X(test_nn_conv1d)            \
     X(test_img_png_roundtrip)    \
     X(test_img_png_expand)       \
     X(test_img_f32_exact)        \

@@ -366,3 +366,48 @@ void test_simd_silu_levels(void)
     CHECK(tested >= 1 && simd_level() >= 0 && simd_level() < SIMD_COUNT);
     free(x), free(ref), free(y);
 }
+
+/* conv1d against its definition and central differences (the loss is
+ * linear in each input, so they are exact but for rounding). */
+void test_nn_conv1d(void)
+{
+    int cfg[][6] = { { 3, 2, 9, 4, 3, 1 }, { 2, 3, 8, 2, 3, 2 }, { 9, 2, 5, 3, 1, 1 } };
+    for (size_t s = 0; s < sizeof cfg / sizeof *cfg; s++) {
+        int B = cfg[s][0], C = cfg[s][1], L = cfg[s][2], O = cfg[s][3], k = cfg[s][4];
+        int st = cfg[s][5], pad = k / 2, Lo = nn_conv_out(L, k, st, pad);
+        size_t nin = (size_t)B * C * L, nw = (size_t)O * C * k, nout = (size_t)B * O * Lo;
+        float *x = malloc(4 * nin), *w = malloc(4 * nw), *b = malloc(4 * (size_t)O);
+        float *y = malloc(4 * nout), *yr = malloc(4 * nout), *c = malloc(4 * nout);
+        float *ws = malloc(4 * nn_conv1d_workspace(B, C, L, O, k, st, pad));
+        float *dx = calloc(nin, 4), *dw = calloc(nw, 4), *db = calloc((size_t)O, 4);
+        fill(x, nin, 40, 1), fill(w, nw, 41, 0.5), fill(b, (size_t)O, 42, 0.5), fill(c, nout, 43, 1);
+        nn_conv1d_forward(y, ws, x, w, b, B, C, L, O, k, st, pad);
+        nn_conv1d_forward_ref(yr, x, w, b, B, C, L, O, k, st, pad);
+        CHECK(max_rel(y, yr, nout) < 1e-5);
+        nn_conv1d_backward(dx, dw, db, ws, c, x, w, B, C, L, O, k, st, pad);
+        float *vars[3] = { x, w, b }, *grads[3] = { dx, dw, db };
+        size_t sizes[3] = { nin, nw, (size_t)O };
+        double worst = 0;
+        for (int v = 0; v < 3; v++)
+            for (size_t i = 0; i < sizes[v]; i++) {
+                float keep = vars[v][i];
+                vars[v][i] = keep + 0.5f;
+                nn_conv1d_forward_ref(yr, x, w, b, B, C, L, O, k, st, pad);
+                double lp = dot(c, yr, nout);
+                vars[v][i] = keep - 0.5f;
+                nn_conv1d_forward_ref(yr, x, w, b, B, C, L, O, k, st, pad);
+                double lm = dot(c, yr, nout);
+                vars[v][i] = keep;
+                double fd = lp - lm;
+                worst = fmax(worst, fabs(fd - grads[v][i]) / fmax(1, fabs(fd)));
+            }
+        CHECK(worst < 1e-4);
+        free(x), free(w), free(b), free(y), free(yr), free(c), free(ws), free(dx), free(dw), free(db);
+    }
+    /* 1-D upsampling and its adjoint: <up(a), b> = <a, up^T(b)> */
+    float a[6], bb[12], ua[12], tb[6] = { 0 };
+    fill(a, 6, 44, 1), fill(bb, 12, 45, 1);
+    nn_upsample2_1d_forward(ua, a, 1, 2, 3);
+    nn_upsample2_1d_backward(tb, bb, 1, 2, 3);
+    CHECK(fabs(dot(ua, bb, 12) - dot(a, tb, 6)) < 1e-5 && ua[0] == a[0] && ua[1] == a[0]);
+}

@@ -29,16 +29,17 @@ static double loss(unet *u, const float *x, const float *cond, const float *t,
     return s;
 }
 
-void test_unet_gradient_finite_difference(void)
+/* Central differences on every parameter of a small U-Net with every
+ * kind of block (skip convolution and identity), side channels, side
+ * scalars and two heads. */
+static void check_gradient(const unet_config *cfg, const char *what)
 {
-    /* Two levels, a mid block, every kind of block (skip convolution and
-     * identity), side channels, side scalars, two heads. */
-    unet_config cfg = { .C = 2, .H = 8, .W = 4, .E = 1, .S = 2, .heads = 2, .levels = 2,
-                        .width = { 4, 8 }, .nmid = 1, .temb = 8, .groups = 2 };
     unet u;
-    CHECK(unet_init(&u, &cfg, 5) == 0);
+    CHECK(unet_init(&u, cfg, 5) == 0);
     enum { B = 3 };
-    size_t nx = (size_t)B * 2 * 32, nc = (size_t)B * (32 + 2), no = 2 * nx;
+    size_t N = (size_t)cfg->H * (size_t)cfg->W;
+    size_t nx = (size_t)B * (size_t)cfg->C * N, nc = (size_t)B * ((size_t)cfg->E * N + (size_t)cfg->S);
+    size_t no = (size_t)cfg->heads * nx;
     float *x = malloc(4 * nx), *cond = malloc(4 * nc), *c = malloc(4 * no);
     float *out = malloc(4 * no), *dout = malloc(4 * no);
     float t[B] = { 0.1f, 0.5f, 0.8f };
@@ -72,11 +73,37 @@ void test_unet_gradient_finite_difference(void)
         bad += err > 2e-2;
         tried++;
     }
-    fprintf(stderr, "  U-Net: %d of %d gradients off, worst relative error %.2g\n", bad,
+    fprintf(stderr, "  %s: %d of %d gradients off, worst relative error %.2g\n", what, bad,
             tried, worst);
     CHECK(bad == 0);
     free(x), free(cond), free(c), free(out), free(dout);
     unet_free(&u);
+}
+
+void test_unet_gradient_finite_difference(void)
+{
+    unet_config cfg = { .C = 2, .H = 8, .W = 4, .E = 1, .S = 2, .heads = 2, .levels = 2,
+                        .width = { 4, 8 }, .nmid = 1, .temb = 8, .groups = 2 };
+    check_gradient(&cfg, "U-Net");
+}
+
+/* H = 1: the 1-D U-Net of signals, conv1d all through. */
+void test_unet1d_gradient_finite_difference(void)
+{
+    unet_config cfg = { .C = 2, .H = 1, .W = 16, .E = 1, .S = 1, .heads = 2, .levels = 2,
+                        .width = { 4, 8 }, .nmid = 1, .temb = 8, .groups = 2 };
+    check_gradient(&cfg, "1-D U-Net");
+    unet u;
+    CHECK(unet_init(&u, &cfg, 1) == 0);
+    /* 3-tap kernels: the parameters of the 2-D net's 3 x 3 ones, a third */
+    size_t n1 = u.nparams;
+    unet_free(&u);
+    cfg.H = 4;
+    CHECK(unet_init(&u, &cfg, 1) == 0);
+    CHECK(u.nparams > n1);
+    unet_free(&u);
+    cfg.H = 1, cfg.W = 18;      /* not divisible by 4 */
+    CHECK(unet_init(&u, &cfg, 1) < 0);
 }
 
 void test_unet_small_shape(void)
