@@ -92,7 +92,7 @@ $(BUILD)/bench-nn: $(BUILD)/obj/tests/bench/bench_nn.o $(LIB)
 bench: all $(BUILD)/bench-codec $(BUILD)/bench-nn
 	BENCH_CODEC=$(BUILD)/bench-codec SCSI_BIN=$(abspath $(BIN)) scripts/bench-codec
 	SCSI_BIN=$(abspath $(BIN)) SCSI_EXAMPLES=$(abspath $(BUILD)/examples) scripts/bench-fwd
-	BENCH_NN=$(BUILD)/bench-nn scripts/bench-nn
+	BENCH_NN=$(BUILD)/bench-nn SCSI_BIN=$(abspath $(BIN)) scripts/bench-nn
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "mem.h"
@@ -328,6 +329,33 @@ static int reserve(unet *u, int B)
     return 0;
 }
 
+/* ---- profiling (unet.h: u->prof) ---------------------------------------- */
+
+enum { FW = 0, BW = UNET_PROF_N };     /* slot offsets of the passes */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The start of a lap: free without a profile. */
+static double lap_start(const unet *u)
+{
+    return u->prof ? now() : 0;
+}
+
+/* With a profile, add the seconds since *t to slot i and restart *t. */
+static void lap(const unet *u, int i, double *t)
+{
+    if (!u->prof)
+        return;
+    double s = now();
+    u->prof[i] += s - *t;
+    *t = s;
+}
+
 /* ---- forward ------------------------------------------------------------ */
 
 static void add_inplace(float *y, const float *x, size_t n)
@@ -340,10 +368,14 @@ static void block_forward(unet *u, unet_block *b, const float *x, int B)
 {
     int N = b->H * b->W, G = u->c.groups, T = u->c.temb;
     size_t ni = (size_t)B * (size_t)b->ci * (size_t)N, no = (size_t)B * (size_t)b->co * (size_t)N;
+    double t = lap_start(u);
     b->x = x;
     nn_groupnorm_forward(b->a1, b->m1, b->r1, x, b->g1, b->be1, B, b->ci, N, G);
+    lap(u, FW + UNET_PROF_GN, &t);
     nn_silu_forward(b->s1, b->a1, ni);
+    lap(u, FW + UNET_PROF_SILU, &t);
     conv_f(u, b->h, b->s1, b->w1, b->b1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
+    lap(u, FW + UNET_PROF_CONV, &t);
     nn_linear_forward(b->tp, u->ste, b->wt, b->bt, B, T, b->co);
     for (int i = 0; i < B; i++)
         for (int ch = 0; ch < b->co; ch++) {
@@ -352,15 +384,18 @@ static void block_forward(unet *u, unet_block *b, const float *x, int B)
             for (int p = 0; p < N; p++)
                 h[p] += v;
         }
+    lap(u, FW + UNET_PROF_REST, &t);
     nn_groupnorm_forward(b->a2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co, N, G);
+    lap(u, FW + UNET_PROF_GN, &t);
     nn_silu_forward(b->s2, b->a2, no);
+    lap(u, FW + UNET_PROF_SILU, &t);
     conv_f(u, b->y, b->s2, b->w2, b->b2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
-    if (!b->ws) {
-        add_inplace(b->y, x, no);
-        return;
-    }
-    conv_f(u, u->g[0], x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
-    add_inplace(b->y, u->g[0], no);
+    if (b->ws)
+        conv_f(u, u->g[0], x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co,
+                          1, 1, 0);
+    lap(u, FW + UNET_PROF_CONV, &t);
+    add_inplace(b->y, b->ws ? u->g[0] : x, no);
+    lap(u, FW + UNET_PROF_REST, &t);
 }
 
 int unet_forward(unet *u, float *out, const float *x, const float *cond,
@@ -372,6 +407,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
     const unet_config *c = &u->c;
     int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
     size_t nT = (size_t)B * (size_t)T, row = (size_t)c->E * (size_t)N0 + (size_t)c->S;
+    double t0 = lap_start(u), t1;
     nn_temb_forward(u->te0, t, B, UNET_SINUSOID);
     nn_linear_forward(u->te1, u->te0, u->wt1, u->bt1, B, UNET_SINUSOID, T);
     nn_silu_forward(u->te1s, u->te1, nT);
@@ -387,6 +423,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         add_inplace(u->te, u->g[0], nT);
     }
     nn_silu_forward(u->ste, u->te, nT);
+    lap(u, FW + UNET_PROF_TEMB, &t0);
     const float *in = x;
     if (c->E) {
         size_t nx = (size_t)c->C * (size_t)N0, ne = (size_t)c->E * (size_t)N0;
@@ -400,32 +437,43 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
     u->in = in;
     conv_f(u, u->h0, in, u->wc, u->bc, B, c->C + c->E, H, W, c->width[0],
                       3, 1, 1);
+    lap(u, FW + UNET_PROF_CIN, &t0);
     const float *h = u->h0;
     int ch = c->width[0], nb = 0;
     for (int l = 0; l < L; l++) {
-        unet_block *b = &u->blk[nb++];
+        unet_block *b = &u->blk[nb];
         block_forward(u, b, h, B);
+        lap(u, FW + UNET_PROF_BLOCK + nb++, &t0);
         conv_f(u, u->down[l], b->y, u->wd[l], u->bd[l], B, b->co, b->H, b->W,
                           b->co, 3, 2, 1);
+        lap(u, FW + UNET_PROF_DOWN + l, &t0);
         h = u->down[l], ch = b->co;
     }
     for (int i = 0; i < c->nmid; i++) {
-        unet_block *b = &u->blk[nb++];
+        unet_block *b = &u->blk[nb];
         block_forward(u, b, h, B);
+        lap(u, FW + UNET_PROF_BLOCK + nb++, &t0);
         h = b->y;
     }
     for (int l = L - 1; l >= 0; l--) {
         int Hl = level_h(c, l), Wl = level_w(c, l);
         up_f(u, u->upx[l], h, B, ch, level_h(c, l + 1), level_w(c, l + 1));
         nn_concat_forward(u->cat[l], u->upx[l], u->blk[l].y, B, ch, c->width[l], Hl * Wl);
-        unet_block *b = &u->blk[nb++];
+        lap(u, FW + UNET_PROF_UP + l, &t0);
+        unet_block *b = &u->blk[nb];
         block_forward(u, b, u->cat[l], B);
+        lap(u, FW + UNET_PROF_BLOCK + nb++, &t0);
         h = b->y, ch = b->co;
     }
     size_t n0 = (size_t)B * (size_t)ch * (size_t)N0;
+    t1 = t0;
     nn_groupnorm_forward(u->on, u->om, u->orr, h, u->gn, u->bn, B, ch, N0, G);
+    lap(u, FW + UNET_PROF_GN, &t1);
     nn_silu_forward(u->os, u->on, n0);
+    lap(u, FW + UNET_PROF_SILU, &t1);
     conv_f(u, out, u->os, u->wo, u->bo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
+    lap(u, FW + UNET_PROF_CONV, &t1);
+    lap(u, FW + UNET_PROF_OUT, &t0);
     nn_blas_single(0);
     return 0;
 }
@@ -440,18 +488,24 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
     int N = b->H * b->W, G = u->c.groups, T = u->c.temb;
     size_t ni = (size_t)B * (size_t)b->ci * (size_t)N, no = (size_t)B * (size_t)b->co * (size_t)N;
     float *p = u->g[2], *q = u->g[3];
-    if (b->ws)
+    double t = lap_start(u);
+    if (b->ws) {
         conv_b(u, dx, b->dws, b->dbs, dy, b->x, b->ws, B, b->ci, b->H, b->W,
                            b->co, 1, 1, 0);
-    else
+        lap(u, BW + UNET_PROF_CONV, &t);
+    } else
         add_inplace(dx, dy, no);
     memset(p, 0, sizeof(float) * no);
+    lap(u, BW + UNET_PROF_REST, &t);
     conv_b(u, p, b->dw2, b->db2, dy, b->s2, b->w2, B, b->co, b->H, b->W,
                        b->co, 3, 1, 1);
+    lap(u, BW + UNET_PROF_CONV, &t);
     memset(q, 0, sizeof(float) * no);
     nn_silu_backward(q, p, b->a2, b->s2, no);
+    lap(u, BW + UNET_PROF_SILU, &t);
     memset(p, 0, sizeof(float) * no);           /* p: the gradient at h */
     nn_groupnorm_backward(p, b->dg2, b->dbe2, q, b->h, b->g2, b->m2, b->r2, B, b->co, N, G);
+    lap(u, BW + UNET_PROF_GN, &t);
     for (int i = 0; i < B; i++)                 /* q: at the time projection */
         for (int ch = 0; ch < b->co; ch++) {
             const float *g = p + ((size_t)i * (size_t)b->co + (size_t)ch) * (size_t)N;
@@ -462,11 +516,15 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
         }
     nn_linear_backward(u->dste, b->dwt, b->dbt, q, u->ste, b->wt, B, T, b->co);
     memset(q, 0, sizeof(float) * ni);
+    lap(u, BW + UNET_PROF_REST, &t);
     conv_b(u, q, b->dw1, b->db1, p, b->s1, b->w1, B, b->ci, b->H, b->W,
                        b->co, 3, 1, 1);
+    lap(u, BW + UNET_PROF_CONV, &t);
     memset(p, 0, sizeof(float) * ni);
     nn_silu_backward(p, q, b->a1, b->s1, ni);
+    lap(u, BW + UNET_PROF_SILU, &t);
     nn_groupnorm_backward(dx, b->dg1, b->dbe1, p, b->x, b->g1, b->m1, b->r1, B, b->ci, N, G);
+    lap(u, BW + UNET_PROF_GN, &t);
 }
 
 void unet_backward(unet *u, const float *dout, int B)
@@ -476,6 +534,7 @@ void unet_backward(unet *u, const float *dout, int B)
     int w0 = c->width[0];
     size_t nT = (size_t)B * (size_t)T, n0 = (size_t)B * (size_t)w0 * (size_t)N0;
     nn_blas_single(1);
+    double t0 = lap_start(u), t1 = t0;
     float *gy = u->g[0], *gx = u->g[1];         /* the gradient at y, at x */
     memset(u->dste, 0, sizeof(float) * nT);
     for (int l = 0; l < L; l++)
@@ -483,20 +542,26 @@ void unet_backward(unet *u, const float *dout, int B)
                                    (size_t)(level_h(c, l) * level_w(c, l)));
     /* the output head */
     memset(u->g[2], 0, sizeof(float) * n0);
+    lap(u, BW + UNET_PROF_REST, &t1);
     conv_b(u, u->g[2], u->dwo, u->dbo, dout, u->os, u->wo, B, w0, H, W,
                        c->heads * c->C, 3, 1, 1);
+    lap(u, BW + UNET_PROF_CONV, &t1);
     memset(u->g[3], 0, sizeof(float) * n0);
     nn_silu_backward(u->g[3], u->g[2], u->on, u->os, n0);
+    lap(u, BW + UNET_PROF_SILU, &t1);
     memset(gy, 0, sizeof(float) * n0);
     int nb = u->nblocks;
     nn_groupnorm_backward(gy, u->dgn, u->dbn, u->g[3], u->blk[nb - 1].y, u->gn, u->om,
                           u->orr, B, w0, N0, G);
+    lap(u, BW + UNET_PROF_GN, &t1);
+    lap(u, BW + UNET_PROF_OUT, &t0);
     /* the up path, from the full resolution */
     for (int l = 0; l < L; l++) {
         unet_block *b = &u->blk[--nb];
         int Nl = b->H * b->W, below = b->ci - b->co;
         memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)Nl);
         block_backward(u, b, gx, gy, B);
+        lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         /* gx holds the gradient at concat(upx, skip): split it, upx's
          * part into gy (free now), then down through the upsampling. */
         memset(gy, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)Nl);
@@ -504,6 +569,7 @@ void unet_backward(unet *u, const float *dout, int B)
         int Hb = level_h(c, l + 1), Wb = level_w(c, l + 1);
         memset(gx, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)(Hb * Wb));
         up_b(u, gx, gy, B, below, Hb, Wb);
+        lap(u, BW + UNET_PROF_UP + l, &t0);
         float *s = gy;
         gy = gx, gx = s;
     }
@@ -511,6 +577,7 @@ void unet_backward(unet *u, const float *dout, int B)
         unet_block *b = &u->blk[--nb];
         memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
         block_backward(u, b, gx, gy, B);
+        lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         float *s = gy;
         gy = gx, gx = s;
     }
@@ -520,13 +587,16 @@ void unet_backward(unet *u, const float *dout, int B)
         unet_block *b = &u->blk[--nb];
         conv_b(u, u->dskip[l], u->dwd[l], u->dbd[l], gy, b->y, u->wd[l], B,
                            b->co, b->H, b->W, b->co, 3, 2, 1);
+        lap(u, BW + UNET_PROF_DOWN + l, &t0);
         memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
         block_backward(u, b, gx, u->dskip[l], B);
+        lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         float *s = gy;
         gy = gx, gx = s;
     }
     conv_b(u, NULL, u->dwc, u->dbc, gy, u->in, u->wc, B,
                        c->C + c->E, H, W, w0, 3, 1, 1);
+    lap(u, BW + UNET_PROF_CIN, &t0);
     /* the time (and side) embedding */
     memset(u->dte, 0, sizeof(float) * nT);
     nn_silu_backward(u->dte, u->dste, u->te, u->ste, nT);
@@ -542,5 +612,6 @@ void unet_backward(unet *u, const float *dout, int B)
         nn_silu_backward(u->g[3], u->g[2], u->se1, u->se1s, nT);
         nn_linear_backward(NULL, u->dws1, u->dbs1, u->g[3], u->sv, u->ws1, B, c->S, T);
     }
+    lap(u, BW + UNET_PROF_TEMB, &t0);
     nn_blas_single(0);
 }

@@ -32,6 +32,22 @@
 #define UNET_LEVELS_MAX 4
 #define UNET_BLOCKS_MAX (2 * UNET_LEVELS_MAX + 8)
 
+/* Profile slots (unet.prof): wall seconds per stage, forward at
+ * prof[i], backward at prof[UNET_PROF_N + i].  The stages partition a
+ * pass; the kinds break down the ResBlocks and the output head. */
+enum {
+    UNET_PROF_TEMB,                     /* time (and side) embedding */
+    UNET_PROF_CIN,                      /* input convolution */
+    UNET_PROF_OUT,                      /* output head (backward: and zeroing) */
+    UNET_PROF_BLOCK,                    /* + block index, forward order */
+    UNET_PROF_DOWN = UNET_PROF_BLOCK + UNET_BLOCKS_MAX,   /* + level */
+    UNET_PROF_UP = UNET_PROF_DOWN + UNET_LEVELS_MAX,      /* + level: upsample, concat */
+    UNET_PROF_CONV = UNET_PROF_UP + UNET_LEVELS_MAX,      /* kinds */
+    UNET_PROF_GN, UNET_PROF_SILU,
+    UNET_PROF_REST,                     /* time projection, sums, zeroing */
+    UNET_PROF_N
+};
+
 typedef struct {
     int C, H, W;        /* data channels and size */
     int E;              /* side channels appended to the input */
@@ -77,6 +93,7 @@ typedef struct {
     float *g[4];                        /* gradient scratch, largest tensor */
     float *dskip[UNET_LEVELS_MAX], *dste, *dte;
     float *ws;                          /* convolution workspace */
+    double *prof;       /* NULL, or 2 UNET_PROF_N seconds to add to (above) */
 } unet;
 
 /* The configuration of UNet-S for C channels of H x W. */
