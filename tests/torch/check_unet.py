@@ -10,7 +10,11 @@ Usage:
       p1 - p0 under one torch.optim.AdamW step (lr 1e-2, weight decay 0.1)
       with the C values: relative error at most 1e-4 (max |a - b| over max |b|
       of each tensor).  For the UNet-S configuration it also runs the
-      structure check below.
+      structure check below.  A dump with H = 1 is of the 1-D U-Net for
+      signals (C, L = W): the mirror is then built of Conv1d (3 taps, the
+      1x1 skips 1 tap), upsamples along the length and takes x, the mask
+      channels and the output as (B, C, L) (the dump's (B, C, 1, L)).
+      The structure check is of the 2-D net only.
   /usr/bin/python3 check_unet.py --structure [C H W]
       Only the structure check, for UNet-S of C channels (default 1 28 28).
 
@@ -60,19 +64,21 @@ class Sinusoid(nn.Module):
 
 class ResBlock(nn.Module):
     """h = conv3x3(SiLU(GN(x))) + Linear(SiLU(temb));
-    y = conv3x3(SiLU(GN(h))) + (x if i == o else conv1x1(x))."""
+    y = conv3x3(SiLU(GN(h))) + (x if i == o else conv1x1(x)).
+    Conv is nn.Conv2d, or nn.Conv1d for the 1-D net (3 taps, 1 tap)."""
 
-    def __init__(self, ci, co, T, groups):
+    def __init__(self, ci, co, T, groups, Conv=nn.Conv2d):
         super().__init__()
         self.n1 = nn.GroupNorm(groups, ci)
-        self.c1 = nn.Conv2d(ci, co, 3, padding=1)
+        self.c1 = Conv(ci, co, 3, padding=1)
         self.t = nn.Linear(T, co)
         self.n2 = nn.GroupNorm(groups, co)
-        self.c2 = nn.Conv2d(co, co, 3, padding=1)
-        self.skip = nn.Conv2d(ci, co, 1) if ci != co else None
+        self.c2 = Conv(co, co, 3, padding=1)
+        self.skip = Conv(ci, co, 1) if ci != co else None
 
     def forward(self, x, temb):
-        h = self.c1(F.silu(self.n1(x))) + self.t(F.silu(temb))[:, :, None, None]
+        tp = self.t(F.silu(temb))
+        h = self.c1(F.silu(self.n1(x))) + tp.view(tp.shape + (1,) * (x.dim() - 2))
         y = self.c2(F.silu(self.n2(h)))
         return y + (x if self.skip is None else self.skip(x))
 
@@ -81,38 +87,46 @@ class UNet(nn.Module):
     """The general U-Net of libcommon/unet.h.  Modules are named as in
     torch_ref.py's UNetS: temb, cin, r1 d1 .. rL dL (down: ResBlock, then a
     stride-2 convolution, per level), m1 .. (middle), u1 .. uL (up, from the
-    coarsest), nout, cout; then side, the embedding of the S scalars."""
+    coarsest), nout, cout; then side, the embedding of the S scalars.
 
-    def __init__(self, C, E=0, S=0, heads=2, widths=(32, 64), nmid=2, temb=128, groups=8):
+    oned: the 1-D U-Net of unet.c (a config with H = 1): every convolution
+    a Conv1d, x (B, C, L), the same parameters in the same order with the
+    kernels (O, C, 3) and (O, C, 1)."""
+
+    def __init__(self, C, E=0, S=0, heads=2, widths=(32, 64), nmid=2, temb=128, groups=8,
+                 oned=False):
         super().__init__()
         self.C, self.E, self.S, self.L = C, E, S, len(widths)
         T, w0 = temb, widths[0]
+        Conv = nn.Conv1d if oned else nn.Conv2d
         self.temb = nn.Sequential(Sinusoid(SINUSOID), nn.Linear(SINUSOID, T), nn.SiLU(),
                                   nn.Linear(T, T))
-        self.cin = nn.Conv2d(C + E, w0, 3, padding=1)
+        self.cin = Conv(C + E, w0, 3, padding=1)
         ch = w0
         for l, w in enumerate(widths):
-            setattr(self, "r%d" % (l + 1), ResBlock(ch, w, T, groups))
-            setattr(self, "d%d" % (l + 1), nn.Conv2d(w, w, 3, stride=2, padding=1))
+            setattr(self, "r%d" % (l + 1), ResBlock(ch, w, T, groups, Conv))
+            setattr(self, "d%d" % (l + 1), Conv(w, w, 3, stride=2, padding=1))
             ch = w
         self.nmid = nmid
         for i in range(nmid):
-            setattr(self, "m%d" % (i + 1), ResBlock(ch, ch, T, groups))
+            setattr(self, "m%d" % (i + 1), ResBlock(ch, ch, T, groups, Conv))
         for k, l in enumerate(reversed(range(self.L))):
-            setattr(self, "u%d" % (k + 1), ResBlock(ch + widths[l], widths[l], T, groups))
+            setattr(self, "u%d" % (k + 1), ResBlock(ch + widths[l], widths[l], T, groups, Conv))
             ch = widths[l]
         self.nout = nn.GroupNorm(groups, w0)
-        self.cout = nn.Conv2d(w0, heads * C, 3, padding=1)
+        self.cout = Conv(w0, heads * C, 3, padding=1)
         if S:
             self.side = nn.Sequential(nn.Linear(S, T), nn.SiLU(), nn.Linear(T, T))
 
     def forward(self, x, t, cond=None):
-        B, _, H, W = x.shape
-        ne = self.E * H * W
+        """x (B, C, H, W), or (B, C, L) in 1-D; cond (B, E H W + S) or
+        (B, E L + S): the mask channels, then the scalars."""
+        B, sp = x.shape[0], tuple(x.shape[2:])
+        ne = self.E * math.prod(sp)
         te = self.temb(t)
         if self.S:
             te = te + self.side(cond[:, ne:ne + self.S])
-        h = x if not self.E else torch.cat([x, cond[:, :ne].reshape(B, self.E, H, W)], 1)
+        h = x if not self.E else torch.cat([x, cond[:, :ne].reshape((B, self.E) + sp)], 1)
         h = self.cin(h)
         skips = []
         for l in range(self.L):
@@ -234,15 +248,19 @@ def main():
     C, H, W, E, S, heads, levels, nmid, temb, groups = map(int, attrs["unet"].split(","))
     widths = tuple(map(int, attrs["widths"].split(",")))
     assert len(widths) == levels, attrs
-    print("U-Net C=%d %dx%d E=%d S=%d heads=%d widths=%s nmid=%d temb=%d groups=%d batch=%d"
-          % (C, H, W, E, S, heads, ",".join(map(str, widths)), nmid, temb, groups,
+    size = "1-D L=%d" % W if H == 1 else "%dx%d" % (H, W)
+    print("U-Net C=%d %s E=%d S=%d heads=%d widths=%s nmid=%d temb=%d groups=%d batch=%d"
+          % (C, size, E, S, heads, ",".join(map(str, widths)), nmid, temb, groups,
              d["x"].shape[0]), file=sys.stderr)
     checks = {}
-    if is_unets(C, E, S, heads, widths, nmid, temb, groups):
+    oned = H == 1
+    if is_unets(C, E, S, heads, widths, nmid, temb, groups) and not oned:
         checks.update(structure(C, H, W))
-    net = UNet(C, E, S, heads, widths, nmid, temb, groups)
+    net = UNet(C, E, S, heads, widths, nmid, temb, groups, oned)
     net.load_flat(d["p0"])
     f = {k: torch.from_numpy(np.array(d[k])) for k in ("x", "cond", "t", "target")}
+    if oned:        # (B, C, 1, L) -> (B, C, L)
+        f["x"], f["target"] = f["x"].squeeze(2), f["target"].squeeze(2)
     out = net(f["x"], f["t"], f["cond"])
     loss = F.mse_loss(out, f["target"])
     loss.backward()
@@ -262,7 +280,7 @@ def main():
                           p.detach().numpy() - p0[n].astype(np.float64))
                       for n, p in net.named_parameters()})
     checks.update({
-        "output": (rel(d["out"], out.detach().numpy()), TOL, ""),
+        "output": (rel(np.reshape(d["out"], out.shape), out.detach().numpy()), TOL, ""),
         "loss": (rel(d["loss"], loss.item()), TOL, ""),
         "gradients": (grad_err[0], TOL, "worst of %d tensors: %s" % (len(cg), grad_err[1])),
         # the step itself, p1 - p0, not p1: p0 would hide its errors

@@ -2,6 +2,8 @@
  * PyTorch cross-check (tests/torch/check_unet.py).
  *
  * Usage: unet-dump C H W E S LEVELS W1,W2,.. NMID TEMB GROUPS HEADS BATCH SEED > step.tz
+ * H = 1 is the 1-D U-Net for signals of length W (unet.c): its kernels are
+ * 3 taps, and the tensors are still written (B, C, 1, W).
  * Writes one raw plain record: the inputs x (B, C, H, W), cond (B, E H W + S),
  * t (B), target (B, heads C, H, W), the parameters before (p0), the output,
  * the MSE loss, the gradients, and the parameters after one AdamW step (p1)
@@ -65,8 +67,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "unet-dump: bad configuration\n");
         return 2;
     }
-    int O = c.heads * c.C, w0 = c.width[0];
-    fill(u.wo, (size_t)O * (size_t)w0 * 9, 5, 0, 0.05);
+    /* the output convolution's kernel: 3 x 3, or 3 taps in 1-D */
+    int O = c.heads * c.C, w0 = c.width[0], area = c.H == 1 ? 3 : 9;
+    fill(u.wo, (size_t)O * (size_t)w0 * (size_t)area, 5, 0, 0.05);
     fill(u.bo, (size_t)O, 6, 0, 0.05);
     perturb_norm(u.gn, u.bn, (size_t)w0, 7);
     for (int i = 0; i < u.nblocks; i++) {
