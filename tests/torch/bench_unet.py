@@ -6,14 +6,12 @@ unet28 (training at 64, inference at 256), median of 5 runs after a
 warm-up.  Usage: bench_unet.py unet28 THREADS
 Run with OPENBLAS_NUM_THREADS=1, torch's best 2-thread setting here."""
 import os
-import statistics
 import sys
-import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
+from bench_mlp import measure  # noqa: E402
 from check_unet import UNet  # noqa: E402
 
 
@@ -27,23 +25,8 @@ def main():
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     x, y = torch.randn(B_infer, C, H, W), torch.randn(B_infer, 2 * C, H, W)
     t = torch.rand(B_infer)
-    train, infer = [], []
-    for run in range(6):                # run 0 warms up
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            opt.zero_grad()
-            loss = F.mse_loss(net(x[:B], t[:B]), y[:B])
-            loss.backward()
-            opt.step()
-        t1 = time.perf_counter()
-        with torch.no_grad():
-            for _ in range(passes):
-                net(x, t)
-        t2 = time.perf_counter()
-        if run:
-            train.append(steps * B / (t1 - t0))
-            infer.append(passes * B_infer / (t2 - t1))
-    print("train %.1f\ninfer %.1f" % (statistics.median(train), statistics.median(infer)))
+    train, infer = measure(net, opt, (x[:B], t[:B]), y[:B], (x, t), steps, passes)
+    print("train %.1f\ninfer %.1f" % (train, infer))
 
 
 if __name__ == "__main__":
