@@ -184,17 +184,29 @@ static conv_geom geom1d(int C, int L, int O, int k, int stride, int pad)
     return geom(C, 1, L, O, 1, k, 1, stride, 0, pad);
 }
 
-/* Floats per im2col: C kh kw Ho Wo. */
-static size_t col_size(const conv_geom *g)
+/* A stride-1 convolution whose padding keeps the size ("same"): its
+ * gradient at the input is the convolution of the output's gradient with
+ * the flipped, transposed kernel, one GEMM of inner size O kh kw per
+ * sample, instead of a GEMM of inner size O and a scattering col2im. */
+static int same(const conv_geom *g)
 {
-    return (size_t)g->C * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
+    return g->sh == 1 && g->sw == 1 && g->kh % 2 && g->kw % 2 && 2 * g->ph == g->kh - 1 &&
+           2 * g->pw == g->kw - 1;
 }
 
+/* Floats per im2col slot: (C or O) kh kw Ho Wo, the larger, since the
+ * slot also takes the output gradient's im2col. */
+static size_t col_size(const conv_geom *g)
+{
+    size_t ch = (size_t)(g->C > g->O ? g->C : g->O);
+    return ch * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
+}
+
+/* Slots, the groups' partial weight gradients, the flipped kernel. */
 static size_t workspace(int B, const conv_geom *g)
 {
-    return NN_SLOTS * col_size(g) +
-           conv_groups(B) * ((size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw +
-                             (size_t)g->O);
+    size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
+    return NN_SLOTS * col_size(g) + conv_groups(B) * (nw + (size_t)g->O) + nw;
 }
 
 size_t nn_conv2d_workspace(int B, int C, int H, int W, int O, int k, int stride, int pad)
@@ -280,7 +292,7 @@ static void col2im(float *x, const float *col, const conv_geom *g)
 
 /* One convolution call, shared by the worker threads. */
 typedef struct {
-    float *out, *din, *dw, *db, *ws;
+    float *out, *din, *dw, *db, *ws, *wflip;
     const float *in, *w, *b, *dout;
     int B, threads;
     conv_geom g;
@@ -367,6 +379,16 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                             gr, P, 1.0f, dx, P);
                 continue;
             }
+            if (same(g)) {
+                /* dx (C, P) += wflip (C, O kh kw) im2col(g) (O kh kw, P) */
+                conv_geom gt = *g;
+                gt.C = g->O, gt.O = g->C;
+                im2col(col, gr, &gt);
+                int Kt = g->O * g->kh * g->kw;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->C, P, Kt, 1.0f,
+                            j->wflip, Kt, col, P, 1.0f, dx, P);
+                continue;
+            }
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->O, 1.0f, j->w, K, gr,
                         P, 0.0f, col, P);
             col2im(dx, col, g);
@@ -397,10 +419,22 @@ static void conv_backward(float *din, float *dw, float *db, float *ws, const flo
 {
     conv_job j = { .din = din, .dw = dw, .db = db, .ws = ws, .dout = dout, .in = in, .w = w,
                    .B = B, .g = *g };
-    conv_run(&j, conv_backward_worker);
-    /* The groups' partial sums, in group order. */
     size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
     const float *parts = conv_col(&j, NN_SLOTS);
+    if (din && same(g) && !pointwise(g)) {
+        /* wflip[c][o][ky][kx] = w[o][c][kh-1-ky][kw-1-kx] */
+        j.wflip = (float *)parts + conv_groups(B) * (nw + (size_t)g->O);
+        size_t kk = (size_t)g->kh * (size_t)g->kw;
+        for (int o = 0; o < g->O; o++)
+            for (int c = 0; c < g->C; c++) {
+                const float *src = w + ((size_t)o * (size_t)g->C + (size_t)c) * kk;
+                float *dst = j.wflip + ((size_t)c * (size_t)g->O + (size_t)o) * kk;
+                for (size_t k = 0; k < kk; k++)
+                    dst[k] = src[kk - 1 - k];
+            }
+    }
+    conv_run(&j, conv_backward_worker);
+    /* The groups' partial sums, in group order. */
     for (size_t q = 0; q < conv_groups(B); q++) {
         const float *pw = parts + q * (nw + (size_t)g->O);
         for (size_t i = 0; i < nw; i++)
