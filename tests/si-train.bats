@@ -148,3 +148,20 @@ np.save('sig.npy', np.stack([np.sin(2 * np.pi * g.uniform(1, 3) * t + g.uniform(
   si-train --generative --steps 1 --batch 8 --widths 8,16 --temb 16 sig.tz -o g.tz -q
   [[ "$(pushback -m g.tz -c 3 -n 2 | tzinfo)" == *"x0           f32  [3,1,32]"* ]]
 }
+
+@test "--real-prefix: a real pair takes the observation's side fields" {
+  # pairs: x0, the real observation y with its mask y_mask, and a simulated
+  # x1 with another mask.  With alpha 0 every pair is real: --real-prefix
+  # y_ must train exactly as data whose mask field is y_mask does.
+  gmm 2000
+  simulate mask:p=0.7 g.tz | tzcat -R x1=y -R mask=y_mask | simulate mask:p=0.2 -o p.tz
+  si-train --steps 20 --batch 64 --cond mask --alpha 0 --real-prefix y_ p.tz -o a.tz -q
+  tzcat -d mask -R y_mask=mask p.tz -o q.tz
+  si-train --steps 20 --batch 64 --cond mask --alpha 0 q.tz -o b.tz -q
+  cmp a.tz b.tz
+  # and without the prefix the simulated mask is used: another model
+  si-train --steps 20 --batch 64 --cond mask --alpha 0 p.tz -o c.tz -q
+  ! cmp -s a.tz c.tz
+  run --separate-stderr si-train --steps 1 --cond mask --alpha 0.5 --real-prefix z_ p.tz -o d.tz
+  fails_with 2 "no field 'z_mask'"
+}
