@@ -92,10 +92,15 @@ int push_transport(model *m, const tz_record *rec, float *x, const push_opts *o,
         rc = si_transport(&m->net, &m->ip, o->sde, o->method, o->steps, x, cond, (int)n,
                           o->seed, first);
     free(cond);
+    return rc == 0 ? push_check_finite(x, n, D, where) : rc;
+}
+
+int push_check_finite(const float *x, uint64_t n, size_t D, const char *where)
+{
     /* A transport that blew up must not feed the next stage. */
-    for (size_t i = 0; rc == 0 && i < (size_t)n * D; i++)
+    for (size_t i = 0; i < (size_t)n * D; i++)
         if (!isfinite(x[i]))
-            rc = err_set(ERR_NUMERIC, "%s: the transport gave NaN or Inf (sample %zu)", where,
-                         i / D);
-    return rc;
+            return err_set(ERR_NUMERIC, "%s: the transport gave NaN or Inf (sample %zu)",
+                           where, i / D);
+    return 0;
 }

@@ -38,4 +38,8 @@ const tz_tensor *push_observation(const model *m, const tz_record *rec, const ch
 int push_transport(model *m, const tz_record *rec, float *x, const push_opts *o,
                    uint64_t first, const char *where);
 
+/* 0, or ERR_NUMERIC naming `where` and the sample if any of the n
+ * samples of D values in x is NaN or Inf. */
+int push_check_finite(const float *x, uint64_t n, size_t D, const char *where);
+
 #endif

@@ -8,7 +8,6 @@
  * --threads OpenBLAS threads.  The SCSI loop renames or drops the
  * observation before simulate adds its own x1 (see pushback(1)). */
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +53,6 @@ static const cli_spec g_spec = {
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
-/* A transport that blew up must not feed the next stage. */
-static void check_finite(const tz_tensor *x, const char *where)
-{
-    const float *v = x->data;
-    for (uint64_t i = 0; i < tz_tensor_count(x); i++)
-        if (!isfinite(v[i]))
-            cli_die(EXIT_NUMERIC, "%s: the transport gave NaN or Inf (element %" PRIu64 ")",
-                    where, i);
-}
-
 int main(int argc, char **argv)
 {
     int first;
@@ -108,9 +97,9 @@ int main(int argc, char **argv)
                 rng_add_normal_f32(&r, (float *)x->data + i * (uint64_t)D, (uint64_t)D, 1.0f);
             }
             if (si_transport(&m.net, &m.ip, po.sde, po.method, po.steps, x->data, NULL,
-                             (int)n, cli.seed, s) < 0)
+                             (int)n, cli.seed, s) < 0 ||
+                push_check_finite(x->data, n, (size_t)D, "--count") < 0)
                 cli_die_last();
-            check_finite(x, "--count");
             if (tz_write(w, &out) < 0)
                 cli_die_last();
             tz_record_free(&out);
