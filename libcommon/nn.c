@@ -7,6 +7,7 @@
 #include "nn.h"
 #include "par.h"
 #include "simd.h"
+#include "wino.h"
 
 /* Convolutions split the batch over this many threads, each running
  * single-threaded GEMMs: for their narrow GEMMs OpenBLAS's own threads
@@ -194,19 +195,37 @@ static int same(const conv_geom *g)
            2 * g->pw == g->kw - 1;
 }
 
-/* Floats per im2col slot: (C or O) kh kw Ho Wo, the larger, since the
- * slot also takes the output gradient's im2col. */
+/* A 3 x 3 "same" image convolution: Winograd's F(2x2, 3x3) (wino.h)
+ * computes it and its gradients with 16 multiplications per 2 x 2 outputs
+ * instead of 36.  It pays where its 16 GEMMs are not too small: on 7 x 7
+ * images (16 tiles) or with few channels im2col's single GEMM is faster
+ * (measured on UNet-S, bench-nn unet28-profile). */
+static int winograd(const conv_geom *g)
+{
+    return same(g) && g->kh == 3 && g->kw == 3 && g->H >= 10 && g->W >= 10 && g->C >= 8 &&
+           g->O >= 8;
+}
+
+/* Floats per worker slot: the im2col of the input or of the output's
+ * gradient, (C or O) kh kw Ho Wo, or Winograd's scratch. */
 static size_t col_size(const conv_geom *g)
 {
     size_t ch = (size_t)(g->C > g->O ? g->C : g->O);
-    return ch * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
+    size_t n = ch * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
+    /* Winograd: the scratch, then the group's kernel gradients (16 O C) */
+    size_t nw = winograd(g) ? wino_scratch(g->C, g->H, g->W, g->O) +
+                                  16 * (size_t)g->O * (size_t)g->C
+                            : 0;
+    return n > nw ? n : nw;
 }
 
-/* Slots, the groups' partial weight gradients, the flipped kernel. */
+/* Slots, the groups' partial weight gradients, the flipped kernel, the
+ * Winograd kernels (16 O C). */
 static size_t workspace(int B, const conv_geom *g)
 {
     size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
-    return NN_SLOTS * col_size(g) + conv_groups(B) * (nw + (size_t)g->O) + nw;
+    return NN_SLOTS * col_size(g) + conv_groups(B) * (nw + (size_t)g->O) + nw +
+           16 * (size_t)g->O * (size_t)g->C;
 }
 
 size_t nn_conv2d_workspace(int B, int C, int H, int W, int O, int k, int stride, int pad)
@@ -292,7 +311,7 @@ static void col2im(float *x, const float *col, const conv_geom *g)
 
 /* One convolution call, shared by the worker threads. */
 typedef struct {
-    float *out, *din, *dw, *db, *ws, *wflip;
+    float *out, *din, *dw, *db, *ws, *wflip, *wino;    /* wino: wino_kernels's */
     const float *in, *w, *b, *dout;
     int B, threads;
     conv_geom g;
@@ -327,6 +346,10 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
         for (int oc = 0; oc < g->O; oc++)
             for (int p = 0; p < P; p++)
                 o[(size_t)oc * (size_t)P + (size_t)p] = j->b[oc];
+        if (j->wino) {
+            wino_conv(o, col, x, j->wino, g->C, g->H, g->W, g->O);
+            continue;
+        }
         const float *c = x;
         if (!pointwise(g)) {
             im2col(col, x, g);
@@ -350,9 +373,14 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
     size_t nw = (size_t)g->O * (size_t)K;
     float *col = conv_col(j, (int)t);
     float *parts = conv_col(j, NN_SLOTS);
+    float *du = NULL;
+    if (winograd(g))
+        du = col + wino_scratch(g->C, g->H, g->W, g->O);
     for (size_t q = g0; q < g1; q++) {
         float *pw = parts + q * (nw + (size_t)g->O), *pb = pw + nw;
         memset(pw, 0, sizeof(float) * (nw + (size_t)g->O));
+        if (du)
+            memset(du, 0, sizeof(float) * 16 * (size_t)g->O * (size_t)g->C);
         for (size_t i = q * NN_GROUP; i < (q + 1) * NN_GROUP && i < (size_t)j->B; i++) {
             const float *gr = j->dout + i * (size_t)g->O * (size_t)P;
             const float *x = j->in + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
@@ -362,6 +390,13 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                     s += gr[(size_t)oc * (size_t)P + (size_t)p];
                 pb[oc] += s;
             }
+            float *dx = j->din ? j->din + i * (size_t)g->C * (size_t)g->H * (size_t)g->W : NULL;
+            if (du) {
+                wino_grad(du, col, x, gr, g->C, g->H, g->W, g->O);
+                if (dx)
+                    wino_conv(dx, col, gr, j->wino, g->O, g->H, g->W, g->C);
+                continue;
+            }
             const float *c = x;
             if (!pointwise(g)) {
                 im2col(col, x, g);
@@ -370,9 +405,8 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
             /* dw (O, K) += g (O, P) col^T (P, K) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->O, K, P, 1.0f, gr, P, c, P,
                         1.0f, pw, K);
-            if (!j->din)
+            if (!dx)
                 continue;
-            float *dx = j->din + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
             /* dcol (K, P) = w^T (K, O) g (O, P), then back onto the image */
             if (pointwise(g)) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->O, 1.0f, j->w, K,
@@ -393,6 +427,8 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                         P, 0.0f, col, P);
             col2im(dx, col, g);
         }
+        if (du)
+            wino_kernels_adjoint(pw, du, g->O, g->C);
     }
 }
 
@@ -407,10 +443,22 @@ static void conv_run(conv_job *j, par_fn fn)
     blas_threads(keep);
 }
 
+/* Where the Winograd kernels go: after the flipped kernel. */
+static float *wino_area(const conv_job *j)
+{
+    const conv_geom *g = &j->g;
+    size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
+    return conv_col(j, NN_SLOTS) + conv_groups(j->B) * (nw + (size_t)g->O) + nw;
+}
+
 static void conv_forward(float *out, float *ws, const float *in, const float *w,
                          const float *b, int B, const conv_geom *g)
 {
     conv_job j = { .out = out, .ws = ws, .in = in, .w = w, .b = b, .B = B, .g = *g };
+    if (winograd(g)) {
+        j.wino = wino_area(&j);
+        wino_kernels(j.wino, w, g->O, g->C);
+    }
     conv_run(&j, conv_forward_worker);
 }
 
@@ -432,6 +480,10 @@ static void conv_backward(float *din, float *dw, float *db, float *ws, const flo
                 for (size_t k = 0; k < kk; k++)
                     dst[k] = src[kk - 1 - k];
             }
+        if (winograd(g)) {
+            j.wino = wino_area(&j);
+            wino_kernels(j.wino, j.wflip, g->C, g->O);
+        }
     }
     conv_run(&j, conv_backward_worker);
     /* The groups' partial sums, in group order. */
