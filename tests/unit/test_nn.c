@@ -10,6 +10,7 @@
 #include "opt.h"
 #include "rng.h"
 #include "simd.h"
+#include "wino.h"
 
 static void fill(float *x, size_t n, uint32_t stream, double scale)
 {
@@ -206,8 +207,10 @@ static double dot(const float *c, const float *f, size_t n)
 void test_nn_conv2d(void)
 {
     /* B, C, H, W, O, k, stride, pad */
+    /* the last: 3 x 3 same on 11 x 13, 9 -> 8 channels, takes Winograd */
     int cfg[][8] = { { 2, 3, 7, 6, 4, 3, 1, 1 }, { 2, 2, 8, 8, 3, 3, 2, 1 },
-                     { 1, 5, 4, 5, 2, 1, 1, 0 }, { 3, 1, 5, 5, 2, 3, 2, 1 } };
+                     { 1, 5, 4, 5, 2, 1, 1, 0 }, { 3, 1, 5, 5, 2, 3, 2, 1 },
+                     { 2, 9, 11, 13, 8, 3, 1, 1 } };
     for (size_t s = 0; s < sizeof cfg / sizeof *cfg; s++) {
         int B = cfg[s][0], C = cfg[s][1], H = cfg[s][2], W = cfg[s][3], O = cfg[s][4];
         int k = cfg[s][5], st = cfg[s][6], pad = cfg[s][7];
@@ -307,10 +310,12 @@ void test_nn_upsample_concat(void)
 /* Convolutions split the batch over threads; the bytes must not move. */
 void test_nn_conv2d_threads(void)
 {
-    int cfg[][5] = { { 3, 1, 1, 20, 5 }, { 3, 2, 1, 17, 4 }, { 1, 1, 0, 9, 6 } };
+    /* k, stride, pad, B, C, H, W, O; the last takes Winograd */
+    int cfg[][8] = { { 3, 1, 1, 20, 5, 8, 6, 7 }, { 3, 2, 1, 17, 4, 8, 6, 7 },
+                     { 1, 1, 0, 9, 6, 8, 6, 7 }, { 3, 1, 1, 19, 8, 12, 11, 9 } };
     for (size_t s = 0; s < sizeof cfg / sizeof *cfg; s++) {
         int k = cfg[s][0], st = cfg[s][1], pad = cfg[s][2], B = cfg[s][3], C = cfg[s][4];
-        int H = 8, W = 6, O = 7;
+        int H = cfg[s][5], W = cfg[s][6], O = cfg[s][7];
         int Ho = nn_conv_out(H, k, st, pad), Wo = nn_conv_out(W, k, st, pad);
         size_t nin = (size_t)B * C * H * W, nw = (size_t)O * C * k * k, nout = (size_t)B * O * Ho * Wo;
         float *x = malloc(4 * nin), *w = malloc(4 * nw), *b = malloc(4 * (size_t)O);
@@ -333,6 +338,56 @@ void test_nn_conv2d_threads(void)
         for (int t = 0; t < 2; t++)
             free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
         free(x), free(w), free(b), free(c), free(ws), free(yr);
+    }
+}
+
+/* Winograd's loops at each level the CPU runs give the portable one's
+ * bits (they only add and subtract), and the portable one is the
+ * convolution's definition, for odd and even sizes: the output, and the
+ * weight gradient against the direct sum over pixels. */
+void test_wino_levels(void)
+{
+    int sizes[][4] = { { 3, 7, 7, 5 }, { 4, 10, 13, 6 }, { 2, 28, 28, 3 } };    /* C H W O */
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        int C = sizes[s][0], H = sizes[s][1], W = sizes[s][2], O = sizes[s][3];
+        size_t nx = (size_t)C * H * W, ny = (size_t)O * H * W, nw = (size_t)O * C * 9;
+        float *x = malloc(4 * nx), *w = malloc(4 * nw), *u = malloc(4 * 16 * (size_t)O * C);
+        float *dy = malloc(4 * ny), *ref = malloc(4 * ny), *zero = calloc((size_t)O, 4);
+        float *scratch = malloc(4 * wino_scratch(C, H, W, O)), *y[SIMD_COUNT], *dw[SIMD_COUNT];
+        float *du = malloc(4 * 16 * (size_t)O * C), *dwr = calloc(nw, 4);
+        fill(x, nx, 50, 1), fill(w, nw, 51, 0.5), fill(dy, ny, 52, 1);
+        wino_kernels(u, w, O, C);
+        nn_conv2d_forward_ref(ref, x, w, zero, 1, C, H, W, O, 3, 1, 1);
+        /* dw[o][c][ky][kx] = sum over pixels of dy[o] x[c] shifted, in double */
+        for (int o = 0; o < O; o++)
+            for (int c = 0; c < C; c++)
+                for (int k = 0; k < 9; k++) {
+                    double sum = 0;
+                    for (int py = 0; py < H; py++)
+                        for (int px = 0; px < W; px++) {
+                            int iy = py + k / 3 - 1, ix = px + k % 3 - 1;
+                            if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                sum += (double)dy[((size_t)o * H + py) * W + px] *
+                                       x[((size_t)c * H + iy) * W + ix];
+                        }
+                    dwr[((size_t)o * C + c) * 9 + k] = (float)sum;
+                }
+        for (int l = 0; l < SIMD_COUNT; l++) {
+            y[l] = calloc(ny, 4), dw[l] = calloc(nw, 4);
+            if (!simd_supported(l))
+                continue;
+            wino_conv_at(l, y[l], scratch, x, u, C, H, W, O);
+            memset(du, 0, 4 * 16 * (size_t)O * C);
+            wino_grad_at(l, du, scratch, x, dy, C, H, W, O);
+            wino_kernels_adjoint(dw[l], du, O, C);
+            CHECK(!memcmp(y[l], y[0], 4 * ny) && !memcmp(dw[l], dw[0], 4 * nw));
+        }
+        CHECK(max_rel(y[0], ref, ny) < 1e-5);
+        fprintf(stderr, "  wino %dx%d: dw worst relative error %.2g\n", H, W, max_rel(dw[0], dwr, nw));
+        CHECK(max_rel(dw[0], dwr, nw) < 1e-5);
+        for (int l = 0; l < SIMD_COUNT; l++)
+            free(y[l]), free(dw[l]);
+        free(x), free(w), free(u), free(dy), free(ref), free(zero), free(scratch), free(du), free(dwr);
     }
 }
 
