@@ -4,7 +4,7 @@
 
 CC ?= cc
 PREFIX ?= /usr/local
-OPT ?= -O2
+OPT ?= -O3
 CFLAGS ?= -g
 CFLAGS += $(OPT) -std=c11 -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter \
           -D_DEFAULT_SOURCE -Ilibcommon -Iformats $(shell pkg-config --cflags openblas 2>/dev/null)

@@ -102,12 +102,14 @@ static int get_num(const tz_record *r, const char *key, double *v)
 
 static int get_int(const tz_record *r, const char *key, int *v)
 {
-    double d;
+    double d = 0;
     int rc = get_num(r, key, &d);
-    if (rc == 0 && (d != (int)d))
+    if (rc)
+        return rc;
+    if (d != (int)d)
         return err_set(ERR_DATA, "model attribute '%s' is not a whole number", key);
     *v = (int)d;
-    return rc;
+    return 0;
 }
 
 static int get_u64(const tz_record *r, const char *key, uint64_t *v)
