@@ -6,7 +6,7 @@ CC ?= cc
 PREFIX ?= /usr/local
 OPT ?= -O3
 CFLAGS ?= -g
-CFLAGS += $(OPT) -std=c11 -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter \
+CFLAGS += $(OPT) -fno-math-errno -std=c11 -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter \
           -D_DEFAULT_SOURCE -Ilibcommon -Iformats $(shell pkg-config --cflags openblas 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lzstd -lpng -ljpeg -lz -lm -lpthread
 

@@ -7,6 +7,7 @@
 #include "nn.h"
 #include "par.h"
 #include "simd.h"
+#include "sum.h"
 #include "wino.h"
 
 /* Convolutions split the batch over this many threads, each running
@@ -596,43 +597,6 @@ typedef struct {
     int C, N, G;
 } gn_job;
 
-/* Sums in double over 8 interleaved partial sums: a fixed order (the
- * bytes do not depend on anything but the data), but 8 chains, not one,
- * so they pipeline and vectorise.  sum8(x, n, m) = sum (x - m)^2 if sq;
- * dot8 = sum a b. */
-static double combine8(const double *p)
-{
-    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-}
-
-static double sum8(const float *x, size_t n, double m, int sq)
-{
-    double p[8] = { 0 };
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int l = 0; l < 8; l++) {
-            double d = (double)x[k + (size_t)l] - m;
-            p[l] += sq ? d * d : d;
-        }
-    for (; k < n; k++) {
-        double d = (double)x[k] - m;
-        p[k % 8] += sq ? d * d : d;
-    }
-    return combine8(p);
-}
-
-static double dot8(const float *a, const float *b, size_t n)
-{
-    double p[8] = { 0 };
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int l = 0; l < 8; l++)
-            p[l] += (double)a[k + (size_t)l] * b[k + (size_t)l];
-    for (; k < n; k++)
-        p[k % 8] += (double)a[k] * b[k];
-    return combine8(p);
-}
-
 static void gn_forward_worker(void *ctx, uint64_t i0, uint64_t i1)
 {
     const gn_job *j = ctx;
@@ -642,7 +606,7 @@ static void gn_forward_worker(void *ctx, uint64_t i0, uint64_t i1)
         for (int g = 0; g < j->G; g++) {
             size_t base = ((size_t)i * (size_t)j->C + (size_t)g * (size_t)cg) * (size_t)N;
             const float *xg = j->x + base;
-            double m = sum8(xg, n, 0, 0) / (double)n, s2 = sum8(xg, n, m, 1);
+            double m = sum_f32(xg, n, 0, 0) / (double)n, s2 = sum_f32(xg, n, m, 1);
             double r = 1.0 / sqrt(s2 / (double)n + 1e-5);   /* biased variance */
             j->mean[i * (uint64_t)j->G + (uint64_t)g] = (float)m;
             j->rstd[i * (uint64_t)j->G + (uint64_t)g] = (float)r;
@@ -684,7 +648,7 @@ static void gn_backward_worker(void *ctx, uint64_t i0, uint64_t i1)
                 int ch = g * cg + c;
                 const float *dc = j->dout + base + (size_t)c * (size_t)N;
                 const float *xc = j->x + base + (size_t)c * (size_t)N;
-                double sd = sum8(dc, (size_t)N, 0, 0), sdx = dot8(dc, xc, (size_t)N);
+                double sd = sum_f32(dc, (size_t)N, 0, 0), sdx = sum_dot(dc, xc, (size_t)N);
                 double sxh = r * (sdx - m * sd);        /* sum dout xhat */
                 j->pb[i * (uint64_t)j->C + (uint64_t)ch] = sd;
                 j->pg[i * (uint64_t)j->C + (uint64_t)ch] = sxh;

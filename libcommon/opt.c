@@ -6,6 +6,8 @@
 #include "err.h"
 #include "mem.h"
 #include "opt.h"
+#include "par.h"
+#include "sum.h"
 
 opt_config opt_defaults(void)
 {
@@ -13,15 +15,22 @@ opt_config opt_defaults(void)
                          .weight_decay = 0.01 };
 }
 
+static size_t blocks(size_t n)
+{
+    return (n + OPT_BLOCK - 1) / OPT_BLOCK;
+}
+
 int opt_init(opt_state *s, const opt_config *c, size_t n, const float *params)
 {
     memset(s, 0, sizeof *s);
     s->n = n;
+    s->threads = 1;
+    s->part = mem_alloc_array(blocks(n) ? blocks(n) : 1, sizeof(double));
     s->m = mem_calloc_array(n, sizeof(float));
     s->v = mem_calloc_array(n, sizeof(float));
     if (c->ema > 0 && (s->ema = mem_alloc_array(n, sizeof(float))))
         memcpy(s->ema, params, sizeof(float) * n);
-    if (!s->m || !s->v || (c->ema > 0 && !s->ema)) {
+    if (!s->m || !s->v || !s->part || (c->ema > 0 && !s->ema)) {
         opt_free(s);
         return ERR_IO;
     }
@@ -33,6 +42,7 @@ void opt_free(opt_state *s)
     free(s->m);
     free(s->v);
     free(s->ema);
+    free(s->part);
     memset(s, 0, sizeof *s);
 }
 
@@ -49,41 +59,81 @@ double opt_lr(const opt_config *c, uint64_t step)
     return c->lr * 0.5 * (1 + cos(M_PI * done));
 }
 
+/* One step, shared by the threads; each takes whole blocks. */
+typedef struct {
+    opt_state *s;
+    float *params, *grads;
+    double *part;                       /* per block: sum of squared grads */
+    float scale, b1, b2, eps, decay, step, rbc2, ema;
+} step_job;
+
+static void norm_worker(void *ctx, uint64_t b0, uint64_t b1)
+{
+    const step_job *j = ctx;
+    for (uint64_t b = b0; b < b1; b++) {
+        size_t lo = b * OPT_BLOCK, hi = lo + OPT_BLOCK < j->s->n ? lo + OPT_BLOCK : j->s->n;
+        j->part[b] = sum_dot(j->grads + lo, j->grads + lo, hi - lo);
+    }
+}
+
+static double norm_of(step_job *j, int threads)
+{
+    size_t nb = blocks(j->s->n);
+    par_for(threads, nb, norm_worker, j);
+    double t = 0;
+    for (size_t b = 0; b < nb; b++)
+        t += j->part[b];
+    return sqrt(t);
+}
+
+static void update_worker(void *ctx, uint64_t b0, uint64_t b1)
+{
+    const step_job *j = ctx;
+    float *restrict m = j->s->m, *restrict v = j->s->v, *restrict ema = j->s->ema;
+    float *restrict p = j->params, *restrict gr = j->grads;
+    size_t lo = b0 * OPT_BLOCK, hi = b1 * OPT_BLOCK < j->s->n ? b1 * OPT_BLOCK : j->s->n;
+    for (size_t i = lo; i < hi; i++) {
+        float g = gr[i] * j->scale;
+        gr[i] = g;
+        m[i] = j->b1 * m[i] + (1 - j->b1) * g;
+        v[i] = j->b2 * v[i] + (1 - j->b2) * g * g;
+        p[i] = p[i] * j->decay - j->step * m[i] / (sqrtf(v[i]) * j->rbc2 + j->eps);
+    }
+    if (ema)
+        for (size_t i = lo; i < hi; i++)
+            ema[i] = j->ema * ema[i] + (1 - j->ema) * p[i];
+}
+
 double opt_grad_norm(const float *g, size_t n)
 {
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)g[i] * g[i];
-    return sqrt(s);
+    opt_state s = { .n = n };
+    double *part = mem_alloc_array(blocks(n) ? blocks(n) : 1, sizeof(double));
+    if (!part)
+        return NAN;
+    step_job j = { .s = &s, .grads = (float *)g, .part = part };
+    double norm = norm_of(&j, 1);
+    free(part);
+    return norm;
 }
 
 double opt_step(opt_state *s, const opt_config *c, float *params, float *grads)
 {
-    double norm = opt_grad_norm(grads, s->n);
-    float scale = c->clip > 0 && norm > c->clip ? (float)(c->clip / (norm + 1e-6)) : 1.0f;
+    step_job j = { .s = s, .params = params, .grads = grads, .part = s->part };
+    double norm = norm_of(&j, s->threads);
+    j.scale = c->clip > 0 && norm > c->clip ? (float)(c->clip / (norm + 1e-6)) : 1.0f;
     double lr = opt_lr(c, s->step);
     s->step++;
     /* Bias corrections of PyTorch's AdamW: step size lr / (1 - b1^t), and
      * the denominator sqrt(v / (1 - b2^t)) + eps. */
     double bc1 = 1 - pow(c->beta1, (double)s->step), bc2 = 1 - pow(c->beta2, (double)s->step);
-    float b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->eps;
-    float decay = (float)(1 - lr * c->weight_decay), step = (float)(lr / bc1);
-    float rbc2 = (float)(1 / sqrt(bc2));
-    for (size_t i = 0; i < s->n; i++) {
-        float g = grads[i] * scale;
-        grads[i] = g;
-        s->m[i] = b1 * s->m[i] + (1 - b1) * g;
-        s->v[i] = b2 * s->v[i] + (1 - b2) * g * g;
-        params[i] = params[i] * decay - step * s->m[i] / (sqrtf(s->v[i]) * rbc2 + eps);
-    }
-    if (s->ema) {
-        /* The decay warms up as (1 + t) / (10 + t): an average over a
-         * fixed 0.999 would otherwise remember the untrained start for
-         * thousands of steps. */
-        double warm = (1.0 + (double)s->step) / (10.0 + (double)s->step);
-        float d = (float)(c->ema < warm ? c->ema : warm);
-        for (size_t i = 0; i < s->n; i++)
-            s->ema[i] = d * s->ema[i] + (1 - d) * params[i];
-    }
+    j.b1 = (float)c->beta1, j.b2 = (float)c->beta2, j.eps = (float)c->eps;
+    j.decay = (float)(1 - lr * c->weight_decay), j.step = (float)(lr / bc1);
+    j.rbc2 = (float)(1 / sqrt(bc2));
+    /* The EMA's decay warms up as (1 + t) / (10 + t): an average over a
+     * fixed 0.999 would otherwise remember the untrained start for
+     * thousands of steps. */
+    double warm = (1.0 + (double)s->step) / (10.0 + (double)s->step);
+    j.ema = (float)(c->ema < warm ? c->ema : warm);
+    par_for(s->threads, blocks(s->n), update_worker, &j);
     return norm;
 }

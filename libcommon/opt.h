@@ -32,6 +32,9 @@ typedef struct {
     float *m, *v;           /* first and second moments, n each */
     float *ema;             /* EMA of the weights, or NULL */
     uint64_t step;          /* steps taken */
+    int threads;            /* opt_step's threads (opt_init: 1); the results
+                               do not depend on it */
+    double *part;           /* opt_step's per-block sums */
 } opt_state;
 
 /* Allocate zeroed moments for n parameters; the EMA (if c->ema > 0)
@@ -42,7 +45,9 @@ void opt_free(opt_state *s);
 /* The learning rate of step (counted from 0). */
 double opt_lr(const opt_config *c, uint64_t step);
 
-/* L2 norm of g[0..n), in double. */
+/* L2 norm of g[0..n), in double, summed in a fixed order (blocks of
+ * OPT_BLOCK, each by sum.h, then the blocks in turn). */
+enum { OPT_BLOCK = 1 << 14 };
 double opt_grad_norm(const float *g, size_t n);
 
 /* One step: clip grads (in place) to c->clip, update params, the moments

@@ -428,6 +428,7 @@ int main(int argc, char **argv)
         cli_die(EXIT_DATA, "the data have %d values per sample and %d of side "
                 "information; the model takes %d and %d", ds.d, ds.dc, m.net.dim,
                 m.net.cond);
+    m.os.threads = cli.threads;
     int B = g_opt.batch, D = ds.d, HD = m.net.heads * D;
     batch_buf b;
     float **bufs[] = { &b.x0, &b.x1, &b.z, &b.xt, &b.target, &b.out, &b.dout };

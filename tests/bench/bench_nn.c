@@ -54,6 +54,7 @@ static void fill_t(float *t, int B)
 }
 
 enum { UB = 64, UB_INFER = 256 };   /* UNet-S batches: training, inference */
+static int g_threads = 1;          /* the THREADS argument */
 
 /* One UNet-S training step; returns the seconds of MSE, zeroing and AdamW. */
 static double unet_step(unet *u, opt_state *os, const opt_config *oc, float *out, float *d,
@@ -85,6 +86,7 @@ static int bench_unet(int profile)
     opt_config oc = opt_defaults();
     opt_state os;
     opt_init(&os, &oc, u.nparams, u.params);
+    os.threads = g_threads;
     size_t N = (size_t)c.C * (size_t)c.H * (size_t)c.W, O = (size_t)c.heads * N;
     size_t nx = (size_t)UB_INFER * N, no = (size_t)UB_INFER * O;
     float *x = malloc(4 * nx), *y = malloc(4 * no), *out = malloc(4 * no), *d = malloc(4 * no);
@@ -169,7 +171,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench-nn mlp2d|mlp784|unet28|unet28-profile|sgemm THREADS\n");
         return 1;
     }
-    nn_set_threads(atoi(argv[2]));
+    g_threads = atoi(argv[2]);
+    nn_set_threads(g_threads);
     if (!strcmp(argv[1], "unet28") || !strcmp(argv[1], "unet28-profile"))
         return bench_unet(!strcmp(argv[1], "unet28-profile"));
     if (!strcmp(argv[1], "sgemm")) {
@@ -194,6 +197,7 @@ int main(int argc, char **argv)
     opt_config oc = opt_defaults();
     opt_state os;
     opt_init(&os, &oc, m.nparams, m.params);
+    os.threads = g_threads;
     size_t n = (size_t)B * (size_t)c.dim;
     float *x = malloc(4 * n), *y = malloc(4 * n), *out = malloc(4 * n), *d = malloc(4 * n);
     float *t = malloc(4 * (size_t)B);
