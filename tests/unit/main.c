@@ -33,6 +33,7 @@ int g_check_failed;
     X(test_mlp_gradient_finite_difference) \
     X(test_opt_adamw_formula)    \
     X(test_opt_clip_and_schedule) \
+    X(test_opt_threads) \
     X(test_nn_conv2d)            \
     X(test_nn_conv2d_threads)    \
     X(test_simd_silu_levels)     \

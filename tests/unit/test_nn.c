@@ -194,6 +194,43 @@ void test_opt_clip_and_schedule(void)
     opt_free(&s);
 }
 
+/* opt_step splits its blocks over threads; the bytes must not move, the
+ * norm must be the gradient's, and clipping must apply it. */
+void test_opt_threads(void)
+{
+    enum { N = 3 * OPT_BLOCK + 123 };
+    opt_config c = opt_defaults();
+    c.clip = 1.0, c.ema = 0.9;
+    float *p0 = malloc(4 * N), *last = malloc(4 * N), *p[2], *g[2], *ema[2];
+    fill(p0, N, 60, 1);
+    fill(last, N, 63, 0.1);     /* the last step's gradient */
+    double norm[2], sq = 0;
+    for (int t = 0; t < 2; t++) {
+        opt_state s;
+        p[t] = malloc(4 * N), g[t] = malloc(4 * N), ema[t] = malloc(4 * N);
+        memcpy(p[t], p0, 4 * N);
+        CHECK(opt_init(&s, &c, N, p[t]) == 0);
+        s.threads = t + 1;
+        for (int step = 0; step < 3; step++) {
+            fill(g[t], N, 61 + (uint32_t)step, 0.1);
+            norm[t] = opt_step(&s, &c, p[t], g[t]);
+        }
+        CHECK(memcmp(p[t], p0, 4 * N) != 0);
+        memcpy(ema[t], s.ema, 4 * N);
+        opt_free(&s);
+    }
+    for (size_t i = 0; i < N; i++)
+        sq += (double)last[i] * last[i];
+    CHECK(!memcmp(p[0], p[1], 4 * N) && !memcmp(g[0], g[1], 4 * N) && norm[0] == norm[1]);
+    CHECK(!memcmp(ema[0], ema[1], 4 * N));
+    CHECK_NEAR(norm[0], sqrt(sq), 1e-9);
+    CHECK(norm[0] > 1);    /* so the last gradient was clipped to norm 1 */
+    CHECK_NEAR(opt_grad_norm(g[0], N), 1.0, 1e-5);
+    for (int t = 0; t < 2; t++)
+        free(p[t]), free(g[t]), free(ema[t]);
+    free(p0), free(last);
+}
+
 /* sum(c * f) for the outputs f of a layer: a scalar loss whose gradient
  * with respect to the outputs is c. */
 static double dot(const float *c, const float *f, size_t n)
