@@ -16,6 +16,18 @@ static void silu_portable(float *out, const float *in, size_t n)
         out[i] = in[i] / (1.0f + expf(-in[i]));
 }
 
+/* din += dout (s + y (1 - s)), s = y / x (1/2 at x = 0): the SiLU's
+ * derivative from its input x and output y.  The vector versions divide
+ * by 1 where x = 0 and then pick 1/2, which gives these same bits. */
+static void silu_grad_portable(float *din, const float *dout, const float *in,
+                               const float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float s = in[i] != 0.0f ? out[i] / in[i] : 0.5f;
+        din[i] += dout[i] * (s + out[i] * (1.0f - s));
+    }
+}
+
 #ifdef SIMD_X86
 /* exp(v) = 2^k exp(r), k = round(v log2 e), r = v - k ln 2 (ln 2 split in
  * two for accuracy), exp(r) by its Taylor polynomial to degree 6: |r| <=
@@ -63,6 +75,41 @@ static void silu_avx2(float *out, const float *in, size_t n)
         _mm256_storeu_ps(out + i, _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e)));
     }
     silu_portable(out + i, in + i, n - i);
+}
+
+/* No fused multiply-add here: the same roundings as the portable loop. */
+__attribute__((target("avx2,fma")))
+static void silu_grad_avx2(float *din, const float *dout, const float *in, const float *out,
+                           size_t n)
+{
+    size_t i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(in + i), y = _mm256_loadu_ps(out + i);
+        __m256 nz = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        __m256 s = _mm256_blendv_ps(half, _mm256_div_ps(y, _mm256_blendv_ps(one, x, nz)), nz);
+        __m256 d = _mm256_add_ps(s, _mm256_mul_ps(y, _mm256_sub_ps(one, s)));
+        d = _mm256_mul_ps(_mm256_loadu_ps(dout + i), d);
+        _mm256_storeu_ps(din + i, _mm256_add_ps(_mm256_loadu_ps(din + i), d));
+    }
+    silu_grad_portable(din + i, dout + i, in + i, out + i, n - i);
+}
+
+__attribute__((target("avx512f")))
+static void silu_grad_avx512(float *din, const float *dout, const float *in, const float *out,
+                             size_t n)
+{
+    size_t i = 0;
+    const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_loadu_ps(in + i), y = _mm512_loadu_ps(out + i);
+        __mmask16 nz = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        __m512 s = _mm512_mask_blend_ps(nz, half, _mm512_div_ps(y, _mm512_mask_blend_ps(nz, one, x)));
+        __m512 d = _mm512_add_ps(s, _mm512_mul_ps(y, _mm512_sub_ps(one, s)));
+        d = _mm512_mul_ps(_mm512_loadu_ps(dout + i), d);
+        _mm512_storeu_ps(din + i, _mm512_add_ps(_mm512_loadu_ps(din + i), d));
+    }
+    silu_grad_portable(din + i, dout + i, in + i, out + i, n - i);
 }
 
 __attribute__((target("avx512f")))
@@ -149,4 +196,25 @@ void simd_silu_at(int level, float *out, const float *in, size_t n)
 void simd_silu(float *out, const float *in, size_t n)
 {
     simd_silu_at(simd_level(), out, in, n);
+}
+
+void simd_silu_grad_at(int level, float *din, const float *dout, const float *in,
+                       const float *out, size_t n)
+{
+#ifdef SIMD_X86
+    if (level == SIMD_AVX512 && simd_supported(level)) {
+        silu_grad_avx512(din, dout, in, out, n);
+        return;
+    }
+    if (level == SIMD_AVX2 && simd_supported(level)) {
+        silu_grad_avx2(din, dout, in, out, n);
+        return;
+    }
+#endif
+    silu_grad_portable(din, dout, in, out, n);
+}
+
+void simd_silu_grad(float *din, const float *dout, const float *in, const float *out, size_t n)
+{
+    simd_silu_grad_at(simd_level(), din, dout, in, out, n);
 }

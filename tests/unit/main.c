@@ -37,6 +37,7 @@ int g_check_failed;
     X(test_nn_conv2d)            \
     X(test_nn_conv2d_threads)    \
     X(test_simd_silu_levels)     \
+    X(test_simd_silu_grad_levels) \
     X(test_wino_levels)          \
     X(test_nn_groupnorm)         \
     X(test_nn_upsample_concat)          \

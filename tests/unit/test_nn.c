@@ -378,6 +378,35 @@ void test_nn_conv2d_threads(void)
     }
 }
 
+/* The SiLU's derivative at each level the CPU runs: the portable bits,
+ * zeros among the inputs (s = 1/2 there) and a scalar tail included; and
+ * the portable one against its definition from the logistic function. */
+void test_simd_silu_grad_levels(void)
+{
+    enum { N = 1003 };
+    float *x = malloc(4 * N), *y = malloc(4 * N), *g = malloc(4 * N), *d[SIMD_COUNT];
+    fill(x, N, 70, 4), fill(g, N, 71, 1);
+    for (int i = 0; i < N; i += 7)
+        x[i] = 0;
+    simd_silu(y, x, N);
+    for (int l = 0; l < SIMD_COUNT; l++) {
+        d[l] = malloc(4 * N);
+        fill(d[l], N, 72, 1);
+        if (!simd_supported(l))
+            continue;
+        simd_silu_grad_at(l, d[l], g, x, y, N);
+        CHECK(!memcmp(d[l], d[0], 4 * N));
+    }
+    fill(y, N, 72, 1);      /* what the gradients started from */
+    for (int i = 0; i < N; i++) {
+        double s = 1 / (1 + exp(-(double)x[i]));
+        CHECK_NEAR(d[0][i], y[i] + g[i] * (s + x[i] * s * (1 - s)), 1e-5);
+    }
+    for (int l = 0; l < SIMD_COUNT; l++)
+        free(d[l]);
+    free(x), free(y), free(g);
+}
+
 /* Winograd's loops at each level the CPU runs give the portable one's
  * bits (they only add and subtract), and the portable one is the
  * convolution's definition, for odd and even sizes: the output, and the
