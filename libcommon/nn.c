@@ -397,12 +397,8 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
         for (size_t i = q * NN_GROUP; i < (q + 1) * NN_GROUP && i < (size_t)j->B; i++) {
             const float *gr = j->dout + i * (size_t)g->O * (size_t)P;
             const float *x = j->in + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
-            for (int oc = 0; oc < g->O; oc++) {
-                float s = 0;
-                for (int p = 0; p < P; p++)
-                    s += gr[(size_t)oc * (size_t)P + (size_t)p];
-                pb[oc] += s;
-            }
+            for (int oc = 0; oc < g->O; oc++)
+                pb[oc] += (float)sum_f32(gr + (size_t)oc * (size_t)P, (size_t)P, 0, 0);
             float *dx = j->din ? j->din + i * (size_t)g->C * (size_t)g->H * (size_t)g->W : NULL;
             if (du) {
                 wino_grad(du, col, x, gr, g->C, g->H, g->W, g->O);

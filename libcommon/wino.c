@@ -229,16 +229,16 @@ static void split(float *p[2][2], const float *x, int H, int W)
         memset(p[i / 2][i % 2], 0, sizeof(float) * n);
     for (int iy = 0; iy < H; iy++) {
         int py = iy + 1;
-        float *even = p[py % 2][0] + (size_t)(py / 2) * tw1;
-        float *odd = p[py % 2][1] + (size_t)(py / 2) * tw1;
-        const float *row = x + (size_t)iy * (size_t)W;
-        int k = 0;    /* padded column px = ix + 1 */
-        for (; 2 * k + 1 < W; k++) {
+        float *restrict even = p[py % 2][0] + (size_t)(py / 2) * tw1 + 1;
+        float *restrict odd = p[py % 2][1] + (size_t)(py / 2) * tw1;
+        const float *restrict row = x + (size_t)iy * (size_t)W;
+        int half = W / 2;    /* padded column px = ix + 1 */
+        for (int k = 0; k < half; k++) {
             odd[k] = row[2 * k];
-            even[k + 1] = row[2 * k + 1];
+            even[k] = row[2 * k + 1];
         }
-        if (2 * k < W)
-            odd[k] = row[2 * k];
+        if (W % 2)
+            odd[half] = row[W - 1];
     }
 }
 
@@ -248,16 +248,16 @@ static void scatter(float *out, float *y[2][2], int H, int W)
 {
     size_t tw1 = (size_t)tiles_wide(W);
     for (int oy = 0; oy < H; oy++) {
-        float *row = out + (size_t)oy * (size_t)W;
-        const float *even = y[oy % 2][0] + (size_t)(oy / 2) * tw1;
-        const float *odd = y[oy % 2][1] + (size_t)(oy / 2) * tw1;
-        int k = 0;
-        for (; 2 * k + 1 < W; k++) {
+        float *restrict row = out + (size_t)oy * (size_t)W;
+        const float *restrict even = y[oy % 2][0] + (size_t)(oy / 2) * tw1;
+        const float *restrict odd = y[oy % 2][1] + (size_t)(oy / 2) * tw1;
+        int half = W / 2;
+        for (int k = 0; k < half; k++) {
             row[2 * k] += even[k];
             row[2 * k + 1] += odd[k];
         }
-        if (2 * k < W)
-            row[2 * k] += even[k];
+        if (W % 2)
+            row[W - 1] += even[half];
     }
 }
 
@@ -269,16 +269,16 @@ static void gather(float *y[2][2], const float *dy, int H, int W)
     for (int i = 0; i < 4; i++)
         memset(y[i / 2][i % 2], 0, sizeof(float) * (size_t)tiles_high(H) * tw1);
     for (int oy = 0; oy < H; oy++) {
-        const float *row = dy + (size_t)oy * (size_t)W;
-        float *even = y[oy % 2][0] + (size_t)(oy / 2) * tw1;
-        float *odd = y[oy % 2][1] + (size_t)(oy / 2) * tw1;
-        int k = 0;
-        for (; 2 * k + 1 < W; k++) {
+        const float *restrict row = dy + (size_t)oy * (size_t)W;
+        float *restrict even = y[oy % 2][0] + (size_t)(oy / 2) * tw1;
+        float *restrict odd = y[oy % 2][1] + (size_t)(oy / 2) * tw1;
+        int half = W / 2;
+        for (int k = 0; k < half; k++) {
             even[k] = row[2 * k];
             odd[k] = row[2 * k + 1];
         }
-        if (2 * k < W)
-            even[k] = row[2 * k];
+        if (W % 2)
+            even[half] = row[W - 1];
     }
 }
 
