@@ -10,53 +10,103 @@
 #include "sum.h"
 #include "wino.h"
 
-/* Convolutions split the batch over this many threads, each running
- * single-threaded GEMMs: for their narrow GEMMs OpenBLAS's own threads
- * cost more in synchronisation than they gain. */
-static int g_threads = 1, g_blas = -1;    /* g_blas: OpenBLAS's, as last set */
-
-static void blas_threads(int n)
-{
-    if (n != g_blas)
-        openblas_set_num_threads(n);
-    g_blas = n;
-}
+/* Layers split their work over this many threads, each running
+ * single-threaded GEMMs: OpenBLAS's own threads would spin between calls
+ * and take the core from ours (SiLU, GroupNorm, AdamW between the GEMMs),
+ * so it keeps one. */
+static int g_threads = 1;
 
 void nn_set_threads(int threads)
 {
     g_threads = threads < 1 ? 1 : threads > NN_SLOTS ? NN_SLOTS : threads;
-    blas_threads(g_threads);
+    openblas_set_num_threads(1);
 }
 
-void nn_blas_single(int on)
+/* ---- linear ------------------------------------------------------------- */
+
+/* A linear layer's GEMMs are cut into chunks of one dimension whose
+ * number depends on that dimension alone, never on the thread count, so
+ * each chunk's GEMM and its rounding are the same on any number of
+ * threads.  A chunk is at least 64 wide and there are at most NN_SLOTS. */
+static int lin_chunks(int n)
 {
-    blas_threads(on ? 1 : g_threads);
+    int c = n / 64;
+    return c < 1 ? 1 : c > NN_SLOTS ? NN_SLOTS : c;
+}
+
+typedef struct {
+    float *out, *din, *dw, *db;
+    const float *in, *w, *dout;
+    int B, IN, OUT, n;      /* n: chunks */
+} lin_job;
+
+/* Chunk c of n over [0, len): its first index. */
+static int lin_edge(int len, int c, int n)
+{
+    return (int)((int64_t)len * c / n);
+}
+
+/* out[:, o0:o1] += in w[o0:o1]^T */
+static void lin_forward_worker(void *ctx, uint64_t c0, uint64_t c1)
+{
+    const lin_job *j = ctx;
+    for (int c = (int)c0; c < (int)c1; c++) {
+        int o0 = lin_edge(j->OUT, c, j->n), o1 = lin_edge(j->OUT, c + 1, j->n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->B, o1 - o0, j->IN, 1.0f, j->in,
+                    j->IN, j->w + (size_t)o0 * (size_t)j->IN, j->IN, 1.0f, j->out + o0, j->OUT);
+    }
 }
 
 void nn_linear_forward(float *out, const float *in, const float *w, const float *b,
                        int B, int IN, int OUT)
 {
     /* in is (B, IN), w is (OUT, IN), out is (B, OUT): bias rows first, then
-     * one GEMM accumulates in' w^T onto them. */
+     * the GEMMs accumulate in w^T onto them, a chunk of outputs each. */
     for (int i = 0; i < B; i++)
         memcpy(out + (size_t)i * (size_t)OUT, b, sizeof(float) * (size_t)OUT);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OUT, IN, 1.0f, in, IN,
-                w, IN, 1.0f, out, OUT);
+    lin_job j = { .out = out, .in = in, .w = w, .B = B, .IN = IN, .OUT = OUT,
+                  .n = lin_chunks(OUT) };
+    par_for(g_threads, (uint64_t)j.n, lin_forward_worker, &j);
+}
+
+/* dw[o0:o1] += dout[:, o0:o1]^T in, db[o0:o1] += column sums of dout. */
+static void lin_weight_worker(void *ctx, uint64_t c0, uint64_t c1)
+{
+    const lin_job *j = ctx;
+    for (int c = (int)c0; c < (int)c1; c++) {
+        int o0 = lin_edge(j->OUT, c, j->n), o1 = lin_edge(j->OUT, c + 1, j->n);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, j->IN, j->B, 1.0f,
+                    j->dout + o0, j->OUT, j->in, j->IN, 1.0f, j->dw + (size_t)o0 * (size_t)j->IN,
+                    j->IN);
+        for (int i = 0; i < j->B; i++) {
+            const float *d = j->dout + (size_t)i * (size_t)j->OUT;
+            for (int o = o0; o < o1; o++)
+                j->db[o] += d[o];
+        }
+    }
+}
+
+/* din[:, i0:i1] += dout w[:, i0:i1] */
+static void lin_input_worker(void *ctx, uint64_t c0, uint64_t c1)
+{
+    const lin_job *j = ctx;
+    for (int c = (int)c0; c < (int)c1; c++) {
+        int i0 = lin_edge(j->IN, c, j->n), i1 = lin_edge(j->IN, c + 1, j->n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->B, i1 - i0, j->OUT, 1.0f,
+                    j->dout, j->OUT, j->w + i0, j->IN, 1.0f, j->din + i0, j->IN);
+    }
 }
 
 void nn_linear_backward(float *din, float *dw, float *db, const float *dout,
                         const float *in, const float *w, int B, int IN, int OUT)
 {
     /* dout is (B, OUT).  dw += dout^T in; din += dout w; db += column sums. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, B, 1.0f, dout, OUT,
-                in, IN, 1.0f, dw, IN);
-    if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, IN, OUT, 1.0f, dout,
-                    OUT, w, IN, 1.0f, din, IN);
-    for (int i = 0; i < B; i++) {
-        const float *d = dout + (size_t)i * (size_t)OUT;
-        for (int o = 0; o < OUT; o++)
-            db[o] += d[o];
+    lin_job j = { .din = din, .dw = dw, .db = db, .in = in, .w = w, .dout = dout, .B = B,
+                  .IN = IN, .OUT = OUT, .n = lin_chunks(OUT) };
+    par_for(g_threads, (uint64_t)j.n, lin_weight_worker, &j);
+    if (din) {
+        j.n = lin_chunks(IN);
+        par_for(g_threads, (uint64_t)j.n, lin_input_worker, &j);
     }
 }
 
@@ -441,15 +491,11 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
     }
 }
 
-/* Run the workers with OpenBLAS single-threaded under them. */
 static void conv_run(conv_job *j, par_fn fn)
 {
     size_t G = conv_groups(j->B);
     j->threads = G < (size_t)g_threads ? (int)G : g_threads;
-    int keep = g_blas;
-    blas_threads(1);
     par_for(j->threads, (uint64_t)j->threads, fn, j);
-    blas_threads(keep);
 }
 
 /* Where the Winograd kernels go: after the flipped kernel. */

@@ -11,13 +11,9 @@
 
 #include <stddef.h>
 
-/* Threads of the BLAS under the layers (results do not depend on it). */
+/* Threads of the layers (at most NN_SLOTS; the results do not depend on
+ * it).  OpenBLAS is kept to one thread: the layers split their GEMMs. */
 void nn_set_threads(int threads);
-/* Keep OpenBLAS on one thread (on = 1) or give it nn_set_threads's count
- * back (0).  Networks of small GEMMs (the U-Net's) pin it: its idle
- * threads spin while the calling thread works, costing more than they
- * gain. */
-void nn_blas_single(int on);
 
 /* out[B, OUT] = in[B, IN] w[OUT, IN]^T + b[OUT]  (PyTorch's Linear). */
 void nn_linear_forward(float *out, const float *in, const float *w, const float *b,

@@ -403,7 +403,6 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
 {
     if (reserve(u, B) < 0)
         return ERR_IO;
-    nn_blas_single(1);
     const unet_config *c = &u->c;
     int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
     size_t nT = (size_t)B * (size_t)T, row = (size_t)c->E * (size_t)N0 + (size_t)c->S;
@@ -474,7 +473,6 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
     conv_f(u, out, u->os, u->wo, u->bo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t1);
     lap(u, FW + UNET_PROF_OUT, &t0);
-    nn_blas_single(0);
     return 0;
 }
 
@@ -533,7 +531,6 @@ void unet_backward(unet *u, const float *dout, int B)
     int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
     int w0 = c->width[0];
     size_t nT = (size_t)B * (size_t)T, n0 = (size_t)B * (size_t)w0 * (size_t)N0;
-    nn_blas_single(1);
     double t0 = lap_start(u), t1 = t0;
     float *gy = u->g[0], *gx = u->g[1];         /* the gradient at y, at x */
     memset(u->dste, 0, sizeof(float) * nT);
@@ -613,5 +610,4 @@ void unet_backward(unet *u, const float *dout, int B)
         nn_linear_backward(NULL, u->dws1, u->dbs1, u->g[3], u->sv, u->ws1, B, c->S, T);
     }
     lap(u, BW + UNET_PROF_TEMB, &t0);
-    nn_blas_single(0);
 }
