@@ -187,6 +187,86 @@ void nn_silu_backward(float *din, const float *dout, const float *in,
             silu_grad_worker, &j);
 }
 
+/* ---- elementwise helpers ------------------------------------------------ */
+
+/* Big arrays are cut into blocks of this many floats for the threads; an
+ * elementwise result does not depend on the cut. */
+enum { EW_BLOCK = 1 << 14 };
+
+typedef struct {
+    float *y;
+    const float *x;
+    uint64_t n;
+} ew_job;
+
+static void zero_worker(void *ctx, uint64_t b0, uint64_t b1)
+{
+    const ew_job *j = ctx;
+    uint64_t i0 = b0 * EW_BLOCK, i1 = b1 * EW_BLOCK < j->n ? b1 * EW_BLOCK : j->n;
+    memset(j->y + i0, 0, sizeof(float) * (size_t)(i1 - i0));
+}
+
+static void add_worker(void *ctx, uint64_t b0, uint64_t b1)
+{
+    const ew_job *j = ctx;
+    uint64_t i0 = b0 * EW_BLOCK, i1 = b1 * EW_BLOCK < j->n ? b1 * EW_BLOCK : j->n;
+    float *restrict y = j->y;
+    const float *restrict x = j->x;
+    for (uint64_t i = i0; i < i1; i++)
+        y[i] += x[i];
+}
+
+static void ew_run(par_fn fn, float *y, const float *x, size_t n)
+{
+    ew_job j = { y, x, (uint64_t)n };
+    par_for(n >= 4 * EW_BLOCK ? g_threads : 1, ((uint64_t)n + EW_BLOCK - 1) / EW_BLOCK, fn, &j);
+}
+
+void nn_zero(float *y, size_t n)
+{
+    ew_run(zero_worker, y, NULL, n);
+}
+
+void nn_add(float *y, const float *x, size_t n)
+{
+    ew_run(add_worker, y, x, n);
+}
+
+typedef struct {
+    float *h;
+    const float *v;
+    int C, N;
+} chan_job;
+
+static void chan_add_worker(void *ctx, uint64_t i0, uint64_t i1)
+{
+    const chan_job *j = ctx;
+    for (uint64_t k = i0 * (uint64_t)j->C; k < i1 * (uint64_t)j->C; k++) {
+        float v = j->v[k], *h = j->h + k * (uint64_t)j->N;
+        for (int p = 0; p < j->N; p++)
+            h[p] += v;
+    }
+}
+
+static void chan_sum_worker(void *ctx, uint64_t i0, uint64_t i1)
+{
+    const chan_job *j = ctx;
+    for (uint64_t k = i0 * (uint64_t)j->C; k < i1 * (uint64_t)j->C; k++)
+        j->h[k] = (float)sum_f32(j->v + k * (uint64_t)j->N, (size_t)j->N, 0, 0);
+}
+
+void nn_channel_add(float *h, const float *v, int B, int C, int N)
+{
+    chan_job j = { h, v, C, N };
+    par_for(g_threads, (uint64_t)B, chan_add_worker, &j);
+}
+
+void nn_channel_sum(float *s, const float *h, int B, int C, int N)
+{
+    chan_job j = { s, h, C, N };
+    par_for(g_threads, (uint64_t)B, chan_sum_worker, &j);
+}
+
 void nn_temb_forward(float *out, const float *t, int B, int dim)
 {
     int half = dim / 2;

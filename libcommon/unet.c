@@ -358,12 +358,6 @@ static void lap(const unet *u, int i, double *t)
 
 /* ---- forward ------------------------------------------------------------ */
 
-static void add_inplace(float *y, const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] += x[i];
-}
-
 static void block_forward(unet *u, unet_block *b, const float *x, int B)
 {
     int N = b->H * b->W, G = u->c.groups, T = u->c.temb;
@@ -377,13 +371,7 @@ static void block_forward(unet *u, unet_block *b, const float *x, int B)
     conv_f(u, b->h, b->s1, b->w1, b->b1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t);
     nn_linear_forward(b->tp, u->ste, b->wt, b->bt, B, T, b->co);
-    for (int i = 0; i < B; i++)
-        for (int ch = 0; ch < b->co; ch++) {
-            float v = b->tp[(size_t)i * (size_t)b->co + (size_t)ch];
-            float *h = b->h + ((size_t)i * (size_t)b->co + (size_t)ch) * (size_t)N;
-            for (int p = 0; p < N; p++)
-                h[p] += v;
-        }
+    nn_channel_add(b->h, b->tp, B, b->co, N);
     lap(u, FW + UNET_PROF_REST, &t);
     nn_groupnorm_forward(b->a2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co, N, G);
     lap(u, FW + UNET_PROF_GN, &t);
@@ -394,7 +382,7 @@ static void block_forward(unet *u, unet_block *b, const float *x, int B)
         conv_f(u, u->g[0], x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co,
                           1, 1, 0);
     lap(u, FW + UNET_PROF_CONV, &t);
-    add_inplace(b->y, b->ws ? u->g[0] : x, no);
+    nn_add(b->y, b->ws ? u->g[0] : x, no);
     lap(u, FW + UNET_PROF_REST, &t);
 }
 
@@ -419,7 +407,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         nn_linear_forward(u->se1, u->sv, u->ws1, u->bs1, B, c->S, T);
         nn_silu_forward(u->se1s, u->se1, nT);
         nn_linear_forward(u->g[0], u->se1s, u->ws2, u->bs2, B, T, T);
-        add_inplace(u->te, u->g[0], nT);
+        nn_add(u->te, u->g[0], nT);
     }
     nn_silu_forward(u->ste, u->te, nT);
     lap(u, FW + UNET_PROF_TEMB, &t0);
@@ -492,33 +480,26 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
                            b->co, 1, 1, 0);
         lap(u, BW + UNET_PROF_CONV, &t);
     } else
-        add_inplace(dx, dy, no);
-    memset(p, 0, sizeof(float) * no);
+        nn_add(dx, dy, no);
+    nn_zero(p, no);
     lap(u, BW + UNET_PROF_REST, &t);
     conv_b(u, p, b->dw2, b->db2, dy, b->s2, b->w2, B, b->co, b->H, b->W,
                        b->co, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t);
-    memset(q, 0, sizeof(float) * no);
+    nn_zero(q, no);
     nn_silu_backward(q, p, b->a2, b->s2, no);
     lap(u, BW + UNET_PROF_SILU, &t);
-    memset(p, 0, sizeof(float) * no);           /* p: the gradient at h */
+    nn_zero(p, no);             /* p: the gradient at h */
     nn_groupnorm_backward(p, b->dg2, b->dbe2, q, b->h, b->g2, b->m2, b->r2, B, b->co, N, G);
     lap(u, BW + UNET_PROF_GN, &t);
-    for (int i = 0; i < B; i++)                 /* q: at the time projection */
-        for (int ch = 0; ch < b->co; ch++) {
-            const float *g = p + ((size_t)i * (size_t)b->co + (size_t)ch) * (size_t)N;
-            float s = 0;
-            for (int k = 0; k < N; k++)
-                s += g[k];
-            q[(size_t)i * (size_t)b->co + (size_t)ch] = s;
-        }
+    nn_channel_sum(q, p, B, b->co, N);          /* q: at the time projection */
     nn_linear_backward(u->dste, b->dwt, b->dbt, q, u->ste, b->wt, B, T, b->co);
-    memset(q, 0, sizeof(float) * ni);
+    nn_zero(q, ni);
     lap(u, BW + UNET_PROF_REST, &t);
     conv_b(u, q, b->dw1, b->db1, p, b->s1, b->w1, B, b->ci, b->H, b->W,
                        b->co, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t);
-    memset(p, 0, sizeof(float) * ni);
+    nn_zero(p, ni);
     nn_silu_backward(p, q, b->a1, b->s1, ni);
     lap(u, BW + UNET_PROF_SILU, &t);
     nn_groupnorm_backward(dx, b->dg1, b->dbe1, p, b->x, b->g1, b->m1, b->r1, B, b->ci, N, G);
@@ -533,20 +514,20 @@ void unet_backward(unet *u, const float *dout, int B)
     size_t nT = (size_t)B * (size_t)T, n0 = (size_t)B * (size_t)w0 * (size_t)N0;
     double t0 = lap_start(u), t1 = t0;
     float *gy = u->g[0], *gx = u->g[1];         /* the gradient at y, at x */
-    memset(u->dste, 0, sizeof(float) * nT);
+    nn_zero(u->dste, nT);
     for (int l = 0; l < L; l++)
-        memset(u->dskip[l], 0, sizeof(float) * (size_t)B * (size_t)c->width[l] *
-                                   (size_t)(level_h(c, l) * level_w(c, l)));
+        nn_zero(u->dskip[l],
+                (size_t)B * (size_t)c->width[l] * (size_t)(level_h(c, l) * level_w(c, l)));
     /* the output head */
-    memset(u->g[2], 0, sizeof(float) * n0);
+    nn_zero(u->g[2], n0);
     lap(u, BW + UNET_PROF_REST, &t1);
     conv_b(u, u->g[2], u->dwo, u->dbo, dout, u->os, u->wo, B, w0, H, W,
                        c->heads * c->C, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t1);
-    memset(u->g[3], 0, sizeof(float) * n0);
+    nn_zero(u->g[3], n0);
     nn_silu_backward(u->g[3], u->g[2], u->on, u->os, n0);
     lap(u, BW + UNET_PROF_SILU, &t1);
-    memset(gy, 0, sizeof(float) * n0);
+    nn_zero(gy, n0);
     int nb = u->nblocks;
     nn_groupnorm_backward(gy, u->dgn, u->dbn, u->g[3], u->blk[nb - 1].y, u->gn, u->om,
                           u->orr, B, w0, N0, G);
@@ -556,15 +537,15 @@ void unet_backward(unet *u, const float *dout, int B)
     for (int l = 0; l < L; l++) {
         unet_block *b = &u->blk[--nb];
         int Nl = b->H * b->W, below = b->ci - b->co;
-        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)Nl);
+        nn_zero(gx, (size_t)B * (size_t)b->ci * (size_t)Nl);
         block_backward(u, b, gx, gy, B);
         lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         /* gx holds the gradient at concat(upx, skip): split it, upx's
          * part into gy (free now), then down through the upsampling. */
-        memset(gy, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)Nl);
+        nn_zero(gy, (size_t)B * (size_t)below * (size_t)Nl);
         nn_concat_backward(gy, u->dskip[l], gx, B, below, b->co, Nl);
         int Hb = level_h(c, l + 1), Wb = level_w(c, l + 1);
-        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)below * (size_t)(Hb * Wb));
+        nn_zero(gx, (size_t)B * (size_t)below * (size_t)(Hb * Wb));
         up_b(u, gx, gy, B, below, Hb, Wb);
         lap(u, BW + UNET_PROF_UP + l, &t0);
         float *s = gy;
@@ -572,7 +553,7 @@ void unet_backward(unet *u, const float *dout, int B)
     }
     for (int i = 0; i < c->nmid; i++) {
         unet_block *b = &u->blk[--nb];
-        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
+        nn_zero(gx, (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
         block_backward(u, b, gx, gy, B);
         lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         float *s = gy;
@@ -585,7 +566,7 @@ void unet_backward(unet *u, const float *dout, int B)
         conv_b(u, u->dskip[l], u->dwd[l], u->dbd[l], gy, b->y, u->wd[l], B,
                            b->co, b->H, b->W, b->co, 3, 2, 1);
         lap(u, BW + UNET_PROF_DOWN + l, &t0);
-        memset(gx, 0, sizeof(float) * (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
+        nn_zero(gx, (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
         block_backward(u, b, gx, u->dskip[l], B);
         lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         float *s = gy;
@@ -595,17 +576,17 @@ void unet_backward(unet *u, const float *dout, int B)
                        c->C + c->E, H, W, w0, 3, 1, 1);
     lap(u, BW + UNET_PROF_CIN, &t0);
     /* the time (and side) embedding */
-    memset(u->dte, 0, sizeof(float) * nT);
+    nn_zero(u->dte, nT);
     nn_silu_backward(u->dte, u->dste, u->te, u->ste, nT);
-    memset(u->g[2], 0, sizeof(float) * nT);
+    nn_zero(u->g[2], nT);
     nn_linear_backward(u->g[2], u->dwt2, u->dbt2, u->dte, u->te1s, u->wt2, B, T, T);
-    memset(u->g[3], 0, sizeof(float) * nT);
+    nn_zero(u->g[3], nT);
     nn_silu_backward(u->g[3], u->g[2], u->te1, u->te1s, nT);
     nn_linear_backward(NULL, u->dwt1, u->dbt1, u->g[3], u->te0, u->wt1, B, UNET_SINUSOID, T);
     if (c->S) {
-        memset(u->g[2], 0, sizeof(float) * nT);
+        nn_zero(u->g[2], nT);
         nn_linear_backward(u->g[2], u->dws2, u->dbs2, u->dte, u->se1s, u->ws2, B, T, T);
-        memset(u->g[3], 0, sizeof(float) * nT);
+        nn_zero(u->g[3], nT);
         nn_silu_backward(u->g[3], u->g[2], u->se1, u->se1s, nT);
         nn_linear_backward(NULL, u->dws1, u->dbs1, u->g[3], u->sv, u->ws1, B, c->S, T);
     }
