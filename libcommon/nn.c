@@ -825,49 +825,88 @@ void nn_upsample2_1d_backward(float *din, const float *dout, int B, int C, int L
         din[i] += dout[2 * i] + dout[2 * i + 1];
 }
 
+/* Upsampling and concatenation run plane by plane (or sample by sample)
+ * on the layers' threads: each output depends on its own plane only. */
+typedef struct {
+    float *y, *y2;
+    const float *x, *x2;
+    int H, W;                   /* upsampling: the small plane */
+    size_t na, nb;              /* concatenation: floats per sample of a, b */
+} shape_job;
+
+static void up_forward_worker(void *ctx, uint64_t p0, uint64_t p1)
+{
+    const shape_job *j = ctx;
+    size_t H = (size_t)j->H, W = (size_t)j->W;
+    for (uint64_t p = p0; p < p1; p++)
+        for (size_t y = 0; y < H; y++) {
+            const float *src = j->x + (p * H + y) * W;
+            float *dst = j->y + (p * 2 * H + 2 * y) * 2 * W;
+            for (size_t x = 0; x < W; x++)
+                dst[2 * x] = dst[2 * x + 1] = src[x];
+            memcpy(dst + 2 * W, dst, sizeof(float) * 2 * W);
+        }
+}
+
+static void up_backward_worker(void *ctx, uint64_t p0, uint64_t p1)
+{
+    const shape_job *j = ctx;
+    size_t H = (size_t)j->H, W = (size_t)j->W;
+    for (uint64_t p = p0; p < p1; p++)
+        for (size_t y = 0; y < H; y++) {
+            float *dst = j->y + (p * H + y) * W;
+            const float *s0 = j->x + (p * 2 * H + 2 * y) * 2 * W, *s1 = s0 + 2 * W;
+            for (size_t x = 0; x < W; x++)
+                dst[x] = dst[x] + s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1];
+        }
+}
+
 void nn_upsample2_forward(float *out, const float *in, int B, int C, int H, int W)
 {
-    size_t planes = (size_t)B * (size_t)C;
-    for (size_t p = 0; p < planes; p++) {
-        const float *src = in + p * (size_t)H * (size_t)W;
-        float *dst = out + p * 4 * (size_t)H * (size_t)W;
-        for (int y = 0; y < 2 * H; y++)
-            for (int x = 0; x < 2 * W; x++)
-                dst[(size_t)y * 2 * (size_t)W + (size_t)x] = src[(size_t)(y / 2) * (size_t)W + (size_t)(x / 2)];
-    }
+    shape_job j = { .y = out, .x = in, .H = H, .W = W };
+    par_for(g_threads, (uint64_t)B * (uint64_t)C, up_forward_worker, &j);
 }
 
 void nn_upsample2_backward(float *din, const float *dout, int B, int C, int H, int W)
 {
-    size_t planes = (size_t)B * (size_t)C;
-    for (size_t p = 0; p < planes; p++) {
-        float *dst = din + p * (size_t)H * (size_t)W;
-        const float *src = dout + p * 4 * (size_t)H * (size_t)W;
-        for (int y = 0; y < 2 * H; y++)
-            for (int x = 0; x < 2 * W; x++)
-                dst[(size_t)(y / 2) * (size_t)W + (size_t)(x / 2)] += src[(size_t)y * 2 * (size_t)W + (size_t)x];
+    shape_job j = { .y = din, .x = dout, .H = H, .W = W };
+    par_for(g_threads, (uint64_t)B * (uint64_t)C, up_backward_worker, &j);
+}
+
+static void cat_forward_worker(void *ctx, uint64_t i0, uint64_t i1)
+{
+    const shape_job *j = ctx;
+    for (uint64_t i = i0; i < i1; i++) {
+        memcpy(j->y + i * (j->na + j->nb), j->x + i * j->na, sizeof(float) * j->na);
+        memcpy(j->y + i * (j->na + j->nb) + j->na, j->x2 + i * j->nb, sizeof(float) * j->nb);
+    }
+}
+
+static void cat_backward_worker(void *ctx, uint64_t i0, uint64_t i1)
+{
+    const shape_job *j = ctx;
+    for (uint64_t i = i0; i < i1; i++) {
+        const float *g = j->x + i * (j->na + j->nb);
+        float *da = j->y + i * j->na, *db = j->y2 + i * j->nb;
+        for (size_t k = 0; k < j->na; k++)
+            da[k] += g[k];
+        for (size_t k = 0; k < j->nb; k++)
+            db[k] += g[j->na + k];
     }
 }
 
 void nn_concat_forward(float *out, const float *a, const float *b, int B, int Ca,
                        int Cb, int N)
 {
-    size_t na = (size_t)Ca * (size_t)N, nb = (size_t)Cb * (size_t)N;
-    for (int i = 0; i < B; i++) {
-        memcpy(out + (size_t)i * (na + nb), a + (size_t)i * na, sizeof(float) * na);
-        memcpy(out + (size_t)i * (na + nb) + na, b + (size_t)i * nb, sizeof(float) * nb);
-    }
+    shape_job j = { .y = out, .x = a, .x2 = b, .na = (size_t)Ca * (size_t)N,
+                    .nb = (size_t)Cb * (size_t)N };
+    par_for(g_threads, (uint64_t)B, cat_forward_worker, &j);
 }
 
 void nn_concat_backward(float *da, float *db, const float *dout, int B, int Ca,
                         int Cb, int N)
 {
-    size_t na = (size_t)Ca * (size_t)N, nb = (size_t)Cb * (size_t)N;
-    for (int i = 0; i < B; i++) {
-        const float *g = dout + (size_t)i * (na + nb);
-        for (size_t j = 0; j < na; j++)
-            da[(size_t)i * na + j] += g[j];
-        for (size_t j = 0; j < nb; j++)
-            db[(size_t)i * nb + j] += g[na + j];
-    }
+    shape_job j = { .y = da, .y2 = db, .x = dout, .na = (size_t)Ca * (size_t)N,
+                    .nb = (size_t)Cb * (size_t)N };
+    par_for(g_threads, (uint64_t)B, cat_backward_worker, &j);
 }
