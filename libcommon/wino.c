@@ -295,17 +295,26 @@ static void parts(float **v, float **m, float *p[2][2], float *scratch, int C, i
         p[i / 2][i % 2] = *m + 16 * (size_t)O * T + (size_t)i * n;
 }
 
+/* v (16, C, T): B^T d B of every tile d of every channel of x (C, H, W),
+ * each channel split into the planes p first. */
+static void input_tiles(float *v, float *p[2][2], const float *x, int C, int H, int W,
+                        const loops *f)
+{
+    size_t T = wino_tiles(H, W), tw1 = (size_t)tiles_wide(W), HW = (size_t)H * (size_t)W;
+    for (int c = 0; c < C; c++) {
+        split(p, x + (size_t)c * HW, H, W);
+        f->in(v + (size_t)c * T, (size_t)C * T, p, tw1, T);
+    }
+}
+
 void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
                   int C, int H, int W, int O)
 {
-    size_t T = wino_tiles(H, W), tw1 = (size_t)tiles_wide(W), HW = (size_t)H * (size_t)W;
+    size_t T = wino_tiles(H, W), HW = (size_t)H * (size_t)W;
     float *v, *m, *p[2][2];
     parts(&v, &m, p, scratch, C, H, W, O);
     loops f = loops_at(level);
-    for (int c = 0; c < C; c++) {
-        split(p, x + (size_t)c * HW, H, W);
-        f.in(v + (size_t)c * T, (size_t)C * T, p, tw1, T);
-    }
+    input_tiles(v, p, x, C, H, W, &f);
     for (size_t e = 0; e < 16; e++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int)T, C, 1.0f,
                     u + e * (size_t)O * (size_t)C, C, v + e * (size_t)C * T, (int)T, 0.0f,
@@ -325,14 +334,11 @@ void wino_conv(float *out, float *scratch, const float *x, const float *u, int C
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,
                   int C, int H, int W, int O)
 {
-    size_t T = wino_tiles(H, W), tw1 = (size_t)tiles_wide(W), HW = (size_t)H * (size_t)W;
+    size_t T = wino_tiles(H, W), HW = (size_t)H * (size_t)W;
     float *v, *m, *p[2][2];
     parts(&v, &m, p, scratch, C, H, W, O);
     loops f = loops_at(level);
-    for (int c = 0; c < C; c++) {
-        split(p, x + (size_t)c * HW, H, W);
-        f.in(v + (size_t)c * T, (size_t)C * T, p, tw1, T);
-    }
+    input_tiles(v, p, x, C, H, W, &f);
     for (int o = 0; o < O; o++) {
         gather(p, dy + (size_t)o * HW, H, W);
         f.adj(m + (size_t)o * T, (size_t)O * T, p, T);
