@@ -349,12 +349,29 @@ static int winograd(const conv_geom *g)
     return same(g) && g->kh == 3 && g->kw == 3 && g->H >= 10 && g->W >= 10 && g->C >= 8;
 }
 
+/* A 1 x 1, stride-1 convolution's columns are its input: no im2col. */
+static int pointwise(const conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+/* On small outputs (a 7 x 7 image) a GEMM per sample is too narrow to run
+ * well: the columns of a group's samples go side by side, into one GEMM
+ * NN_GROUP times as wide. */
+static int batched(const conv_geom *g)
+{
+    return !winograd(g) && !pointwise(g) && g->Ho * g->Wo <= 64;
+}
+
 /* Floats per worker slot: the im2col of the input or of the output's
- * gradient, (C or O) kh kw Ho Wo, or Winograd's scratch. */
+ * gradient, (C or O) kh kw Ho Wo, or Winograd's scratch; batched, the
+ * group's im2col and a (C or O, NN_GROUP Ho Wo) matrix. */
 static size_t col_size(const conv_geom *g)
 {
     size_t ch = (size_t)(g->C > g->O ? g->C : g->O);
     size_t n = ch * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
+    if (batched(g))
+        n = NN_GROUP * (n + ch * (size_t)g->Ho * (size_t)g->Wo);
     /* Winograd: the scratch, then the group's kernel gradients (16 O C) */
     size_t nw = winograd(g) ? wino_scratch(g->C, g->H, g->W, g->O) +
                                   16 * (size_t)g->O * (size_t)g->C
@@ -396,16 +413,17 @@ static void valid_cols(int kx, int stride, int pad, int W, int Wo, int *lo, int 
         *lo = *hi;
 }
 
-/* col (C kh kw, Ho Wo) from one image x (C, H, W).  The bounds are worked
- * out per kernel offset, not per element: this runs as often as a GEMM. */
-static void im2col(float *col, const float *x, const conv_geom *g)
+/* col (C kh kw, Ho Wo) from one image x (C, H, W), its rows ld floats
+ * apart.  The bounds are worked out per kernel offset, not per element:
+ * this runs as often as a GEMM. */
+static void im2col(float *col, size_t ld, const float *x, const conv_geom *g)
 {
     int Ho = g->Ho, Wo = g->Wo, H = g->H, W = g->W;
     for (int c = 0; c < g->C; c++)
         for (int ky = 0; ky < g->kh; ky++)
             for (int kx = 0; kx < g->kw; kx++) {
                 float *row = col + (((size_t)c * (size_t)g->kh + (size_t)ky) * (size_t)g->kw +
-                                    (size_t)kx) * (size_t)Ho * (size_t)Wo;
+                                    (size_t)kx) * ld;
                 int lo, hi;
                 valid_cols(kx, g->sw, g->pw, W, Wo, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
@@ -430,14 +448,14 @@ static void im2col(float *col, const float *x, const conv_geom *g)
 }
 
 /* The adjoint of im2col: x (C, H, W) += the columns' entries. */
-static void col2im(float *x, const float *col, const conv_geom *g)
+static void col2im(float *x, const float *col, size_t ld, const conv_geom *g)
 {
     int Ho = g->Ho, Wo = g->Wo, H = g->H, W = g->W;
     for (int c = 0; c < g->C; c++)
         for (int ky = 0; ky < g->kh; ky++)
             for (int kx = 0; kx < g->kw; kx++) {
                 const float *row = col + (((size_t)c * (size_t)g->kh + (size_t)ky) *
-                                          (size_t)g->kw + (size_t)kx) * (size_t)Ho * (size_t)Wo;
+                                          (size_t)g->kw + (size_t)kx) * ld;
                 int lo, hi;
                 valid_cols(kx, g->sw, g->pw, W, Wo, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
@@ -460,16 +478,86 @@ typedef struct {
     conv_geom g;
 } conv_job;
 
-/* A 1 x 1, stride-1 convolution's columns are its input: no im2col. */
-static int pointwise(const conv_geom *g)
-{
-    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-}
-
 /* The im2col slot of worker t. */
 static float *conv_col(const conv_job *j, int t)
 {
     return j->ws + (size_t)t * col_size(&j->g);
+}
+
+/* The samples [*i0, *i1) of group q. */
+static void group_range(const conv_job *j, size_t q, size_t *i0, size_t *i1)
+{
+    *i0 = q * NN_GROUP;
+    *i1 = *i0 + NN_GROUP < (size_t)j->B ? *i0 + NN_GROUP : (size_t)j->B;
+}
+
+/* Batched forward of group q: out_i = w im2col(x_i) + b, one GEMM (O, K)
+ * (K, n P) for the group's n samples, into buf (O, n P). */
+static void forward_group(const conv_job *j, size_t q, float *col)
+{
+    const conv_geom *g = &j->g;
+    size_t i0, i1, P = (size_t)g->Ho * (size_t)g->Wo, in = (size_t)g->C * g->H * g->W;
+    group_range(j, q, &i0, &i1);
+    size_t ld = (i1 - i0) * P, K = (size_t)g->C * g->kh * g->kw;
+    float *buf = col + K * ld;
+    for (size_t i = i0; i < i1; i++)
+        im2col(col + (i - i0) * P, ld, j->in + i * in, g);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->O, (int)ld, (int)K, 1.0f, j->w,
+                (int)K, col, (int)ld, 0.0f, buf, (int)ld);
+    for (size_t i = i0; i < i1; i++)
+        for (int oc = 0; oc < g->O; oc++) {
+            const float *src = buf + (size_t)oc * ld + (i - i0) * P;
+            float *o = j->out + (i * (size_t)g->O + (size_t)oc) * P;
+            for (size_t p = 0; p < P; p++)
+                o[p] = src[p] + j->b[oc];
+        }
+}
+
+/* Batched backward of group q: the output gradients side by side in buf
+ * (O, n P), the inputs' im2col in col; dw (O, K) += buf col^T; then the
+ * input gradients, by the flipped kernel for a "same" convolution (the
+ * gradients' im2col in col, the product in buf) or by col2im of w^T buf. */
+static void backward_group(const conv_job *j, size_t q, float *col, float *pw, float *pb)
+{
+    const conv_geom *g = &j->g;
+    size_t i0, i1, P = (size_t)g->Ho * (size_t)g->Wo, in = (size_t)g->C * g->H * g->W;
+    group_range(j, q, &i0, &i1);
+    size_t n = i1 - i0, ld = n * P, K = (size_t)g->C * g->kh * g->kw;
+    size_t ch = (size_t)(g->C > g->O ? g->C : g->O);
+    float *buf = col + ch * (size_t)g->kh * g->kw * ld;
+    for (size_t i = i0; i < i1; i++) {
+        const float *gr = j->dout + i * (size_t)g->O * P;
+        im2col(col + (i - i0) * P, ld, j->in + i * in, g);
+        for (int oc = 0; oc < g->O; oc++) {
+            memcpy(buf + (size_t)oc * ld + (i - i0) * P, gr + (size_t)oc * P, sizeof(float) * P);
+            pb[oc] += (float)sum_f32(gr + (size_t)oc * P, P, 0, 0);
+        }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->O, (int)K, (int)ld, 1.0f, buf,
+                (int)ld, col, (int)ld, 1.0f, pw, (int)K);
+    if (!j->din)
+        return;
+    if (same(g)) {
+        conv_geom gt = *g;
+        gt.C = g->O, gt.O = g->C;
+        size_t Kt = (size_t)g->O * g->kh * g->kw;
+        for (size_t i = i0; i < i1; i++)
+            im2col(col + (i - i0) * P, ld, j->dout + i * (size_t)g->O * P, &gt);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->C, (int)ld, (int)Kt, 1.0f,
+                    j->wflip, (int)Kt, col, (int)ld, 0.0f, buf, (int)ld);
+        for (size_t i = i0; i < i1; i++)
+            for (int c = 0; c < g->C; c++) {
+                const float *src = buf + (size_t)c * ld + (i - i0) * P;
+                float *dx = j->din + i * in + (size_t)c * P;
+                for (size_t p = 0; p < P; p++)
+                    dx[p] += src[p];
+            }
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, g->O, 1.0f, j->w,
+                (int)K, buf, (int)ld, 0.0f, col, (int)ld);
+    for (size_t i = i0; i < i1; i++)
+        col2im(j->din + i * in, col + (i - i0) * P, ld, g);
 }
 
 /* Worker t of j->threads takes the groups of NN_GROUP samples
@@ -483,6 +571,11 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
            g1 = G * t_end / (size_t)j->threads;
     int K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
     float *col = conv_col(j, (int)t);
+    if (batched(g)) {
+        for (size_t q = g0; q < g1; q++)
+            forward_group(j, q, col);
+        return;
+    }
     for (size_t i = g0 * NN_GROUP; i < g1 * NN_GROUP && i < (size_t)j->B; i++) {
         const float *x = j->in + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
         float *o = j->out + i * (size_t)g->O * (size_t)P;
@@ -495,7 +588,7 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
         }
         const float *c = x;
         if (!pointwise(g)) {
-            im2col(col, x, g);
+            im2col(col, (size_t)P, x, g);
             c = col;
         }
         /* out_i (O, P) += w (O, K) col (K, P) */
@@ -524,6 +617,10 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
         memset(pw, 0, sizeof(float) * (nw + (size_t)g->O));
         if (du)
             memset(du, 0, sizeof(float) * 16 * (size_t)g->O * (size_t)g->C);
+        if (batched(g)) {
+            backward_group(j, q, col, pw, pb);
+            continue;
+        }
         for (size_t i = q * NN_GROUP; i < (q + 1) * NN_GROUP && i < (size_t)j->B; i++) {
             const float *gr = j->dout + i * (size_t)g->O * (size_t)P;
             const float *x = j->in + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
@@ -538,7 +635,7 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
             }
             const float *c = x;
             if (!pointwise(g)) {
-                im2col(col, x, g);
+                im2col(col, (size_t)P, x, g);
                 c = col;
             }
             /* dw (O, K) += g (O, P) col^T (P, K) */
@@ -556,7 +653,7 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                 /* dx (C, P) += wflip (C, O kh kw) im2col(g) (O kh kw, P) */
                 conv_geom gt = *g;
                 gt.C = g->O, gt.O = g->C;
-                im2col(col, gr, &gt);
+                im2col(col, (size_t)P, gr, &gt);
                 int Kt = g->O * g->kh * g->kw;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->C, P, Kt, 1.0f,
                             j->wflip, Kt, col, P, 1.0f, dx, P);
@@ -564,7 +661,7 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
             }
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->O, 1.0f, j->w, K, gr,
                         P, 0.0f, col, P);
-            col2im(dx, col, g);
+            col2im(dx, col, (size_t)P, g);
         }
         if (du)
             wino_kernels_adjoint(pw, du, g->O, g->C);
