@@ -9,6 +9,7 @@ int g_check_failed;
 
 #define TESTS(X)                 \
     X(test_rng_philox_kat)       \
+    X(test_par_pool)             \
     X(test_rng_keying)           \
     X(test_rng_moments)          \
     X(test_tz_roundtrip)         \
