@@ -37,6 +37,30 @@ def measure(net, opt, train_args, target, infer_args, steps, passes):
     return statistics.median(train), statistics.median(infer)
 
 
+def forward_flops(net, args):
+    """Multiply-adds of one forward pass per sample, times 2: every
+    Linear's in x out and every convolution's (in / groups) kh kw per
+    output element, counted by hooks on one pass of args."""
+    macs = []
+
+    def hook(mod, inp, out):
+        if isinstance(mod, torch.nn.Linear):
+            macs.append(mod.in_features * mod.out_features * out.numel() // mod.out_features)
+        else:
+            k = mod.in_channels // mod.groups
+            for n in mod.kernel_size:
+                k *= n
+            macs.append(out.numel() * k)
+
+    kinds = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
+    hooks = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, kinds)]
+    with torch.no_grad():
+        net(*args)
+    for h in hooks:
+        h.remove()
+    return 2 * sum(macs) / len(args[0])
+
+
 def main():
     net_name, threads = sys.argv[1], int(sys.argv[2])
     torch.set_num_threads(threads)
@@ -48,6 +72,7 @@ def main():
     cond, t = torch.zeros(B, 0), torch.rand(B)
     train, infer = measure(net, opt, (x, cond, t), y, (x, cond, t), steps, steps)
     print("train %.0f\ninfer %.0f" % (train, infer))
+    print("flops %.0f" % forward_flops(net, (x, cond, t)))
 
 
 if __name__ == "__main__":

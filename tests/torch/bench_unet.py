@@ -11,7 +11,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_mlp import measure  # noqa: E402
+from bench_mlp import forward_flops, measure  # noqa: E402
 from check_unet import UNet  # noqa: E402
 
 
@@ -27,6 +27,7 @@ def main():
     t = torch.rand(B_infer)
     train, infer = measure(net, opt, (x[:B], t[:B]), y[:B], (x, t), steps, passes)
     print("train %.1f\ninfer %.1f" % (train, infer))
+    print("flops %.0f" % forward_flops(net, (x[:B], t[:B])))
 
 
 if __name__ == "__main__":
