@@ -1,22 +1,17 @@
 /* sum.c - reproducible sums in double; see sum.h. */
+#include "simd.h"
 #include "sum.h"
-
-/* Built for each vector width, the widest the CPU runs chosen when the
- * program loads.  Every version adds in the same order (no fused
- * multiply-add in ISO C mode), so all give the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WIDEST __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define WIDEST
-#endif
 
 static double combine8(const double *p)
 {
     return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
 }
 
-/* The two loops are apart so that each vectorises. */
-WIDEST double sum_f32(const float *x, size_t n, double shift, int squares)
+/* The loops of the two sums apart, so that each vectorises; compiled
+ * once per level below, each adding in the same order (no fused
+ * multiply-add in ISO C mode): every level gives the same bits. */
+static inline __attribute__((always_inline)) double f32_body(const float *x, size_t n,
+                                                             double shift, int squares)
 {
     double p[8] = { 0 };
     size_t k = 0, n8 = n / 8 * 8;
@@ -37,7 +32,8 @@ WIDEST double sum_f32(const float *x, size_t n, double shift, int squares)
     return combine8(p);
 }
 
-WIDEST double sum_dot(const float *a, const float *b, size_t n)
+static inline __attribute__((always_inline)) double dot_body(const float *a, const float *b,
+                                                             size_t n)
 {
     double p[8] = { 0 };
     size_t k = 0;
@@ -47,4 +43,53 @@ WIDEST double sum_dot(const float *a, const float *b, size_t n)
     for (; k < n; k++)
         p[k % 8] += (double)a[k] * b[k];
     return combine8(p);
+}
+
+#define SUMS(NAME, ATTR)                                                                \
+    ATTR static double f32_##NAME(const float *x, size_t n, double shift, int squares) \
+    {                                                                                   \
+        return f32_body(x, n, shift, squares);                                          \
+    }                                                                                   \
+    ATTR static double dot_##NAME(const float *a, const float *b, size_t n)            \
+    {                                                                                   \
+        return dot_body(a, b, n);                                                       \
+    }
+
+SUMS(portable, )
+#if defined(__x86_64__) && defined(__GNUC__)
+SUMS(avx2, __attribute__((target("avx2"))))
+SUMS(avx512, __attribute__((target("avx512f"))))
+#define SUM_X86 1
+#endif
+
+double sum_f32_at(int level, const float *x, size_t n, double shift, int squares)
+{
+#ifdef SUM_X86
+    if (level == SIMD_AVX512 && simd_supported(level))
+        return f32_avx512(x, n, shift, squares);
+    if (level == SIMD_AVX2 && simd_supported(level))
+        return f32_avx2(x, n, shift, squares);
+#endif
+    return f32_portable(x, n, shift, squares);
+}
+
+double sum_dot_at(int level, const float *a, const float *b, size_t n)
+{
+#ifdef SUM_X86
+    if (level == SIMD_AVX512 && simd_supported(level))
+        return dot_avx512(a, b, n);
+    if (level == SIMD_AVX2 && simd_supported(level))
+        return dot_avx2(a, b, n);
+#endif
+    return dot_portable(a, b, n);
+}
+
+double sum_f32(const float *x, size_t n, double shift, int squares)
+{
+    return sum_f32_at(simd_level(), x, n, shift, squares);
+}
+
+double sum_dot(const float *a, const float *b, size_t n)
+{
+    return sum_dot_at(simd_level(), a, b, n);
 }

@@ -3,7 +3,9 @@
  * Each sum runs as 8 interleaved partial sums combined pairwise: the
  * order depends on n alone, so the bytes are reproducible, but 8
  * independent chains pipeline and vectorise where one serial chain would
- * wait on every addition. */
+ * wait on every addition.  The loops are built for each level of simd.h
+ * and chosen by simd_level(); the _at versions take the level (tests).
+ * All levels give the same bits. */
 #ifndef SUM_H
 #define SUM_H
 
@@ -13,5 +15,7 @@
 double sum_f32(const float *x, size_t n, double shift, int squares);
 /* sum a[i] b[i]. */
 double sum_dot(const float *a, const float *b, size_t n);
+double sum_f32_at(int level, const float *x, size_t n, double shift, int squares);
+double sum_dot_at(int level, const float *a, const float *b, size_t n);
 
 #endif

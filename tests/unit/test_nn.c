@@ -10,6 +10,7 @@
 #include "opt.h"
 #include "rng.h"
 #include "simd.h"
+#include "sum.h"
 #include "wino.h"
 
 static void fill(float *x, size_t n, uint32_t stream, double scale)
@@ -405,6 +406,39 @@ void test_simd_silu_grad_levels(void)
     for (int l = 0; l < SIMD_COUNT; l++)
         free(d[l]);
     free(x), free(y), free(g);
+}
+
+/* The 8-chain sums at each level the CPU runs: the portable bits, and
+ * the portable ones against plain sums in long double, for lengths with
+ * and without a tail. */
+void test_sum_levels(void)
+{
+    enum { N = 4099 };
+    float *x = malloc(4 * N), *y = malloc(4 * N);
+    fill(x, N, 80, 3), fill(y, N, 81, 1);
+    size_t lens[] = { 0, 5, 8, 1000, N };
+    for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
+        size_t n = lens[k];
+        long double s = 0, sq = 0, d = 0;
+        for (size_t i = 0; i < n; i++) {
+            s += (long double)x[i] - 0.25L;
+            sq += ((long double)x[i] - 0.25L) * ((long double)x[i] - 0.25L);
+            d += (long double)x[i] * y[i];
+        }
+        double f = sum_f32_at(SIMD_PORTABLE, x, n, 0.25, 0);
+        double q = sum_f32_at(SIMD_PORTABLE, x, n, 0.25, 1);
+        double p = sum_dot_at(SIMD_PORTABLE, x, y, n);
+        CHECK_NEAR(f, (double)s, 1e-12);
+        CHECK_NEAR(q, (double)sq, 1e-12);
+        CHECK_NEAR(p, (double)d, 1e-12);
+        for (int l = 1; l < SIMD_COUNT; l++) {
+            if (!simd_supported(l))
+                continue;
+            CHECK(sum_f32_at(l, x, n, 0.25, 0) == f && sum_f32_at(l, x, n, 0.25, 1) == q);
+            CHECK(sum_dot_at(l, x, y, n) == p);
+        }
+    }
+    free(x), free(y);
 }
 
 /* Winograd's loops at each level the CPU runs give the portable one's
