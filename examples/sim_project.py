@@ -3,7 +3,9 @@
 NumPy: each 2-D sample x0 is seen along one random direction u = (cos a,
 sin a), a uniform in [0, pi), drawn per sample: x1 = (u . x0) u + SIGMA n
 (default SIGMA 0.1).  The direction is returned as the side field
-`direction` (2 values per sample), for the network to condition on.  A
+`direction` (2 values per sample), for the network to condition on, and
+the line it spans as `line` = (cos 2a, sin 2a): u and -u are the same line,
+and this encoding, unlike u, does not jump where a wraps from pi to 0.  A
 single observation cannot be inverted (a whole line maps to one point);
 the distribution can, since it is seen along every direction.
 
@@ -32,7 +34,8 @@ def project(tensors, seed, first):
         a = np.pi * g.random()
         u[i] = np.cos(a), np.sin(a)
         y[i] = (u[i] @ x[i]) * u[i] + SIGMA * g.standard_normal(2)
-    return {"x1": y, "direction": u}
+    line = np.stack([u[:, 0] ** 2 - u[:, 1] ** 2, 2 * u[:, 0] * u[:, 1]], 1)
+    return {"x1": y, "direction": u, "line": line}
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ fault() {  # mode expected-status message-regex
   [ ! -e out.tz ]
 }
 
-@test "examples/sim_project.py: unit directions as a side field, x1 on the line, keyed by row" {
+@test "examples/sim_project.py: unit directions and their line as side fields, x1 on the line, keyed by row" {
   tzdata moons -c 300 | tzcat -R x=x0 -o c.tz
   simulate --exec "exec /usr/bin/python3 $ROOT/examples/sim_project.py 0.1" --seed 4 c.tz -o a.tz
   tzcat -n 7 c.tz | simulate --exec "exec /usr/bin/python3 $ROOT/examples/sim_project.py 0.1" \
@@ -192,13 +192,32 @@ fault() {  # mode expected-status message-regex
   cmp <(tzcat -f x1,direction a.tz | tzexport csv -f x1,direction) \
       <(tzcat -f x1,direction b.tz | tzexport csv -f x1,direction)
   tzexport npy -f x0 a.tz -o x0.npy; tzexport npy -f x1 a.tz -o x1.npy
-  tzexport npy -f direction a.tz -o u.npy
+  tzexport npy -f direction a.tz -o u.npy; tzexport npy -f line a.tz -o l.npy
   /usr/bin/python3 -c "
 import numpy as np
-x, y, u = (np.load(f).astype(np.float64) for f in ('x0.npy', 'x1.npy', 'u.npy'))
+x, y, u, l = (np.load(f).astype(np.float64) for f in ('x0.npy', 'x1.npy', 'u.npy', 'l.npy'))
 assert np.allclose((u * u).sum(1), 1, atol=1e-6)
+a = np.arctan2(u[:, 1], u[:, 0])                    # the line as the doubled angle
+assert np.allclose(l, np.stack([np.cos(2 * a), np.sin(2 * a)], 1), atol=1e-5)
 r = y - (u * x).sum(1, keepdims=True) * u          # the noise alone
 assert 0.08 < r.std() < 0.12, r.std()
 assert abs(np.arctan2(u[:, 1], u[:, 0]) % np.pi).std() > 0.7   # directions spread
+"
+}
+
+@test "examples/sim_saturate.py: sensor noise, clip at the full well, read noise, keyed by row" {
+  tzdata moons --scale 4 -c 300 | tzcat -R x=x0 -o c.tz
+  sat="exec /usr/bin/python3 $ROOT/examples/sim_saturate.py 3 0.5 0.01"
+  simulate --exec "$sat" --seed 4 c.tz -o a.tz
+  tzcat -n 7 c.tz | simulate --exec "$sat" --seed 4 | tzcat -n 300 -o b.tz
+  cmp <(tzexport csv -f x1 a.tz) <(tzexport csv -f x1 b.tz)
+  tzexport npy -f x0 a.tz -o x0.npy; tzexport npy -f x1 a.tz -o x1.npy
+  /usr/bin/python3 -c "
+import numpy as np
+x, y = (np.load(f).astype(np.float64) for f in ('x0.npy', 'x1.npy'))
+assert np.abs(y).max() < 3.1, np.abs(y).max()        # nothing reads beyond the well and a little
+inside = np.abs(x).max(1) < 2                        # far from the limit: x0 plus the noises
+assert 0.45 < (y - x)[inside].std() < 0.55, (y - x)[inside].std()
+assert (np.abs(y) > 2.95).mean() > 0.05              # values pile up at the well
 "
 }
