@@ -176,6 +176,9 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "unet28") || !strcmp(argv[1], "unet28-profile"))
         return bench_unet(!strcmp(argv[1], "unet28-profile"));
     if (!strcmp(argv[1], "sgemm")) {
+        /* OpenBLAS's own figure on THREADS threads (the layers keep it on
+         * one and split their GEMMs themselves) */
+        openblas_set_num_threads(g_threads);
         int n = 2048;
         float *a = malloc(4 * (size_t)n * n), *b = malloc(4 * (size_t)n * n), *c = malloc(4 * (size_t)n * n);
         fill(a, (size_t)n * n), fill(b, (size_t)n * n);
