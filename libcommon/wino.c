@@ -284,44 +284,46 @@ static void gather(float *y[2][2], const float *dy, int H, int W)
 
 /* ---- convolutions ------------------------------------------------------- */
 
-/* The scratch's parts: v (16, C, T), m (16, O, T), four planes. */
-static void parts(float **v, float **m, float *p[2][2], float *scratch, int C, int H, int W,
+/* One image's pass: the scratch's parts, v (16, C, T), m (16, O, T) and
+ * four planes, and the loops of the level. */
+typedef struct {
+    float *v, *m, *p[2][2];
+    loops f;
+    size_t T, HW;
+} pass;
+
+/* Set up w for an image of C channels of H x W, O outputs, and fill
+ * w->v with B^T d B of every tile d of every channel of x (C, H, W), each
+ * channel split into the planes first. */
+static void start(pass *w, int level, float *scratch, const float *x, int C, int H, int W,
                   int O)
 {
-    size_t T = wino_tiles(H, W), n = plane_size(H, W);
-    *v = scratch;
-    *m = *v + 16 * (size_t)C * T;
+    size_t n = plane_size(H, W), tw1 = (size_t)tiles_wide(W);
+    w->T = wino_tiles(H, W), w->HW = (size_t)H * (size_t)W;
+    w->v = scratch;
+    w->m = w->v + 16 * (size_t)C * w->T;
     for (int i = 0; i < 4; i++)
-        p[i / 2][i % 2] = *m + 16 * (size_t)O * T + (size_t)i * n;
-}
-
-/* v (16, C, T): B^T d B of every tile d of every channel of x (C, H, W),
- * each channel split into the planes p first. */
-static void input_tiles(float *v, float *p[2][2], const float *x, int C, int H, int W,
-                        const loops *f)
-{
-    size_t T = wino_tiles(H, W), tw1 = (size_t)tiles_wide(W), HW = (size_t)H * (size_t)W;
+        w->p[i / 2][i % 2] = w->m + 16 * (size_t)O * w->T + (size_t)i * n;
+    w->f = loops_at(level);
     for (int c = 0; c < C; c++) {
-        split(p, x + (size_t)c * HW, H, W);
-        f->in(v + (size_t)c * T, (size_t)C * T, p, tw1, T);
+        split(w->p, x + (size_t)c * w->HW, H, W);
+        w->f.in(w->v + (size_t)c * w->T, (size_t)C * w->T, w->p, tw1, w->T);
     }
 }
 
 void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
                   int C, int H, int W, int O)
 {
-    size_t T = wino_tiles(H, W), HW = (size_t)H * (size_t)W;
-    float *v, *m, *p[2][2];
-    parts(&v, &m, p, scratch, C, H, W, O);
-    loops f = loops_at(level);
-    input_tiles(v, p, x, C, H, W, &f);
+    pass w;
+    start(&w, level, scratch, x, C, H, W, O);
+    size_t T = w.T;
     for (size_t e = 0; e < 16; e++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int)T, C, 1.0f,
-                    u + e * (size_t)O * (size_t)C, C, v + e * (size_t)C * T, (int)T, 0.0f,
-                    m + e * (size_t)O * T, (int)T);
+                    u + e * (size_t)O * (size_t)C, C, w.v + e * (size_t)C * T, (int)T, 0.0f,
+                    w.m + e * (size_t)O * T, (int)T);
     for (int o = 0; o < O; o++) {
-        f.out(p, m + (size_t)o * T, (size_t)O * T, T);
-        scatter(out + (size_t)o * HW, p, H, W);
+        w.f.out(w.p, w.m + (size_t)o * T, (size_t)O * T, T);
+        scatter(out + (size_t)o * w.HW, w.p, H, W);
     }
 }
 
@@ -334,18 +336,16 @@ void wino_conv(float *out, float *scratch, const float *x, const float *u, int C
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,
                   int C, int H, int W, int O)
 {
-    size_t T = wino_tiles(H, W), HW = (size_t)H * (size_t)W;
-    float *v, *m, *p[2][2];
-    parts(&v, &m, p, scratch, C, H, W, O);
-    loops f = loops_at(level);
-    input_tiles(v, p, x, C, H, W, &f);
+    pass w;
+    start(&w, level, scratch, x, C, H, W, O);
+    size_t T = w.T;
     for (int o = 0; o < O; o++) {
-        gather(p, dy + (size_t)o * HW, H, W);
-        f.adj(m + (size_t)o * T, (size_t)O * T, p, T);
+        gather(w.p, dy + (size_t)o * w.HW, H, W);
+        w.f.adj(w.m + (size_t)o * T, (size_t)O * T, w.p, T);
     }
     for (size_t e = 0; e < 16; e++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int)T, 1.0f,
-                    m + e * (size_t)O * T, (int)T, v + e * (size_t)C * T, (int)T, 1.0f,
+                    w.m + e * (size_t)O * T, (int)T, w.v + e * (size_t)C * T, (int)T, 1.0f,
                     du + e * (size_t)O * (size_t)C, C);
 }
 
