@@ -5,7 +5,7 @@
  * the pairs.  With --count, a generative model's samples from noise.
  *
  * Records are processed one at a time, in blocks of 64 rows (si.h), on
- * --threads OpenBLAS threads.  The SCSI loop renames or drops the
+ * the layers' --threads threads (nn.h).  The SCSI loop renames or drops the
  * observation before simulate adds its own x1 (see pushback(1)). */
 #include <inttypes.h>
 #include <stdio.h>
