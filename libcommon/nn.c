@@ -560,15 +560,23 @@ static void backward_group(const conv_job *j, size_t q, float *col, float *pw, f
         col2im(j->din + i * in, col + (i - i0) * P, ld, g);
 }
 
-/* Worker t of j->threads takes the groups of NN_GROUP samples
- * [G t / threads, G (t + 1) / threads): the split depends on the thread
+/* Worker t of j->threads takes the groups of NN_GROUP samples [*g0, *g1)
+ * = [G t / threads, G (t + 1) / threads): the split depends on the thread
  * count, but no sum crosses a group, so the results do not. */
+static void worker_groups(const conv_job *j, uint64_t t, uint64_t t_end, size_t *g0,
+                          size_t *g1)
+{
+    size_t G = conv_groups(j->B);
+    *g0 = G * t / (size_t)j->threads;
+    *g1 = G * t_end / (size_t)j->threads;
+}
+
 static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
 {
     const conv_job *j = ctx;
     const conv_geom *g = &j->g;
-    size_t G = conv_groups(j->B), g0 = G * t / (size_t)j->threads,
-           g1 = G * t_end / (size_t)j->threads;
+    size_t g0, g1;
+    worker_groups(j, t, t_end, &g0, &g1);
     int K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
     float *col = conv_col(j, (int)t);
     if (batched(g)) {
@@ -603,8 +611,8 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
 {
     const conv_job *j = ctx;
     const conv_geom *g = &j->g;
-    size_t G = conv_groups(j->B), g0 = G * t / (size_t)j->threads,
-           g1 = G * t_end / (size_t)j->threads;
+    size_t g0, g1;
+    worker_groups(j, t, t_end, &g0, &g1);
     int K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
     size_t nw = (size_t)g->O * (size_t)K;
     float *col = conv_col(j, (int)t);

@@ -379,8 +379,7 @@ static void block_forward(unet *u, unet_block *b, const float *x, int B)
     lap(u, FW + UNET_PROF_SILU, &t);
     conv_f(u, b->y, b->s2, b->w2, b->b2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
     if (b->ws)
-        conv_f(u, u->g[0], x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co,
-                          1, 1, 0);
+        conv_f(u, u->g[0], x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
     lap(u, FW + UNET_PROF_CONV, &t);
     nn_add(b->y, b->ws ? u->g[0] : x, no);
     lap(u, FW + UNET_PROF_REST, &t);
@@ -422,8 +421,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         in = u->xin;
     }
     u->in = in;
-    conv_f(u, u->h0, in, u->wc, u->bc, B, c->C + c->E, H, W, c->width[0],
-                      3, 1, 1);
+    conv_f(u, u->h0, in, u->wc, u->bc, B, c->C + c->E, H, W, c->width[0], 3, 1, 1);
     lap(u, FW + UNET_PROF_CIN, &t0);
     const float *h = u->h0;
     int ch = c->width[0], nb = 0;
@@ -431,8 +429,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         unet_block *b = &u->blk[nb];
         block_forward(u, b, h, B);
         lap(u, FW + UNET_PROF_BLOCK + nb++, &t0);
-        conv_f(u, u->down[l], b->y, u->wd[l], u->bd[l], B, b->co, b->H, b->W,
-                          b->co, 3, 2, 1);
+        conv_f(u, u->down[l], b->y, u->wd[l], u->bd[l], B, b->co, b->H, b->W, b->co, 3, 2, 1);
         lap(u, FW + UNET_PROF_DOWN + l, &t0);
         h = u->down[l], ch = b->co;
     }
@@ -476,15 +473,13 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
     float *p = u->g[2], *q = u->g[3];
     double t = lap_start(u);
     if (b->ws) {
-        conv_b(u, dx, b->dws, b->dbs, dy, b->x, b->ws, B, b->ci, b->H, b->W,
-                           b->co, 1, 1, 0);
+        conv_b(u, dx, b->dws, b->dbs, dy, b->x, b->ws, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
         lap(u, BW + UNET_PROF_CONV, &t);
     } else
         nn_add(dx, dy, no);
     nn_zero(p, no);
     lap(u, BW + UNET_PROF_REST, &t);
-    conv_b(u, p, b->dw2, b->db2, dy, b->s2, b->w2, B, b->co, b->H, b->W,
-                       b->co, 3, 1, 1);
+    conv_b(u, p, b->dw2, b->db2, dy, b->s2, b->w2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t);
     nn_zero(q, no);
     nn_silu_backward(q, p, b->a2, b->s2, no);
@@ -496,8 +491,7 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
     nn_linear_backward(u->dste, b->dwt, b->dbt, q, u->ste, b->wt, B, T, b->co);
     nn_zero(q, ni);
     lap(u, BW + UNET_PROF_REST, &t);
-    conv_b(u, q, b->dw1, b->db1, p, b->s1, b->w1, B, b->ci, b->H, b->W,
-                       b->co, 3, 1, 1);
+    conv_b(u, q, b->dw1, b->db1, p, b->s1, b->w1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t);
     nn_zero(p, ni);
     nn_silu_backward(p, q, b->a1, b->s1, ni);
@@ -522,7 +516,7 @@ void unet_backward(unet *u, const float *dout, int B)
     nn_zero(u->g[2], n0);
     lap(u, BW + UNET_PROF_REST, &t1);
     conv_b(u, u->g[2], u->dwo, u->dbo, dout, u->os, u->wo, B, w0, H, W,
-                       c->heads * c->C, 3, 1, 1);
+           c->heads * c->C, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t1);
     nn_zero(u->g[3], n0);
     nn_silu_backward(u->g[3], u->g[2], u->on, u->os, n0);
@@ -564,7 +558,7 @@ void unet_backward(unet *u, const float *dout, int B)
     for (int l = L - 1; l >= 0; l--) {
         unet_block *b = &u->blk[--nb];
         conv_b(u, u->dskip[l], u->dwd[l], u->dbd[l], gy, b->y, u->wd[l], B,
-                           b->co, b->H, b->W, b->co, 3, 2, 1);
+               b->co, b->H, b->W, b->co, 3, 2, 1);
         lap(u, BW + UNET_PROF_DOWN + l, &t0);
         nn_zero(gx, (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
         block_backward(u, b, gx, u->dskip[l], B);
@@ -572,8 +566,7 @@ void unet_backward(unet *u, const float *dout, int B)
         float *s = gy;
         gy = gx, gx = s;
     }
-    conv_b(u, NULL, u->dwc, u->dbc, gy, u->in, u->wc, B,
-                       c->C + c->E, H, W, w0, 3, 1, 1);
+    conv_b(u, NULL, u->dwc, u->dbc, gy, u->in, u->wc, B, c->C + c->E, H, W, w0, 3, 1, 1);
     lap(u, BW + UNET_PROF_CIN, &t0);
     /* the time (and side) embedding */
     nn_zero(u->dte, nT);
