@@ -42,14 +42,20 @@ void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
 
 enum { SI_RNG_TRANSPORT = 0x53490100 };
 
-/* Transport of exactly SI_CHUNK rows. */
+/* Transport of the live rows [off, off + live) of a block of exactly
+ * SI_CHUNK rows whose row 0 is the stream's sample `base`. */
 static int transport_chunk(net *nw, const si_interp *ip, int sde, int method,
-                           int steps, float *x, const float *cond, int B,
-                           uint64_t seed, uint64_t first);
+                           int steps, float *x, const float *cond, int off, int live,
+                           uint64_t seed, uint64_t base);
 
-/* The network sees blocks of this many rows, whatever the record size: a
- * GEMM's rounding can depend on its row count, and a sample's result must
- * not depend on how the stream was batched.  A short block is padded. */
+/* The network sees blocks of this many rows, and the stream's sample g
+ * always sits at row g mod SI_CHUNK of its block, whatever the record
+ * size.  A GEMM's rounding can depend not only on its row count but on a
+ * row's place in it (OpenBLAS's Haswell and Zen sgemm kernels, for one,
+ * sum rows 6-11 of every 12 in another order than rows 0-5), and a
+ * sample's result must not depend on how the stream was batched: with
+ * both the shape and the place fixed, every sample meets the same
+ * arithmetic on any kernel.  The rest of a block is padding. */
 #define SI_CHUNK 64
 
 int si_transport(net *nw, const si_interp *ip, int sde, int method, int steps,
@@ -59,16 +65,22 @@ int si_transport(net *nw, const si_interp *ip, int sde, int method, int steps,
     float *bx = mem_calloc_array((size_t)SI_CHUNK * (size_t)D, sizeof(float));
     float *bc = C ? mem_calloc_array((size_t)SI_CHUNK * (size_t)C, sizeof(float)) : NULL;
     int rc = !bx || (C && !bc) ? ERR_IO : 0;
-    for (int s = 0; rc == 0 && s < B; s += SI_CHUNK) {
-        int n = B - s < SI_CHUNK ? B - s : SI_CHUNK;
+    for (int s = 0; rc == 0 && s < B;) {
+        int off = (int)((first + (uint64_t)s) % SI_CHUNK);
+        int n = B - s < SI_CHUNK - off ? B - s : SI_CHUNK - off;
         memset(bx, 0, sizeof(float) * (size_t)SI_CHUNK * (size_t)D);
-        memcpy(bx, x + (size_t)s * (size_t)D, sizeof(float) * (size_t)n * (size_t)D);
+        memcpy(bx + (size_t)off * (size_t)D, x + (size_t)s * (size_t)D,
+               sizeof(float) * (size_t)n * (size_t)D);
         if (C) {
             memset(bc, 0, sizeof(float) * (size_t)SI_CHUNK * (size_t)C);
-            memcpy(bc, cond + (size_t)s * (size_t)C, sizeof(float) * (size_t)n * (size_t)C);
+            memcpy(bc + (size_t)off * (size_t)C, cond + (size_t)s * (size_t)C,
+                   sizeof(float) * (size_t)n * (size_t)C);
         }
-        rc = transport_chunk(nw, ip, sde, method, steps, bx, bc, n, seed, first + (uint64_t)s);
-        memcpy(x + (size_t)s * (size_t)D, bx, sizeof(float) * (size_t)n * (size_t)D);
+        rc = transport_chunk(nw, ip, sde, method, steps, bx, bc, off, n, seed,
+                             first + (uint64_t)s - (uint64_t)off);
+        memcpy(x + (size_t)s * (size_t)D, bx + (size_t)off * (size_t)D,
+               sizeof(float) * (size_t)n * (size_t)D);
+        s += n;
     }
     free(bx);
     free(bc);
@@ -95,24 +107,23 @@ static int velocity(net *nw, const si_interp *ip, int sde, float *v, float *raw,
 }
 
 /* The SDE's noise of step s, sqrt(2 gamma(t) dt) xi, for the live rows. */
-static void add_noise(const si_interp *ip, float *x, int live, int D, int s, double t,
-                      double dt, uint64_t seed, uint64_t first)
+static void add_noise(const si_interp *ip, float *x, int off, int live, int D, int s,
+                      double t, double dt, uint64_t seed, uint64_t base)
 {
     float sd = (float)sqrt(2 * si_gamma(ip, t) * dt);
-    for (int i = 0; i < live; i++) {
+    for (int i = off; i < off + live; i++) {
         rng_t r;
-        rng_init(&r, seed, SI_RNG_TRANSPORT + (uint32_t)s, first + (uint64_t)i);
+        rng_init(&r, seed, SI_RNG_TRANSPORT + (uint32_t)s, base + (uint64_t)i);
         rng_add_normal_f32(&r, x + (size_t)i * (size_t)D, (uint64_t)D, sd);
     }
 }
 
 static int transport_chunk(net *nw, const si_interp *ip, int sde, int method,
-                           int steps, float *x, const float *cond, int B,
-                           uint64_t seed, uint64_t first)
+                           int steps, float *x, const float *cond, int off, int live,
+                           uint64_t seed, uint64_t base)
 {
-    /* B live rows of SI_CHUNK; the network runs on all of them. */
-    int live = B;
-    B = SI_CHUNK;
+    /* The network runs on all SI_CHUNK rows; only the live ones get noise. */
+    int B = SI_CHUNK;
     int D = nw->dim;
     size_t n = (size_t)B * (size_t)D;
     float *b1 = mem_alloc_array(n, sizeof(float)), *b2 = mem_alloc_array(n, sizeof(float));
@@ -129,7 +140,7 @@ static int transport_chunk(net *nw, const si_interp *ip, int sde, int method,
         /* Stochastic Heun adds the step's noise first, then takes the
          * predictor-corrector step on the drift (as the reference does). */
         if (noise && heun)
-            add_noise(ip, x, live, D, s, t0, dt, seed, first);
+            add_noise(ip, x, off, live, D, s, t0, dt, seed, base);
         for (int i = 0; i < B; i++)
             t[i] = (float)t0;
         if ((rc = velocity(nw, ip, sde, b1, raw, x, cond, t, B)) < 0)
@@ -147,7 +158,7 @@ static int transport_chunk(net *nw, const si_interp *ip, int sde, int method,
         for (size_t k = 0; k < n; k++)
             x[k] -= (float)dt * b1[k];
         if (noise && !heun)
-            add_noise(ip, x, live, D, s, t0, dt, seed, first);
+            add_noise(ip, x, off, live, D, s, t0, dt, seed, base);
     }
     free(b1), free(b2), free(xp), free(t), free(raw);
     return rc;
