@@ -11,20 +11,30 @@
 
 enum { MLP_RNG_INIT = 0x4d4c0001 };
 
+size_t mlp_param_count(const mlp_config *c)
+{
+    if (c->dim < 1 || c->cond < 0 || c->temb < 2 || c->temb % 2 || c->width < 1 ||
+        c->hidden < 1 || c->hidden + 1 > MLP_LAYERS_MAX || c->heads < 0 || c->heads > 2) {
+        err_set(ERR_USAGE, "MLP: bad shape (dim %d, cond %d, temb %d, width %d, hidden %d)",
+                c->dim, c->cond, c->temb, c->width, c->hidden);
+        return 0;
+    }
+    size_t in = (size_t)c->dim + (size_t)c->cond + (size_t)c->temb, w = (size_t)c->width;
+    size_t out = (size_t)c->dim * (size_t)(c->heads > 1 ? c->heads : 1);
+    return in * w + w + (size_t)(c->hidden - 1) * (w * w + w) + w * out + out;
+}
+
 int mlp_init(mlp *m, const mlp_config *c, uint64_t seed)
 {
     memset(m, 0, sizeof *m);
-    if (c->dim < 1 || c->cond < 0 || c->temb < 2 || c->temb % 2 || c->width < 1 ||
-        c->hidden < 1 || c->hidden + 1 > MLP_LAYERS_MAX || c->heads < 0 || c->heads > 2)
-        return err_set(ERR_USAGE, "MLP: bad shape (dim %d, cond %d, temb %d, width "
-                       "%d, hidden %d)", c->dim, c->cond, c->temb, c->width, c->hidden);
+    size_t n = mlp_param_count(c);
+    if (!n)
+        return ERR_USAGE;
     m->c = *c;
     m->nlayers = c->hidden + 1;
-    size_t n = 0;
     for (int l = 0; l < m->nlayers; l++) {
         m->fan_in[l] = l == 0 ? c->dim + c->cond + c->temb : c->width;
         m->fan_out[l] = l == m->nlayers - 1 ? c->dim * (c->heads > 1 ? c->heads : 1) : c->width;
-        n += (size_t)m->fan_in[l] * (size_t)m->fan_out[l] + (size_t)m->fan_out[l];
     }
     m->nparams = n;
     m->params = mem_alloc_array(n, sizeof(float));

@@ -39,6 +39,9 @@ typedef struct {
     float *d1, *d2;                     /* (B, max width) gradient scratch */
 } mlp;
 
+/* The number of parameters of an MLP of shape c, without allocating
+ * them; 0 if the shape is bad (err set, ERR_USAGE). */
+size_t mlp_param_count(const mlp_config *c);
 /* Allocate and initialise as PyTorch's nn.Linear does (weights and biases
  * uniform in +-1/sqrt(fan_in), drawn from seed), but the last layer zero.
  * 0 or ERR_*. */

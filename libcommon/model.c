@@ -1,4 +1,5 @@
 /* model.c - saving and loading trainable interpolants; see model.h. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,34 +41,40 @@ void model_free(model *m)
     opt_free(&m->os);
 }
 
-/* The whole-number settings of each architecture, by attribute name. */
+/* The whole-number settings of each architecture, by attribute name, with
+ * the range a loaded file may give.  The bounds keep every size the
+ * network derives from them within its integer types, so that a file is
+ * checked before anything is allocated for it. */
 typedef struct {
     const char *key;
     int *v;
+    int lo, hi;
 } int_attr;
+
+enum { DIM_MAX = 1 << 26 };     /* values per sample */
 
 static int arch_attrs(net_config *c, int_attr *a)
 {
     int n = 0;
     if (c->arch == NET_MLP) {
         mlp_config *m = &c->mlp;
-        a[n++] = (int_attr){ "dim", &m->dim };
-        a[n++] = (int_attr){ "cond_dim", &m->cond };
-        a[n++] = (int_attr){ "temb", &m->temb };
-        a[n++] = (int_attr){ "width", &m->width };
-        a[n++] = (int_attr){ "hidden", &m->hidden };
+        a[n++] = (int_attr){ "dim", &m->dim, 1, DIM_MAX };
+        a[n++] = (int_attr){ "cond_dim", &m->cond, 0, DIM_MAX };
+        a[n++] = (int_attr){ "temb", &m->temb, 2, 4096 };
+        a[n++] = (int_attr){ "width", &m->width, 1, 65536 };
+        a[n++] = (int_attr){ "hidden", &m->hidden, 1, MLP_LAYERS_MAX - 1 };
         return n;
     }
     unet_config *u = &c->unet;
-    a[n++] = (int_attr){ "channels", &u->C };
-    a[n++] = (int_attr){ "height", &u->H };
-    a[n++] = (int_attr){ "img_width", &u->W };
-    a[n++] = (int_attr){ "side_channels", &u->E };
-    a[n++] = (int_attr){ "side_scalars", &u->S };
-    a[n++] = (int_attr){ "levels", &u->levels };
-    a[n++] = (int_attr){ "mid", &u->nmid };
-    a[n++] = (int_attr){ "temb", &u->temb };
-    a[n++] = (int_attr){ "groups", &u->groups };
+    a[n++] = (int_attr){ "channels", &u->C, 1, 65536 };
+    a[n++] = (int_attr){ "height", &u->H, 1, 65536 };
+    a[n++] = (int_attr){ "img_width", &u->W, 1, 65536 };
+    a[n++] = (int_attr){ "side_channels", &u->E, 0, 65536 };
+    a[n++] = (int_attr){ "side_scalars", &u->S, 0, 65536 };
+    a[n++] = (int_attr){ "levels", &u->levels, 1, UNET_LEVELS_MAX };
+    a[n++] = (int_attr){ "mid", &u->nmid, 0, 8 };
+    a[n++] = (int_attr){ "temb", &u->temb, 1, 4096 };
+    a[n++] = (int_attr){ "groups", &u->groups, 1, 65536 };
     return n;
 }
 
@@ -87,41 +94,90 @@ static int set_u64(tz_record *r, const char *key, uint64_t v)
     return tz_record_set_attr(r, key, buf);
 }
 
-/* The attribute key as a number; ERR_DATA if it is missing or malformed. */
-static int get_num(const tz_record *r, const char *key, double *v)
+/* The attribute key's text; ERR_DATA if it is missing. */
+static int get_text(const tz_record *r, const char *key, const char **s)
 {
-    const char *s = tz_record_attr(r, key);
-    char *end;
-    if (!s || !*s)
+    *s = tz_record_attr(r, key);
+    if (!*s || !**s)
         return err_set(ERR_DATA, "model attribute '%s' is missing", key);
-    *v = strtod(s, &end);
-    if (*end)
-        return err_set(ERR_DATA, "model attribute '%s' is not a number: '%s'", key, s);
     return 0;
 }
 
-static int get_int(const tz_record *r, const char *key, int *v)
+/* s itself if it is short and printable, for a one-line message. */
+static const char *shown(const char *s)
 {
-    double d = 0;
-    int rc = get_num(r, key, &d);
+    for (const char *p = s; *p; p++)
+        if (*p < 0x20 || *p > 0x7e || p - s > 40)
+            return "(unprintable or long)";
+    return s;
+}
+
+/* The attribute key as a finite number in [lo, hi] (NaN too if nan_ok). */
+static int get_num(const tz_record *r, const char *key, double lo, double hi, int nan_ok,
+                   double *v)
+{
+    const char *s;
+    char *end;
+    int rc = get_text(r, key, &s);
     if (rc)
         return rc;
-    if (d != (int)d)
-        return err_set(ERR_DATA, "model attribute '%s' is not a whole number", key);
-    *v = (int)d;
+    *v = strtod(s, &end);
+    if (*end || end == s)
+        return err_set(ERR_DATA, "model attribute '%s' is not a number: '%s'", key, shown(s));
+    if (isnan(*v) && nan_ok)
+        return 0;
+    if (!isfinite(*v) || *v < lo || *v > hi)
+        return err_set(ERR_DATA, "model attribute '%s' is %s, outside [%g, %g]", key,
+                       shown(s), lo, hi);
     return 0;
 }
 
-static int get_u64(const tz_record *r, const char *key, uint64_t *v)
+/* The attribute key as a whole number in decimal digits (no sign, no
+ * exponent), at most hi. */
+static int get_u64(const tz_record *r, const char *key, uint64_t hi, uint64_t *v)
 {
-    const char *s = tz_record_attr(r, key);
-    char *end;
-    if (!s || !*s)
-        return err_set(ERR_DATA, "model attribute '%s' is missing", key);
-    *v = strtoull(s, &end, 10);
-    if (*end)
-        return err_set(ERR_DATA, "model attribute '%s' is not a whole number", key);
+    const char *s;
+    int rc = get_text(r, key, &s);
+    if (rc)
+        return rc;
+    if (strspn(s, "0123456789") != strlen(s))
+        return err_set(ERR_DATA, "model attribute '%s' is not a whole number in decimal "
+                       "digits: '%s'", key, shown(s));
+    errno = 0;
+    *v = strtoull(s, NULL, 10);
+    if (errno || *v > hi)
+        return err_set(ERR_DATA, "model attribute '%s' is %s, more than %" PRIu64, key,
+                       shown(s), hi);
     return 0;
+}
+
+static int get_int(const tz_record *r, const int_attr *a)
+{
+    const char *s;
+    int rc = get_text(r, a->key, &s);
+    if (rc)
+        return rc;
+    if (strspn(s, "0123456789") != strlen(s))
+        return err_set(ERR_DATA, "model attribute '%s' is not a whole number in decimal "
+                       "digits: '%s'", a->key, shown(s));
+    errno = 0;
+    unsigned long long x = strtoull(s, NULL, 10);
+    if (errno || x < (unsigned long long)a->lo || x > (unsigned long long)a->hi)
+        return err_set(ERR_DATA, "model attribute '%s' is %s, outside %d..%d", a->key,
+                       shown(s), a->lo, a->hi);
+    *a->v = (int)x;
+    return 0;
+}
+
+/* A flag: 0 or 1. */
+static int get_flag(const tz_record *r, const char *key, int *v)
+{
+    double d = 0;
+    int rc = get_num(r, key, 0, 1, 0, &d);
+    if (rc == 0 && d != 0 && d != 1)
+        rc = err_set(ERR_DATA, "model attribute '%s' is %g, not 0 or 1", key, d);
+    *v = d != 0;
+    return rc;
 }
 
 static int get_name(const tz_record *r, const char *key, char *dst, size_t n)
@@ -129,6 +185,8 @@ static int get_name(const tz_record *r, const char *key, char *dst, size_t n)
     const char *s = tz_record_attr(r, key);
     if (!s || strlen(s) >= n)
         return err_set(ERR_DATA, "model attribute '%s' is missing or too long", key);
+    if (strcmp(shown(s), s))
+        return err_set(ERR_DATA, "model attribute '%s' is not a printable field name", key);
     strcpy(dst, s);
     return 0;
 }
@@ -173,7 +231,6 @@ int model_save(const model *m, const char *path, int level)
         { "denoiser", m->ip.denoiser }, { "generative", m->generative },
         { "lr", o->lr }, { "beta1", o->beta1 }, { "beta2", o->beta2 },
         { "eps", o->eps }, { "weight_decay", o->weight_decay },
-        { "warmup", (double)o->warmup }, { "total", (double)o->total },
         { "clip", o->clip }, { "ema_decay", o->ema }, { "loss_avg", m->loss_avg },
     };
     for (size_t i = 0; rc == 0 && i < sizeof nums / sizeof *nums; i++)
@@ -191,6 +248,10 @@ int model_save(const model *m, const char *path, int level)
                      c.unet.width[l]);
         rc = tz_record_set_attr(&rec, "widths", buf);
     }
+    if (rc == 0)
+        rc = set_u64(&rec, "warmup", o->warmup);
+    if (rc == 0)
+        rc = set_u64(&rec, "total", o->total);
     if (rc == 0)
         rc = set_u64(&rec, "step", m->os.step);
     if (rc == 0)
@@ -228,66 +289,78 @@ int model_load(model *m, const char *path)
         tz_record_free(&rec);
         return rc;
     }
+    /* Every attribute is checked, and the declared shape against the
+     * tensors the file holds, before anything is allocated: a small file
+     * must not be able to ask for gigabytes. */
     rc = 0;
     net_config c;
     memset(&c, 0, sizeof c);
-    double combined = 0, denoiser = 0, generative = 0, warmup = 0, total = 0;
     const char *arch = tz_record_attr(&rec, "arch");
     if (arch && !strcmp(arch, "mlp"))
         c.arch = NET_MLP;
     else if (arch && !strcmp(arch, "unet"))
         c.arch = NET_UNET;
     else
-        rc = err_set(ERR_DATA, "architecture '%s' is not one this build knows",
-                     arch ? arch : "(none)");
+        rc = err_set(ERR_DATA, "model attribute 'arch' is '%s', not mlp or unet",
+                     arch ? shown(arch) : "(none)");
     int_attr ia[16];
     int na = arch_attrs(&c, ia);
     for (int i = 0; rc == 0 && i < na; i++)
-        rc = get_int(&rec, ia[i].key, ia[i].v);
-    if (rc == 0 && c.arch == NET_UNET)
+        rc = get_int(&rec, &ia[i]);
+    if (rc == 0 && c.arch == NET_UNET) {
+        const unet_config *u = &c.unet;
         rc = get_widths(&rec, &c.unet);
+        if (rc == 0 && (uint64_t)u->C * (uint64_t)u->H * (uint64_t)u->W > DIM_MAX)
+            rc = err_set(ERR_DATA, "model attributes 'channels', 'height' and 'img_width' "
+                         "make more than %d values per sample", DIM_MAX);
+    }
+    int denoiser = 0;
     if (rc == 0 && tz_record_attr(&rec, "denoiser"))
-        rc = get_num(&rec, "denoiser", &denoiser);
-    if (rc == 0) rc = get_num(&rec, "gamma", &m->ip.g);
-    if (rc == 0) rc = get_num(&rec, "combined", &combined);
-    if (rc == 0) rc = get_num(&rec, "generative", &generative);
-    if (rc == 0) rc = get_num(&rec, "lr", &m->oc.lr);
-    if (rc == 0) rc = get_num(&rec, "beta1", &m->oc.beta1);
-    if (rc == 0) rc = get_num(&rec, "beta2", &m->oc.beta2);
-    if (rc == 0) rc = get_num(&rec, "eps", &m->oc.eps);
-    if (rc == 0) rc = get_num(&rec, "weight_decay", &m->oc.weight_decay);
-    if (rc == 0) rc = get_num(&rec, "warmup", &warmup);
-    if (rc == 0) rc = get_num(&rec, "total", &total);
-    if (rc == 0) rc = get_num(&rec, "clip", &m->oc.clip);
-    if (rc == 0) rc = get_num(&rec, "ema_decay", &m->oc.ema);
-    if (rc == 0) rc = get_u64(&rec, "seed", &m->seed);
-    m->loss_avg = NAN;      /* optional: a fresh average if absent */
+        rc = get_flag(&rec, "denoiser", &denoiser);
+    m->ip.denoiser = denoiser;
+    if (rc == 0) rc = get_num(&rec, "gamma", 0, 100, 0, &m->ip.g);
+    if (rc == 0) rc = get_flag(&rec, "combined", &m->ip.combined);
+    if (rc == 0) rc = get_flag(&rec, "generative", &m->generative);
+    if (rc == 0) rc = get_num(&rec, "lr", 0, 10, 0, &m->oc.lr);
+    if (rc == 0) rc = get_num(&rec, "beta1", 0, 1, 0, &m->oc.beta1);
+    if (rc == 0) rc = get_num(&rec, "beta2", 0, 1, 0, &m->oc.beta2);
+    if (rc == 0) rc = get_num(&rec, "eps", 0, 1, 0, &m->oc.eps);
+    if (rc == 0) rc = get_num(&rec, "weight_decay", 0, 10, 0, &m->oc.weight_decay);
+    if (rc == 0) rc = get_u64(&rec, "warmup", UINT64_MAX, &m->oc.warmup);
+    if (rc == 0) rc = get_u64(&rec, "total", UINT64_MAX, &m->oc.total);
+    if (rc == 0) rc = get_num(&rec, "clip", 0, 1e9, 0, &m->oc.clip);
+    if (rc == 0) rc = get_num(&rec, "ema_decay", 0, 0.999999, 0, &m->oc.ema);
+    if (rc == 0) rc = get_u64(&rec, "seed", UINT64_MAX, &m->seed);
+    if (rc == 0) rc = get_u64(&rec, "step", UINT64_MAX, &m->os.step);
+    m->loss_avg = NAN;      /* optional: a fresh average if absent or NaN */
     if (rc == 0 && tz_record_attr(&rec, "loss_avg"))
-        rc = get_num(&rec, "loss_avg", &m->loss_avg);
+        rc = get_num(&rec, "loss_avg", 0, HUGE_VAL, 1, &m->loss_avg);
     if (rc == 0) rc = get_name(&rec, "x0", m->x0, sizeof m->x0);
     if (rc == 0) rc = get_name(&rec, "x1", m->x1, sizeof m->x1);
     if (rc == 0) rc = get_name(&rec, "cond", m->cond, sizeof m->cond);
-    m->ip.combined = combined != 0;
-    m->ip.denoiser = denoiser != 0;
-    m->generative = generative != 0;
-    m->oc.warmup = (uint64_t)warmup;
-    m->oc.total = (uint64_t)total;
-    if (rc == 0)
-        rc = model_create(m, &c);
+    c.mlp.heads = c.unet.heads = si_heads(&m->ip);
+    size_t np = rc == 0 ? net_param_count(&c) : 0;
+    if (rc == 0 && !np) {
+        char why[512];      /* the shape's complaint, now a bad file's */
+        snprintf(why, sizeof why, "%s", err_msg());
+        rc = err_set(ERR_DATA, "the model's attributes: %s", why);
+    }
     const char *names[] = { "params", "adam_m", "adam_v", "ema" };
-    float *dst[] = { m->net.params, m->os.m, m->os.v, m->os.ema };
+    const tz_tensor *tens[4] = { 0 };
     for (int i = 0; rc == 0 && i < 4; i++) {
-        const tz_tensor *t = tz_record_find(&rec, names[i]);
-        if (!dst[i])
+        tens[i] = tz_record_find(&rec, names[i]);
+        if (i == 3 && !m->oc.ema)
             continue;       /* no EMA wanted */
-        if (!t || t->dtype != TZ_F32 || tz_tensor_count(t) != m->net.nparams)
-            rc = err_set(ERR_DATA, "tensor '%s' is missing or not %zu f32 values",
-                         names[i], m->net.nparams);
-        else
-            memcpy(dst[i], t->data, sizeof(float) * m->net.nparams);
+        if (!tens[i] || tens[i]->dtype != TZ_F32 || tz_tensor_count(tens[i]) != np)
+            rc = err_set(ERR_DATA, "tensor '%s' is missing or not the %zu f32 values "
+                         "the model's attributes make", names[i], np);
     }
     if (rc == 0)
-        rc = get_u64(&rec, "step", &m->os.step);
+        rc = model_create(m, &c);
+    float *dst[] = { m->net.params, m->os.m, m->os.v, m->os.ema };
+    for (int i = 0; rc == 0 && i < 4; i++)
+        if (dst[i])
+            memcpy(dst[i], tens[i]->data, sizeof(float) * np);
     /* The file must be whole: one record, then its end. */
     if (rc == 0 && (rc = tz_read(r, &rec)) > 0)
         rc = err_set(ERR_DATA, "more than one record: not a model file");

@@ -4,6 +4,16 @@
 #include "err.h"
 #include "net.h"
 
+size_t net_param_count(const net_config *c)
+{
+    if (c->arch == NET_MLP)
+        return mlp_param_count(&c->mlp);
+    if (c->arch == NET_UNET)
+        return unet_param_count(&c->unet);
+    err_set(ERR_USAGE, "unknown architecture %d", c->arch);
+    return 0;
+}
+
 int net_init(net *n, const net_config *c, uint64_t seed)
 {
     memset(n, 0, sizeof *n);

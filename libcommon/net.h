@@ -32,6 +32,9 @@ typedef struct {
     unet u;
 } net;
 
+/* The number of parameters of c, without allocating; 0 if c is bad (err
+ * set). */
+size_t net_param_count(const net_config *c);
 int net_init(net *n, const net_config *c, uint64_t seed);
 void net_free(net *n);
 int net_forward(net *n, float *out, const float *x, const float *cond, const float *t,

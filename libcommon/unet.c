@@ -274,30 +274,47 @@ static void lay_acts(unet *u, cursor *k, int B, size_t *biggest)
     u->ws = take(k, ws);
 }
 
-int unet_init(unet *u, const unet_config *c, uint64_t seed)
+size_t unet_param_count(const unet_config *c)
 {
-    memset(u, 0, sizeof *u);
     int ok = c->C >= 1 && c->E >= 0 && c->S >= 0 && c->heads >= 1 && c->heads <= 2 &&
              c->levels >= 1 && c->levels <= UNET_LEVELS_MAX && c->nmid >= 0 &&
              c->nmid <= 8 && c->temb >= 1 && c->groups >= 1 && c->H >= 1 && c->W >= 1 &&
              (c->H == 1 || c->H % (1 << c->levels) == 0) && c->W % (1 << c->levels) == 0;
     for (int l = 0; ok && l < c->levels; l++)
         ok = c->width[l] >= 1 && c->width[l] % c->groups == 0;
-    if (!ok)
-        return err_set(ERR_USAGE, "U-Net: bad shape (%d x %d x %d, %d levels, groups %d): "
-                       "the sides (but a height of 1: the 1-D U-Net) must be divisible by 2^levels and the widths by the "
-                       "groups", c->C, c->H, c->W, c->levels, c->groups);
+    if (!ok) {
+        err_set(ERR_USAGE, "U-Net: bad shape (%d x %d x %d, %d levels, groups %d): "
+                "the sides (but a height of 1: the 1-D U-Net) must be divisible by "
+                "2^levels and the widths by the groups", c->C, c->H, c->W, c->levels,
+                c->groups);
+        return 0;
+    }
+    /* The layout walk only counts with a NULL base. */
+    unet *u = mem_calloc_array(1, sizeof *u);
+    if (!u)
+        return 0;
     u->c = *c;
     cursor k = { 0 };
     lay_params(u, &k);
-    u->nparams = k.n;
-    u->params = mem_alloc_array(k.n, sizeof(float));
-    u->grads = mem_calloc_array(k.n, sizeof(float));
+    free(u);
+    return k.n;
+}
+
+int unet_init(unet *u, const unet_config *c, uint64_t seed)
+{
+    memset(u, 0, sizeof *u);
+    size_t n = unet_param_count(c);
+    if (!n)
+        return err_code();
+    u->c = *c;
+    u->nparams = n;
+    u->params = mem_alloc_array(n, sizeof(float));
+    u->grads = mem_calloc_array(n, sizeof(float));
     if (!u->params || !u->grads) {
         unet_free(u);
         return ERR_IO;
     }
-    k = (cursor){ .base = u->params, .seed = seed, .init = 1 };
+    cursor k = { .base = u->params, .seed = seed, .init = 1 };
     lay_params(u, &k);
     lay_twins(u);
     return 0;

@@ -99,6 +99,9 @@ typedef struct {
 /* The configuration of UNet-S for C channels of H x W. */
 unet_config unet_small(int C, int H, int W);
 
+/* The number of parameters of a U-Net of shape c, without allocating
+ * them; 0 if the shape is bad (err set, ERR_USAGE). */
+size_t unet_param_count(const unet_config *c);
 /* Allocate and initialise as PyTorch does (weights and biases uniform in
  * +-1/sqrt(fan_in), GroupNorm 1 and 0), the output convolution zero.
  * 0 or ERR_*. */

@@ -92,3 +92,51 @@ pairs() {
   cmp a.tz b.tz
   run ! cmp -s <(tzexport npy -f x0 a.tz) <(tzexport npy -f x1 a.tz)
 }
+
+# Replace attribute KEY's value OLD by NEW (the same length) in raw model $1.
+patch_attr() {
+  python3 - "$@" <<'PY'
+import sys
+path, key, old, new = sys.argv[1:]
+assert len(old) == len(new)
+d = open(path, 'rb').read()
+a, b = (key + old).encode(), (key + new).encode()
+assert d.count(a) == 1, (a, d.count(a))
+open(path, 'wb').write(d.replace(a, b))
+PY
+}
+
+@test "hostile model files: every attribute checked, the sizes against the tensors, before allocating" {
+  pairs 64
+  si-train --steps 1 --batch 8 --width 10000 --hidden 1 --gamma 0.5 --combined pairs.tz \
+    -o m.tz -q -L 0
+  pushback -m m.tz --sde obs.tz -o /dev/null
+  # attribute, its value, a bad value, the message
+  while IFS='|' read -r key old new msg; do
+    cp m.tz bad.tz
+    patch_attr bad.tz "$key" "$old" "$new"
+    for tool in "pushback -m bad.tz --sde obs.tz" "restore -m bad.tz --sde obs.tz" \
+                "si-train -m bad.tz --steps 1 pairs.tz"; do
+      run --separate-stderr $tool -o out.tz
+      fails_with 2 "model attribute '$key' $msg" || { echo "$tool, $key=$new"; return 1; }
+      [ ! -e out.tz ]
+    done
+  done <<'CASES'
+width|10000|1e+04|is not a whole number
+width|10000|-1000|is not a whole number
+width|10000|99999|is 99999, outside 1..65536
+gamma|0.5|nan|is nan, outside
+gamma|0.5|inf|is inf, outside
+gamma|0.5|-.5|is -.5, outside
+combined|1|7|is 7, outside
+dim|2|0|is 0, outside 1..
+seed|0|x|is not a whole number
+CASES
+  # A width of 65536 in 9 hidden layers declares 34e9 parameters (137 GB)
+  # beside a tensor of 690,002: refused from the declared sizes alone.
+  cp m.tz big.tz
+  patch_attr big.tz width 10000 65536
+  patch_attr big.tz hidden 1 9
+  run --separate-stderr pushback -m big.tz --sde obs.tz -o out.tz
+  fails_with 2 "tensor 'params' is missing or not the [0-9]+ f32 values the model's attributes make"
+}
