@@ -24,6 +24,9 @@
 #   SIM_EXEC   or an external command run by simulate --exec.  One of the
 #              two is required.
 #   SIM_TIMEOUT  simulate --timeout, for SIM_EXEC.  Default: 60
+#   SIM_VERSION  any text naming the version of an external simulator, for
+#              what its program's file does not show (modules it imports,
+#              data files it reads): changing it reruns the loop.  Default: none
 #   ITERS      outer iterations.  Default: 10 (at most 999)
 #   INNER      si-train steps per iteration.  Default: 500
 #   PER_ITER   observations per iteration, drawn afresh each iteration (tzshuf
@@ -162,6 +165,20 @@ else ifneq ($(SDE),$(COMBINED))
 $(error scsi.mk: SDE=1 goes with COMBINED=1 (and GAMMA above 0): pushback integrates a combined model as an SDE only)
 endif
 
+# SIM_EXEC as the results depend on it: of its words (split at blanks,
+# quotes around a word ignored), each that names a file (the first also
+# looked up in PATH) becomes NAME@DIGEST, the file's base name and the
+# start of its SHA-256.  Editing the program reruns the loop; moving it
+# elsewhere (or calling it by another path) does not.
+sq = '$(subst ','\'',$(1))'
+H := \#
+SIM_ID := $(if $(SIM_EXEC),$(shell set -f; s=$(call sq,$(SIM_EXEC)); first=1; \
+  for w in $$s; do w=$${w$(H)[\"\']}; w=$${w%[\"\']}; f=$$w; \
+  [ $$first = 1 ] && [ "$${w$(H)*/}" = "$$w" ] && f=$$(command -v -- "$$w"); first=0; \
+  if [ -n "$$f" ] && [ -f "$$f" ]; then \
+    printf '%s@%s ' "$${w$(H)$(H)*/}" "$$(sha256sum < "$$f" | cut -c1-16)"; \
+  else printf '%s ' "$$w"; fi; done))
+
 # Everything that changes the results, one NAME=value a line.  ITERS is not
 # here: more iterations go on from the last, fewer stop earlier.  OBS and
 # WARM are prerequisites too, so that newer files rerun the loop.
@@ -169,7 +186,8 @@ define HPARAMS
 # pipelines/scsi.mk: the settings of this run; any change reruns it
 OBS=$(abspath $(OBS))
 SIM=$(SIM)
-SIM_EXEC=$(SIM_EXEC)
+SIM_EXEC=$(strip $(SIM_ID))
+SIM_VERSION=$(SIM_VERSION)
 INNER=$(INNER)
 PER_ITER=$(PER_ITER)
 RESAMPLES=$(RESAMPLES)

@@ -102,6 +102,27 @@ EOF
   [ "$(readlink A/final.tz)" = iter-003/model.tz ]
 }
 
+@test "the loop depends on the simulator program's content, not its path, and on SIM_VERSION" {
+  observe 300
+  mkdir a b
+  cp "$SCSI_EXAMPLES/sim_awgn" a/sim
+  cp a/sim b/sim
+  set=(OBS=obs.tz OUT=run ITERS=1 INNER=5 WIDTH=16 BATCH=64)
+  scsi "${set[@]}" SIM_EXEC="a/sim 0.5" 2>/dev/null
+  scsi -q "${set[@]}" SIM_EXEC="a/sim 0.5"
+  grep -qx "SIM_EXEC=sim@$(sha256sum <a/sim | cut -c1-16) 0.5" run/hparams.txt
+  scsi -q "${set[@]}" SIM_EXEC="'$PWD/b/sim' 0.5"        # the same program elsewhere
+  run scsi -q "${set[@]}" SIM_EXEC="a/sim 0.6"            # another argument
+  [ "$status" -eq 1 ]
+  run scsi -q "${set[@]}" SIM_EXEC="a/sim 0.5" SIM_VERSION=2
+  [ "$status" -eq 1 ]
+  printf '\0' >> a/sim                                   # the program edited
+  run scsi -q "${set[@]}" SIM_EXEC="a/sim 0.5"
+  [ "$status" -eq 1 ]
+  scsi "${set[@]}" SIM_EXEC="a/sim 0.5" 2> log
+  grep -q 'iteration 1/1' log
+}
+
 @test "KEEP=0 deletes the intermediates of the iteration before, and they are not remade" {
   observe 500
   scsi OBS=obs.tz OUT=run ITERS=3 INNER=50 KEEP=0 "${SMALL[@]}" 2>/dev/null
