@@ -4,9 +4,10 @@
  * side information pass through, so simulate and si-train downstream see
  * the pairs.  With --count, a generative model's samples from noise.
  *
- * Records are processed one at a time, in blocks of 64 rows (si.h), on
- * the layers' --threads threads (nn.h).  The SCSI loop renames or drops the
- * observation before simulate adds its own x1 (see pushback(1)). */
+ * Records are transported in groups whose rows end on a block of 64
+ * (push.h), on the layers' --threads threads (nn.h), and written as they
+ * came.  The SCSI loop renames or drops the observation before simulate
+ * adds its own x1 (see pushback(1)). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #include "nn.h"         /* nn_set_threads */
 #include "model.h"      /* model_load */
 #include "rng.h"        /* rng_init */
-#include "push.h"       /* push_transport */
+#include "push.h"       /* push_group_read, push_transport */
 #include "si.h"         /* si_transport */
 #include "tz.h"         /* tz_reader, tz_writer */
 
@@ -109,35 +110,36 @@ int main(int argc, char **argv)
         tz_reader *r = tz_reader_open_list(argv + first, argc - first);
         if (!r)
             cli_die_last();
-        tz_record rec;
-        tz_record_init(&rec, TZ_BATCH);
+        push_group g = { 0 };
         int rc;
-        while ((rc = tz_read(r, &rec)) == 1) {
-            char where[600];
-            snprintf(where, sizeof where, "%s: record %" PRIu64, tz_reader_name(r),
-                     tz_reader_index(r));
-            if (rec.kind != TZ_BATCH) {
-                if (tz_write(w, &rec) < 0)
+        while ((rc = push_group_read(&g, r, done, D)) == 1) {
+            for (int i = 0; i < g.n; i++) {
+                tz_record *rec = &g.rec[i];
+                if (rec->kind != TZ_BATCH)
+                    continue;
+                const tz_tensor *y = push_observation(&m, rec, g.where[i]);
+                if (!y)
                     cli_die_last();
-                continue;
+                if (tz_record_find(rec, m.x0))
+                    cli_die(EXIT_DATA, "%s: field '%s' is already there", g.where[i], m.x0);
+                if (!tz_record_add(rec, m.x0, TZ_F32, y->rank, y->dims, NULL))
+                    cli_die_last();
             }
-            const tz_tensor *y = push_observation(&m, &rec, where);
-            if (!y)
+            float *x = mem_alloc_array(g.rows, sizeof(float) * (size_t)D);
+            if ((g.rows && !x) || push_transport(&m, &g, x, &po, done) < 0)
                 cli_die_last();
-            if (tz_record_find(&rec, m.x0))
-                cli_die(EXIT_DATA, "%s: field '%s' is already there", where, m.x0);
-            tz_tensor *x = tz_record_add(&rec, m.x0, TZ_F32, y->rank, y->dims, NULL);
-            if (!x || push_transport(&m, &rec, x->data, &po, done, where) < 0)
-                cli_die_last();
-            if (tz_write(w, &rec) < 0)
-                cli_die_last();
-            done += tz_record_batch(&rec);
+            push_group_scatter(&g, m.x0, x, (size_t)D);
+            free(x);
+            for (int i = 0; i < g.n; i++)
+                if (tz_write(w, &g.rec[i]) < 0)
+                    cli_die_last();
+            done += g.rows;
             cli_progress_update(&bar, done);
         }
         if (rc < 0)
             cli_die_err(rc);
         tz_reader_close(r);
-        tz_record_free(&rec);
+        push_group_free(&g);
     }
     cli_progress_end(&bar, done);
     if (tz_writer_close(w) < 0)

@@ -105,19 +105,19 @@ static void score_record(scores *sc, const tz_tensor *x, const tz_tensor *y,
 
 /* ---- restoring ----------------------------------------------------------- */
 
-/* x = the mean of K transports of the record; the samples, if wanted, into
- * all (n, K, D). */
-static void restore_record(model *m, tz_record *rec, float *x, float *all, float *one,
-                           uint64_t first, const push_opts *po, const char *where)
+/* x = the mean of K transports of the group's n rows; the samples, if
+ * wanted, into all (n, K, D). */
+static void restore_group(model *m, const push_group *g, float *x, float *all, float *one,
+                          uint64_t first, const push_opts *po)
 {
-    uint64_t n = tz_record_batch(rec);
+    uint64_t n = g->rows;
     size_t D = (size_t)m->net.dim, K = (size_t)g_opt.samples;
     for (size_t k = 0; k < K; k++) {
         /* Sample 0 is keyed by --seed alone, so K = 1 is pushback's. */
         push_opts o = *po;
         o.seed = cli.seed + k * UINT64_C(0x9e3779b97f4a7c15);
         float *dst = K == 1 ? x : one;
-        if (push_transport(m, rec, dst, &o, first, where) < 0)
+        if (push_transport(m, g, dst, &o, first) < 0)
             cli_die_last();
         if (K == 1) {
             if (all)
@@ -133,6 +133,32 @@ static void restore_record(model *m, tz_record *rec, float *x, float *all, float
                 memcpy(all + (i * K + k) * D, s, 4 * D);
         }
     }
+}
+
+/* Check a batch record against the model and the options, and add its
+ * restoration field (and samples field) for restore_group to fill. */
+static void prepare_record(const model *m, tz_record *rec, const char *where)
+{
+    const tz_tensor *y = push_observation(m, rec, where);
+    if (!y)
+        cli_die_last();
+    if (tz_record_find(rec, m->x0))
+        cli_die(EXIT_DATA, "%s: field '%s' is already there", where, m->x0);
+    const tz_tensor *ref = NULL;
+    if (g_opt.reference &&
+        (!(ref = tz_record_find(rec, g_opt.reference)) || ref->dtype != TZ_F32 ||
+         tz_tensor_row_bytes(ref) != tz_tensor_row_bytes(y)))
+        cli_die(EXIT_DATA, "%s: need an f32 reference field '%s' shaped as '%s'",
+                where, g_opt.reference, m->x1);
+    /* y is not used past here: adding fields may move it */
+    int rank = y->rank;
+    uint64_t ydims[TZ_RANK_MAX], dims[TZ_RANK_MAX + 1] = { y->dims[0], (uint64_t)g_opt.samples };
+    memcpy(ydims, y->dims, sizeof(uint64_t) * (size_t)rank);
+    memcpy(dims + 2, y->dims + 1, sizeof(uint64_t) * (size_t)(rank - 1));
+    if (!tz_record_add(rec, m->x0, TZ_F32, rank, ydims, NULL) ||
+        (g_opt.samples_field &&
+         !tz_record_add(rec, g_opt.samples_field, TZ_F32, rank + 1, dims, NULL)))
+        cli_die_last();
 }
 
 int main(int argc, char **argv)
@@ -166,52 +192,36 @@ int main(int argc, char **argv)
     tz_reader *r = w ? tz_reader_open_list(argv + first, argc - first) : NULL;
     if (!r)
         cli_die_last();
-    tz_record rec;
-    tz_record_init(&rec, TZ_BATCH);
     cli_progress bar;
     cli_progress_start(&bar, "restore: samples", 0);
     uint64_t done = 0;
-    float *one = NULL;
+    size_t D = (size_t)m.net.dim, K = (size_t)g_opt.samples;
+    push_group g = { 0 };
     int rc;
-    while ((rc = tz_read(r, &rec)) == 1) {
-        char where[600];
-        snprintf(where, sizeof where, "%s: record %" PRIu64, tz_reader_name(r),
-                 tz_reader_index(r));
-        if (rec.kind == TZ_BATCH) {
-            const tz_tensor *y = push_observation(&m, &rec, where);
-            if (!y)
-                cli_die_last();
-            if (tz_record_find(&rec, m.x0))
-                cli_die(EXIT_DATA, "%s: field '%s' is already there", where, m.x0);
-            const tz_tensor *ref = NULL;
-            if (g_opt.reference &&
-                (!(ref = tz_record_find(&rec, g_opt.reference)) || ref->dtype != TZ_F32 ||
-                 tz_tensor_row_bytes(ref) != tz_tensor_row_bytes(y)))
-                cli_die(EXIT_DATA, "%s: need an f32 reference field '%s' shaped as '%s'",
-                        where, g_opt.reference, m.x1);
-            uint64_t n = tz_record_batch(&rec), dims[TZ_RANK_MAX + 1] = { n, 0 };
-            tz_tensor *x = tz_record_add(&rec, m.x0, TZ_F32, y->rank, y->dims, NULL);
-            float *all = NULL;
-            if (x && g_opt.samples_field) {
-                dims[1] = (uint64_t)g_opt.samples;
-                memcpy(dims + 2, y->dims + 1, sizeof(uint64_t) * (size_t)(y->rank - 1));
-                tz_tensor *s = tz_record_add(&rec, g_opt.samples_field, TZ_F32, y->rank + 1,
-                                             dims, NULL);
-                all = s ? s->data : NULL;
-                x = s ? tz_record_find(&rec, m.x0) : NULL;
-            }
-            free(one);
-            one = g_opt.samples > 1 ? mem_alloc_array((size_t)n * (size_t)m.net.dim, 4) : NULL;
-            if (!x || (g_opt.samples_field && !all) || (g_opt.samples > 1 && !one))
-                cli_die_last();
-            restore_record(&m, &rec, x->data, all, one, done, &po, where);
-            if (ref)
-                score_record(&sc, x, tz_record_find(&rec, m.x1), ref);
-            done += n;
-            cli_progress_update(&bar, done);
-        }
-        if (tz_write(w, &rec) < 0)
+    while ((rc = push_group_read(&g, r, done, m.net.dim)) == 1) {
+        for (int i = 0; i < g.n; i++)
+            if (g.rec[i].kind == TZ_BATCH)
+                prepare_record(&m, &g.rec[i], g.where[i]);
+        float *x = mem_alloc_array(g.rows, 4 * D);
+        float *one = K > 1 ? mem_alloc_array(g.rows, 4 * D) : NULL;
+        float *all = g_opt.samples_field ? mem_alloc_array(g.rows, 4 * D * K) : NULL;
+        if (g.rows && (!x || (K > 1 && !one) || (g_opt.samples_field && !all)))
             cli_die_last();
+        restore_group(&m, &g, x, all, one, done, &po);
+        push_group_scatter(&g, m.x0, x, D);
+        if (all)
+            push_group_scatter(&g, g_opt.samples_field, all, D * K);
+        free(x), free(one), free(all);
+        for (int i = 0; i < g.n; i++) {
+            tz_record *rec = &g.rec[i];
+            if (rec->kind == TZ_BATCH && g_opt.reference)
+                score_record(&sc, tz_record_find(rec, m.x0), tz_record_find(rec, m.x1),
+                             tz_record_find(rec, g_opt.reference));
+            if (tz_write(w, rec) < 0)
+                cli_die_last();
+        }
+        done += g.rows;
+        cli_progress_update(&bar, done);
     }
     if (rc < 0)
         cli_die_err(rc);
@@ -229,8 +239,7 @@ int main(int argc, char **argv)
     if (tz_writer_close(w) < 0 || (mf && out_commit(mf) < 0))
         cli_die_last();
     tz_reader_close(r);
-    tz_record_free(&rec);
-    free(one);
+    push_group_free(&g);
     model_free(&m);
     return 0;
 }
