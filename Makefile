@@ -1,6 +1,7 @@
 # Makefile - the SCSI toolkit.  `make` builds bin/; `make check` runs every
 # test; `make install PREFIX=...`; `make SAN=1 check` is the sanitizer run.
-# See README.md.
+# `make deps` installs what the build and the demo need, `make test-deps`
+# that and what the tests need (scripts/install-deps).  See README.md.
 
 CC ?= cc
 PREFIX ?= /usr/local
@@ -31,13 +32,14 @@ HEADERS := $(wildcard libcommon/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
 TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump
 
-.PHONY: all check unit bats deps install clean bench fuzz demo sanitize experiments
+.PHONY: all check unit bats deps test-deps depcheck install clean bench fuzz demo \
+        sanitize experiments
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 all: $(TOOL_BINS) $(EXAMPLES)
 
-$(BUILD)/obj/%.o: %.c $(HEADERS)
+$(BUILD)/obj/%.o: %.c $(HEADERS) | depcheck
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -65,9 +67,23 @@ $(BUILD)/unet-dump: $(BUILD)/obj/tests/torch/unet_dump.o $(LIB)
 $(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC)) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Installs the Debian packages the build and the tests need, if missing.
+# Before anything is compiled, once per make: the compiler and the libraries
+# (pkg-config, a few milliseconds).  If one is missing, a message naming it
+# and the command that installs it, rather than a compiler error.
+# DEPCHECK=0 skips it (libraries without pkg-config files).
+depcheck:
+ifneq ($(DEPCHECK),0)
+	@scripts/install-deps --check-build $(firstword $(CC))
+endif
+
+# Install the Debian packages, if missing: deps those to build and run the
+# demo (the C toolchain, the libraries, the data set, man); test-deps those
+# and bats, NumPy and PyTorch, which only the tests use.
 deps:
 	@scripts/install-deps
+
+test-deps:
+	@scripts/install-deps --tests
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
@@ -76,7 +92,7 @@ bats: all $(EXAMPLES) $(TEST_BINS)
 	SCSI_BIN=$(abspath $(BIN)) SCSI_EXAMPLES=$(abspath $(BUILD)/examples) \
 	  SCSI_TEST_BIN=$(abspath $(BUILD)) scripts/run-bats tests
 
-check: deps
+check: test-deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory bats
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # tests: tzexport
-# also requires: tzdata, tzimport, tzinfo, tzcat, /usr/bin/python3 with numpy
+# also requires: tzdata, tzimport, tzinfo, tzcat, corrupt, /usr/bin/python3
+# with numpy; scripts/demo --grid (the demo's grid, README.md's first picture)
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -23,6 +24,82 @@ png_size() {  # width height of a PNG, from its IHDR
   $PY -c "
 import numpy as np; s = np.load('s.npy')[0, 0]; x = np.load('x0.npy')[0, 0]
 assert (s[2:30, 2:30] == x).all() and (s[0] == 1).all() and (s[:, 0] == 1).all()"
+}
+
+@test "sheet --scale: each pixel an N x N block, the padding unscaled" {
+  tzdata fashion-mnist --split test -c 10 -o f.tz
+  tzexport sheet -c 10 --cols 5 f.tz -o s1.png
+  tzexport sheet -c 10 --cols 5 --scale 3 f.tz -o s3.png
+  [ "$(png_size s3.png)" = "$((5 * 3 * 28 + 6 * 2)) $((2 * 3 * 28 + 3 * 2))" ]
+  tzexport sheet -c 10 --cols 5 --scale 1 f.tz -o d.png
+  cmp s1.png d.png                  # --scale 1 is the default
+  tzimport png s1.png | tzexport npy -o s1.npy
+  tzimport png s3.png | tzexport npy -o s3.npy
+  $PY -c "
+import numpy as np; a = np.load('s1.npy')[0, 0]; b = np.load('s3.npy')[0, 0]
+for r in range(2):
+    for c in range(5):
+        x = a[2 + r * 30:][:28, 2 + c * 30:][:, :28]
+        y = b[2 + r * 86:][:84, 2 + c * 86:][:, :84]
+        assert (np.kron(x, np.ones((3, 3), np.float32)) == y).all(), (r, c)
+        assert (b[r * 86:][:2] == 1).all() and (b[:, c * 86:][:, :2] == 1).all()"
+}
+
+@test "sheet --labels: a label column at the left, the grid unchanged beside it" {
+  tzdata fashion-mnist --split test -c 12 -o f.tz
+  tzexport sheet -c 12 --cols 4 --scale 2 f.tz -o plain.png
+  tzexport sheet -c 12 --cols 4 --scale 2 --labels 'top,,row 3' f.tz -o lab.png
+  # font scale 2 * 28 / 32 = 1; "row 3" is 5 characters: 5 * 6 - 1 + 2 * 6
+  [ "$(png_size lab.png)" = "$((41 + 4 * 56 + 5 * 2)) $((3 * 56 + 4 * 2))" ]
+  tzimport png plain.png | tzexport npy -o plain.npy
+  tzimport png lab.png | tzexport npy -o lab.npy
+  $PY -c "
+import numpy as np; p = np.load('plain.npy')[0, 0]; l = np.load('lab.npy')[0, 0]
+assert (l[:, 41:] == p).all()
+col = l[:, :41]
+ink = [(col[2 + r * 58:][:56] < 0.5).any() for r in range(3)]
+assert ink == [True, False, True], ink         # the empty label draws nothing
+assert (col[:2] == 1).all() and (col[:, :6] == 1).all()"
+}
+
+@test "the demo's grid: clean, observed and restored rows, labelled, 4x" {
+  tzdata fashion-mnist --split test -c 12 -q | tzcat -q -R x=clean |
+    corrupt -q --seed 2 -f clean -y x1 -k mask:p=0.5 |
+    corrupt -q -f clean -y x0 -k blur:sigma=1 -o r.tz    # x0: a stand-in restoration
+  "$ROOT/scripts/demo" --grid r.tz grid.png
+  # 10 columns of 4 x 28 pixels; "observed" at font scale 4 * 28 / 32 = 3
+  [ "$(png_size grid.png)" = "$((8 * 18 - 3 + 2 * 18 + 10 * 112 + 11 * 2)) $((3 * 112 + 4 * 2))" ]
+  [ ! -e results ] && [ ! -e build ]      # --grid makes nothing else
+  for f in clean x1 x0; do tzcat -f $f -R $f=x --head 10 r.tz; done |
+    tzexport sheet --cols 10 --scale 4 -o plain.png
+  tzimport png plain.png | tzexport npy -o plain.npy
+  tzimport png grid.png | tzexport npy -o grid.npy
+  $PY -c "
+import numpy as np; p = np.load('plain.npy')[0, 0]; g = np.load('grid.npy')[0, 0]
+w = g.shape[1] - p.shape[1]
+assert w == 177 and (g[:, w:] == p).all()
+assert all((g[2 + r * 114:][:112, :w] < 0.5).any() for r in range(3))"
+}
+
+@test "sheet: bad --scale and --labels are usage errors" {
+  tzdata fashion-mnist --split test -c 40 -o f.tz
+  for s in 0 65 -1 2x; do
+    run --separate-stderr tzexport sheet --scale "$s" f.tz -o s.png
+    fails_with 1 "--scale"
+  done
+  run --separate-stderr tzexport sheet --labels "$(printf 'caf\xc3\xa9')" f.tz -o s.png
+  fails_with 1 "--labels: .*not printable ASCII"
+  run --separate-stderr tzexport sheet --labels "$(printf 'a\tb')" f.tz -o s.png
+  fails_with 1 "not printable ASCII"
+  # 8 images on 3 columns make 3 rows: a fourth label is one too many
+  run --separate-stderr tzexport sheet -c 8 --cols 3 --labels a,b,c,d f.tz -o s.png
+  fails_with 1 "4 row labels for a sheet of 3 rows"
+  [ ! -e s.png ]
+  tzexport sheet -c 8 --cols 3 --labels a,b,c f.tz -o s.png
+  # a valid scale that makes the sheet too wide: 40 * 64 * 28 > 65535
+  run --separate-stderr tzexport sheet -c 40 --cols 40 --scale 64 f.tz -o t.png
+  fails_with 2 "exceeds 65535 pixels"
+  [ ! -e t.png ]
 }
 
 @test "png --index picks a sample across record boundaries" {

@@ -16,20 +16,22 @@
 #include "csv.h"        /* csv_write_values */
 #include "idx.h"        /* idx_write */
 #include "mem.h"        /* mem_alloc_array */
-#include "img.h"        /* img_png_encode, img_jpeg_encode, img_sheet */
+#include "img.h"        /* img_png_encode, img_jpeg_encode */
 #include "npy.h"        /* npy_write_header */
 #include "out.h"        /* out_open, out_commit */
+#include "sheet.h"      /* sheet_render, sheet_labels_count */
 #include "stats.h"      /* stats_get */
 #include "tz.h"         /* tz_reader */
 
 struct cmdline {
     const char *fields;
     uint64_t index, count;
-    int cols, pad, quality, depth, header;
-    const char *idx_type;
+    int cols, pad, scale, quality, depth, header;
+    const char *idx_type, *labels;
 };
 
-static struct cmdline g_opt = { .count = 64, .pad = 2, .quality = 90, .depth = 8 };
+static struct cmdline g_opt = { .count = 64, .pad = 2, .scale = 1, .quality = 90,
+                                .depth = 8 };
 
 static const cli_opt g_opts[] = {
     { "fields", 'f', CLI_STR, &g_opt.fields, "LIST",
@@ -42,6 +44,10 @@ static const cli_opt g_opts[] = {
       "sheet: columns (default: a square grid)", 1, 4096 },
     { "pad", 0, CLI_INT, &g_opt.pad, "P",
       "sheet: white pixels between images (default 2)", 0, 64 },
+    { "scale", 0, CLI_INT, &g_opt.scale, "N",
+      "sheet: draw each pixel as an N x N block (default 1)", 1, SHEET_SCALE_MAX },
+    { "labels", 0, CLI_STR, &g_opt.labels, "LIST",
+      "sheet: comma-separated labels at the left of the rows, top first", 0, 0 },
     { "quality", 'Q', CLI_INT, &g_opt.quality, "Q",
       "jpeg: quality 1 to 100 (default 90)", 1, 100 },
     { "depth", 0, CLI_INT, &g_opt.depth, "BITS",
@@ -216,9 +222,10 @@ static void export_sheet(input *in, const char *field)
         cli_die(EXIT_DATA, "no images in the input");
     if (c == 2 || c == 4)
         cli_die(EXIT_DATA, "sheet takes 1 or 3 channels; field '%s' has %d", field, c);
-    int cols = g_opt.cols ? g_opt.cols : (int)ceil(sqrt((double)have));
+    sheet_layout l = { g_opt.cols ? g_opt.cols : (int)ceil(sqrt((double)have)),
+                       g_opt.pad, g_opt.scale, g_opt.labels };
     img_image im;
-    if (img_sheet(px, have, c, h, w, cols, g_opt.pad, &im) < 0)
+    if (sheet_render(px, have, c, h, w, &l, &im) < 0)
         cli_die_last();
     free(px);
     encode_and_write(&im, 0);
@@ -397,6 +404,8 @@ int main(int argc, char **argv)
         cli_die(EXIT_USAGE, "--depth must be 8 or 16; got %d", g_opt.depth);
     if (g_opt.idx_type)
         parse_idx_type(g_opt.idx_type);     /* fail before reading the input */
+    if (g_opt.labels && sheet_labels_count(g_opt.labels) < 0)
+        cli_die(EXIT_USAGE, "--labels: %s", err_msg());
     if (strcmp(format, "csv") && strchr(field, ','))
         cli_die(EXIT_USAGE, "%s takes one field; got '%s'", format, field);
     input in;
