@@ -22,6 +22,8 @@ static const unsigned char TZ_MAGIC[8] = { 0x89, 'T', 'Z', '1', '\r', '\n', 0x1a
 #define ZSTD_SKIP_MAGIC 0x184D2A50u     /* low 4 bits free */
 #define ZSTD_SKIP_MASK 0xFFFFFFF0u
 #define ZSTD_FRAME_HEADER_MAX 18      /* RFC 8878: magic + largest header */
+#define ZSTD_WINDOW_LOG_MAX 27        /* largest window a reader accepts (tz(5)),
+                                       * zstd's own default: 128 MiB */
 
 /* ---- little-endian fields -------------------------------------------- */
 
@@ -137,14 +139,28 @@ int tz_encode_raw(const tz_record *rec, unsigned char **out, size_t *len)
 
 /* ---- decoding -------------------------------------------------------- */
 
+/* The rules on header_len and payload_len (tz(5)), checked before a raw
+ * record is read in, and again when it is parsed (a frame's content). */
+static int check_lengths(uint32_t hlen, uint64_t plen)
+{
+    if (hlen < TZ_HEADER_MIN || hlen % TZ_ALIGN || hlen > TZ_HEADER_MAX)
+        return err_set(ERR_DATA, "header length %u is not a multiple of %d "
+                       "from %d to %u", hlen, TZ_ALIGN, TZ_HEADER_MIN,
+                       TZ_HEADER_MAX);
+    if (plen > TZ_PAYLOAD_MAX)
+        return err_set(ERR_DATA, "payload length %llu exceeds the cap %llu",
+                       (unsigned long long)plen, (unsigned long long)TZ_PAYLOAD_MAX);
+    return 0;
+}
+
 /* Parse the raw record in p[0..len) into rec; tensors point into p.
  * *kind and *count receive the header's fields. */
 static int parse_raw(const unsigned char *p, size_t len, tz_record *rec,
                      int *kind, uint64_t *count)
 {
-    if (len < TZ_FIXED_HEADER)
+    if (len < TZ_HEADER_MIN)
         return err_set(ERR_DATA, "record of %zu bytes is shorter than the "
-                       "%d-byte fixed header", len, TZ_FIXED_HEADER);
+                       "smallest record (%d bytes)", len, TZ_HEADER_MIN);
     if (memcmp(p, TZ_MAGIC, 8) != 0)
         return err_set(ERR_DATA, "bad record magic");
     unsigned version = get16(p + 8), k = get16(p + 10);
@@ -155,13 +171,8 @@ static int parse_raw(const unsigned char *p, size_t len, tz_record *rec,
                        "reader knows %d)", version, TZ_VERSION);
     if (k != TZ_BATCH && k != TZ_PLAIN && k != TZ_END)
         return err_set(ERR_DATA, "unknown record kind %u", k);
-    if (hlen < TZ_FIXED_HEADER || hlen % TZ_ALIGN || hlen > TZ_HEADER_MAX)
-        return err_set(ERR_DATA, "header length %u is not a multiple of %d "
-                       "between %d and %u", hlen, TZ_ALIGN, TZ_FIXED_HEADER,
-                       TZ_HEADER_MAX);
-    if (plen > TZ_PAYLOAD_MAX)
-        return err_set(ERR_DATA, "payload length %llu exceeds the cap %llu",
-                       (unsigned long long)plen, (unsigned long long)TZ_PAYLOAD_MAX);
+    if (check_lengths(hlen, plen) < 0)
+        return ERR_DATA;
     if ((uint64_t)len != hlen + plen)
         return err_set(ERR_DATA, "record holds %zu bytes but its header "
                        "declares %llu", len, (unsigned long long)(hlen + plen));
@@ -175,6 +186,10 @@ static int parse_raw(const unsigned char *p, size_t len, tz_record *rec,
                        "payload");
     *kind = (int)k;
     *count = get64(p + 32);
+    if (k != TZ_END && *count != 0)
+        return err_set(ERR_DATA, "data record has count %llu; only an end "
+                       "record counts records, a data record has 0",
+                       (unsigned long long)*count);
     tz_record_clear(rec);
     rec->kind = k == TZ_END ? TZ_BATCH : (int)k;
 
@@ -182,13 +197,16 @@ static int parse_raw(const unsigned char *p, size_t len, tz_record *rec,
     const unsigned char *payload = p + hlen;
     uint64_t off = 0;
     for (uint32_t i = 0; i < nt; i++) {
-        if (end - c < 4)
-            return err_set(ERR_DATA, "tensor %u: descriptor runs past the header", i);
+        if (end - c < 4 || (size_t)(end - c - 4) < get16(c + 2))
+            return err_set(ERR_DATA, "tensor %u of %u: descriptor at byte %td "
+                           "does not fit in header_len %u", i, nt, c - p, hlen);
         int dtype = c[0], rank = c[1];
         size_t nl = get16(c + 2);
         char name[TZ_NAME_MAX + 1];
-        if (!tz_name_valid((const char *)c + 4, nl) || (size_t)(end - c - 4) < nl)
-            return err_set(ERR_DATA, "tensor %u: invalid or overlong name", i);
+        if (!tz_name_valid((const char *)c + 4, nl))
+            return err_set(ERR_DATA, "tensor %u: invalid name of %zu bytes (a "
+                           "name is 1 to %d bytes from 0x21 to 0x7e, not '=' "
+                           "or ',')", i, nl, TZ_NAME_MAX);
         memcpy(name, c + 4, nl);
         name[nl] = 0;
         c += 4 + nl;
@@ -196,7 +214,8 @@ static int parse_raw(const unsigned char *p, size_t len, tz_record *rec,
             return err_set(ERR_DATA, "tensor '%s': rank %d exceeds %d", name,
                            rank, TZ_RANK_MAX);
         if ((size_t)(end - c) < 8 * (size_t)rank)
-            return err_set(ERR_DATA, "tensor '%s': shape runs past the header", name);
+            return err_set(ERR_DATA, "tensor '%s': the %d dims at byte %td do "
+                           "not fit in header_len %u", name, rank, c - p, hlen);
         uint64_t dims[TZ_RANK_MAX];
         for (int d = 0; d < rank; d++, c += 8)
             dims[d] = get64(c);
@@ -204,26 +223,36 @@ static int parse_raw(const unsigned char *p, size_t len, tz_record *rec,
                                      (void *)(payload + off));
         if (!t)
             return ERR_DATA;
-        uint64_t nb = round_up(tz_tensor_bytes(t));
+        size_t bytes = tz_tensor_bytes(t);
+        uint64_t nb = round_up(bytes);
         if (nb > plen - off)
             return err_set(ERR_DATA, "tensor '%s': shape needs %llu bytes but "
                            "only %llu of the payload remain", name,
-                           (unsigned long long)tz_tensor_bytes(t),
+                           (unsigned long long)bytes,
                            (unsigned long long)(plen - off));
+        for (const unsigned char *z = payload + off + bytes;
+             z < payload + off + nb; z++)
+            if (*z)
+                return err_set(ERR_DATA, "tensor '%s': non-zero byte in the "
+                               "payload padding after its data", name);
         off += nb;
     }
     if (off != plen)
         return err_set(ERR_DATA, "payload is %llu bytes but the shapes account "
                        "for %llu", (unsigned long long)plen, (unsigned long long)off);
     for (uint32_t i = 0; i < na; i++) {
-        if (end - c < 6)
-            return err_set(ERR_DATA, "attribute %u runs past the header", i);
+        if (end - c < 6 || (size_t)(end - c - 6) < get16(c) + (uint64_t)get32(c + 2))
+            return err_set(ERR_DATA, "attribute %u of %u: entry at byte %td "
+                           "does not fit in header_len %u", i, na, c - p, hlen);
         size_t kl = get16(c);
         uint32_t vl = get32(c + 2);
-        if (vl > TZ_VALUE_MAX || (size_t)(end - c - 6) < kl + vl)
-            return err_set(ERR_DATA, "attribute %u runs past the header", i);
         if (!tz_name_valid((const char *)c + 6, kl))
-            return err_set(ERR_DATA, "attribute %u: invalid key", i);
+            return err_set(ERR_DATA, "attribute %u: invalid key of %zu bytes (a "
+                           "key is 1 to %d bytes from 0x21 to 0x7e, not '=' "
+                           "or ',')", i, kl, TZ_NAME_MAX);
+        if (vl > TZ_VALUE_MAX)
+            return err_set(ERR_DATA, "attribute %u: value of %u bytes exceeds "
+                           "%d", i, vl, TZ_VALUE_MAX);
         if (memchr(c + 6 + kl, 0, vl))
             return err_set(ERR_DATA, "attribute %u: NUL byte in value", i);
         char key[TZ_NAME_MAX + 1];
@@ -244,7 +273,8 @@ static int parse_raw(const unsigned char *p, size_t len, tz_record *rec,
     }
     for (; c < end; c++)
         if (*c)
-            return err_set(ERR_DATA, "non-zero byte in header padding");
+            return err_set(ERR_DATA, "non-zero byte at %td in the header "
+                           "padding", c - p);
     return tz_record_check(rec);
 }
 
@@ -424,10 +454,8 @@ static int read_raw(tz_reader *r, tz_record *rec, size_t *len)
     const unsigned char *h = r->in + r->pos;
     uint32_t hlen = get32(h + 12);
     uint64_t plen = get64(h + 16);
-    if (hlen < TZ_FIXED_HEADER || hlen > TZ_HEADER_MAX || plen > TZ_PAYLOAD_MAX)
-        return err_set(ERR_DATA, "header declares %u header bytes and %llu "
-                       "payload bytes, beyond the caps", hlen,
-                       (unsigned long long)plen);
+    if (check_lengths(hlen, plen) < 0)
+        return ERR_DATA;
     size_t total = (size_t)(hlen + plen), have = 0;
     while (have < total) {
         if (have == rec->cap && reserve(rec, grow_to(have, total)) < 0)
@@ -464,12 +492,15 @@ static int read_frame(tz_reader *r, tz_record *rec, size_t *len)
     /* Byte 4 is the frame header descriptor; bit 2 the checksum flag. */
     if (!(r->in[r->pos + 4] & 0x04))
         return err_set(ERR_DATA, "zstd frame has no content checksum");
-    if (content < TZ_FIXED_HEADER ||
+    if (content < TZ_HEADER_MIN ||
         content > (unsigned long long)TZ_HEADER_MAX + TZ_PAYLOAD_MAX)
         return err_set(ERR_DATA, "zstd frame content of %llu bytes cannot be "
                        "a record", content);
-    if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
-        return err_set(ERR_IO, "out of memory");
+    if (!r->dctx) {
+        if (!(r->dctx = ZSTD_createDCtx()))
+            return err_set(ERR_IO, "out of memory");
+        ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX);
+    }
     ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
     size_t total = (size_t)content;
     ZSTD_outBuffer out = { rec->buf, 0, 0 };
@@ -489,6 +520,10 @@ static int read_frame(tz_reader *r, tz_record *rec, size_t *len)
         if (ZSTD_isError(ret)) {
             if (ZSTD_getErrorCode(ret) == ZSTD_error_checksum_wrong)
                 return err_set(ERR_DATA, "checksum mismatch: the record is corrupt");
+            if (ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge)
+                return err_set(ERR_DATA, "zstd frame needs a window larger than "
+                               "the %u bytes readers allow (written with "
+                               "--long=28 or more?)", 1u << ZSTD_WINDOW_LOG_MAX);
             return err_set(ERR_DATA, "corrupt zstd frame: %s",
                            ZSTD_getErrorName(ret));
         }

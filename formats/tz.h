@@ -24,6 +24,7 @@
 #define TZ_VERSION 1
 #define TZ_FIXED_HEADER 48
 #define TZ_ALIGN 64
+#define TZ_HEADER_MIN 64     /* the fixed header padded to TZ_ALIGN */
 #define TZ_RANK_MAX 8
 #define TZ_NAME_MAX 255
 #define TZ_TENSORS_MAX 64

@@ -135,8 +135,10 @@ size_t tz_tensor_bytes(const tz_tensor *t)
     return (size_t)tz_tensor_count(t) * tz_dtype_size(t->dtype);
 }
 
-/* Validate one tensor's shape: known dtype, rank within caps, and a byte
- * size that fits both size_t and the payload cap.  The size goes to *bytes. */
+/* Validate one tensor's shape: known dtype, rank within caps, and the
+ * element size times the product of the non-zero dims at most the payload
+ * cap (tz(5)), so that no partial product (a row's bytes, say) can
+ * overflow even in an empty tensor.  The byte size goes to *bytes. */
 static int check_shape(const char *name, int dtype, int rank,
                        const uint64_t *dims, uint64_t *bytes)
 {
@@ -147,18 +149,23 @@ static int check_shape(const char *name, int dtype, int rank,
         return err_set(ERR_DATA, "tensor '%s': rank %d exceeds %d", name, rank,
                        TZ_RANK_MAX);
     uint64_t n = esize;
+    int empty = 0;
     for (int i = 0; i < rank; i++) {
-        if (dims[i] != 0 && n > TZ_PAYLOAD_MAX / dims[i])
+        if (dims[i] == 0) {
+            empty = 1;
+            continue;
+        }
+        if (n > TZ_PAYLOAD_MAX / dims[i])
             return err_set(ERR_DATA, "tensor '%s': shape overflows the %llu-byte "
                            "payload cap at axis %d (size %llu)", name,
                            (unsigned long long)TZ_PAYLOAD_MAX, i,
                            (unsigned long long)dims[i]);
         n *= dims[i];
     }
-    if (n > TZ_PAYLOAD_MAX || n > SIZE_MAX)
-        return err_set(ERR_DATA, "tensor '%s': %llu bytes exceeds the payload cap",
-                       name, (unsigned long long)n);
-    *bytes = n;
+    if (n > SIZE_MAX)
+        return err_set(ERR_DATA, "tensor '%s': %llu bytes exceeds this host's "
+                       "address space", name, (unsigned long long)n);
+    *bytes = empty ? 0 : n;
     return 0;
 }
 

@@ -47,6 +47,18 @@ rows() { tzexport csv -f "${2:-x}" "$1"; }
   [[ "$output" == *"0 records, 0 samples"* ]]
 }
 
+@test "--head 0 still reads and checks its whole input, as tzcat(1) says" {
+  run --separate-stderr bash -o pipefail -c \
+    'tzdata moons -c 100000 | tzcat --head 0 | tzinfo -b'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"0 records, 0 samples"* ]]
+  run --separate-stderr tzcat --head 0 -o out.tz < /dev/null
+  fails_with 2 "<stdin>: empty input"
+  [ ! -e out.tz ]
+  MANWIDTH=200 man -l "$ROOT/man/man1/tzcat.1" 2>/dev/null | grep -q -- '--head 0 writes an empty stream'
+  ! MANWIDTH=200 man -l "$ROOT/man/man1/tzcat.1" 2>/dev/null | grep -q 'reads no input'
+}
+
 @test "--fields selects and orders, --drop removes, --rename renames" {
   tzdata moons -c 10 -o a.tz
   run tzinfo <(tzcat -f label,x a.tz)

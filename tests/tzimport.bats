@@ -145,3 +145,23 @@ np.save('g16.npy', (r.integers(0, 65536, (1, 1, 4, 6)) / 65535).astype(np.float3
   run --separate-stderr tzimport csv --attr novalue x
   fails_with 1 "KEY=VALUE"
 }
+
+@test "--attr values too long, alone or together, are usage errors (status 1)" {
+  v=$(head -c 65536 /dev/zero | tr '\0' a)
+  run --separate-stderr bash -c 'printf "1\n" | tzimport csv --attr "k=$1" -o out.tz' _ "$v"
+  fails_with 1 "--attr k: value of 65536 bytes exceeds 65535"
+  [ ! -e out.tz ]
+  # 15 values of 65535 bytes fit in the 1 MiB header, 16 do not
+  v=${v:1}
+  args=()
+  for i in $(seq 10 24); do args+=(--attr "k$i=$v"); done
+  printf '1\n' | tzimport csv "${args[@]}" -o ok.tz
+  run tzinfo -b ok.tz
+  [ "$status" -eq 0 ]
+  run --separate-stderr bash -c 'printf "1\n" | tzimport csv "$@" -o out.tz' _ "${args[@]}" --attr "k25=$v"
+  fails_with 1 "--attr: the attributes take .* bytes of record header; at most .* fit"
+  [ ! -e out.tz ]
+  # a KEY given twice counts once
+  run --separate-stderr bash -c 'printf "1\n" | tzimport csv "$@" -o twice.tz' _ "${args[@]}" --attr "k24=$v"
+  [ "$status" -eq 0 ]
+}

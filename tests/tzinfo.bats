@@ -28,6 +28,29 @@ load helpers
   awk -v s="$std" 'BEGIN { exit !(s > 1.1180 && s < 1.1181) }'
 }
 
+@test "totals are per field name, with the first tensor's dtype and shape" {
+  printf '1,2\n' | tzimport csv -o a.tz
+  printf '1,2,3\n4,5,6\n' | tzimport csv --dtype f64 -o b.tz
+  run --separate-stderr tzinfo -b a.tz b.tz
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^  x ' <<<"$output")" -eq 1 ]
+  [[ "$output" == *"  x            f32  per-sample [2], 3 rows"* ]]
+  run --separate-stderr tzinfo -b -s a.tz b.tz
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^x ' <<<"$output")" -eq 1 ]
+  read -r name type shape count min max _ <<<"$(grep '^x ' <<<"$output")"
+  [ "$type" = f32 ] && [ "$shape" = "[2]" ] && [ "$count" = 8 ]
+  [ "$min" = 1 ] && [ "$max" = 6 ]
+}
+
+@test "attribute values print on one line, escaped" {
+  printf '1\n' | tzimport csv --attr "$(printf 'note=a\nb\\c\td\re\001f\177g\303\251')" -o a.tz
+  run --separate-stderr tzinfo a.tz
+  [ "$status" -eq 0 ]
+  [ "$(wc -l <<<"$output")" -eq 5 ]
+  grep -qxF '  @note=a\nb\\c\td\re\x01f\x7fg'$'\303\251' <<<"$output"
+}
+
 @test "tzinfo reads standard input, and concatenated streams" {
   tzdata gmm -c 5 -o a.tz
   tzdata gmm -c 7 --seed 1 -o b.tz
@@ -136,6 +159,15 @@ load helpers
   poke r.tz 13 ff          # header_len = 0xff00 + ...
   run --separate-stderr tzinfo r.tz
   fails_with 2 "r.tz: record 0: "
+}
+
+@test "a header too short for its descriptors says so, with the numbers" {
+  # a descriptor of 4 + 60 + 16 bytes fills the 128-byte header
+  printf '1,2\n' | tzimport csv -L 0 --name "$(printf 'x%.0s' {1..60})" -o r.tz
+  poke r.tz 24 02          # ntensors 2: the second would start at byte 128
+  run --separate-stderr tzinfo r.tz
+  fails_with 2 "r.tz: record 0: tensor 1 of 2: descriptor at byte 128 does not fit in header_len 128"
+  [[ "$stderr" != *"runs past"* ]]
 }
 
 @test "a missing file is an I/O error, status 3" {

@@ -131,6 +131,35 @@ static void import_images(tz_writer *w, char **files, int n, int as_u8)
     free(buf);
 }
 
+/* Each --attr is KEY=VALUE with a valid key and a value of at most
+ * TZ_VALUE_MAX bytes, and together (a repeated KEY counting once, with its
+ * last VALUE) they fit in a record header beside the field's descriptor at
+ * its largest rank (tz(5)): a usage error otherwise, not a failure to
+ * write later. */
+static void check_attrs(void)
+{
+    size_t room = TZ_HEADER_MAX - TZ_FIXED_HEADER -
+                  (4 + strlen(g_opt.name) + 8 * TZ_RANK_MAX), used = 0;
+    for (int i = 0; i < g_opt.attr.n; i++) {
+        const char *a = g_opt.attr.v[i], *eq = strchr(a, '=');
+        if (!eq || !tz_name_valid(a, (size_t)(eq - a)))
+            cli_die(EXIT_USAGE, "--attr needs KEY=VALUE with a valid key; got "
+                    "'%.64s'", a);
+        size_t kl = (size_t)(eq - a), vl = strlen(eq + 1);
+        if (vl > TZ_VALUE_MAX)
+            cli_die(EXIT_USAGE, "--attr %.*s: value of %zu bytes exceeds %d",
+                    (int)kl, a, vl, TZ_VALUE_MAX);
+        int later = 0;
+        for (int j = i + 1; j < g_opt.attr.n && !later; j++)
+            later = strncmp(g_opt.attr.v[j], a, kl + 1) == 0;
+        if (!later)
+            used += 6 + kl + vl;
+    }
+    if (used > room)
+        cli_die(EXIT_USAGE, "--attr: the attributes take %zu bytes of record "
+                "header; at most %zu fit", used, room);
+}
+
 static FILE *open_input(const char *path)
 {
     if (!path || strcmp(path, "-") == 0)
@@ -152,14 +181,9 @@ int main(int argc, char **argv)
     int nfiles = argc - first;
     const char *path = nfiles ? files[0] : "-";
     const char *label = nfiles ? files[0] : "<stdin>";
-    for (int i = 0; i < g_opt.attr.n; i++) {
-        const char *eq = strchr(g_opt.attr.v[i], '=');
-        if (!eq || !tz_name_valid(g_opt.attr.v[i], (size_t)(eq - g_opt.attr.v[i])))
-            cli_die(EXIT_USAGE, "--attr needs KEY=VALUE with a valid key; got '%s'",
-                    g_opt.attr.v[i]);
-    }
     if (!tz_name_valid(g_opt.name, strlen(g_opt.name)))
         cli_die(EXIT_USAGE, "--name: '%s' is not a valid field name", g_opt.name);
+    check_attrs();
     int is_image = !strcmp(format, "png") || !strcmp(format, "jpeg") ||
                    !strcmp(format, "jpg") || !strcmp(format, "image");
     int want = g_opt.dtype ? tz_dtype_parse(g_opt.dtype) : 0;

@@ -50,6 +50,26 @@ static void print_shape(int rank, const uint64_t *dims, int from)
     putchar(']');
 }
 
+/* An attribute value on one line: backslash, newline, tab and carriage
+ * return as \\, \n, \t and \r, other control bytes (1 to 31, 127) as
+ * \xHH; every other byte, UTF-8 included, as it is. */
+static void print_escaped(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '\\': fputs("\\\\", stdout); break;
+        case '\n': fputs("\\n", stdout); break;
+        case '\t': fputs("\\t", stdout); break;
+        case '\r': fputs("\\r", stdout); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                printf("\\x%02x", *p);
+            else
+                putchar(*p);
+        }
+    }
+}
+
 static void print_record(const tz_record *rec, uint64_t index)
 {
     printf("record %" PRIu64 ": %s", index,
@@ -64,20 +84,21 @@ static void print_record(const tz_record *rec, uint64_t index)
         print_shape(t->rank, t->dims, 0);
         putchar('\n');
     }
-    for (int i = 0; i < rec->nattrs; i++)
-        printf("  @%s=%s\n", rec->a[i].key, rec->a[i].val);
+    for (int i = 0; i < rec->nattrs; i++) {
+        printf("  @%s=", rec->a[i].key);
+        print_escaped(rec->a[i].val);
+        putchar('\n');
+    }
 }
 
-/* Find or add the total for t (a field is a name with a dtype and a
- * per-sample shape: a name reused with another shape is another field);
- * NULL when the table is full. */
+/* Find or add the total for t.  A field is a name: its dtype and shape
+ * are those of the first tensor of that name, and later tensors of the
+ * name count towards it whatever theirs (tzinfo(1)).  NULL when the table
+ * is full. */
 static field *field_for(field *f, int *nf, const tz_tensor *t)
 {
     for (int i = 0; i < *nf; i++)
-        if (strcmp(f[i].name, t->name) == 0 && f[i].dtype == t->dtype &&
-            f[i].rank == t->rank &&
-            (t->rank < 2 || !memcmp(f[i].dims + 1, t->dims + 1,
-                                    sizeof(uint64_t) * (size_t)(t->rank - 1))))
+        if (strcmp(f[i].name, t->name) == 0)
             return &f[i];
     if (*nf == TZ_TENSORS_MAX * 4)
         return NULL;
