@@ -66,16 +66,35 @@ static int split(char *line, char ***fields, size_t *cap, size_t *count)
     return 0;
 }
 
-int csv_read(FILE *f, double **values, uint64_t *rows, uint64_t *cols)
+/* Keep the start of a header line (its fields joined by commas again). */
+static void keep_header(csv_header *h, uint64_t lineno, char **fields, size_t n)
+{
+    if (!h)
+        return;
+    h->line = lineno;
+    size_t k = 0;
+    h->text[0] = '\0';
+    for (size_t i = 0; i < n && k + 1 < sizeof h->text; i++)
+        k += (size_t)snprintf(h->text + k, sizeof h->text - k, "%s%s", i ? "," : "",
+                              fields[i]);
+    if (k >= sizeof h->text)
+        memcpy(h->text + sizeof h->text - 4, "...", 4);
+}
+
+int csv_read(FILE *f, int header, double **values, uint64_t *rows, uint64_t *cols,
+             csv_header *hdr)
 {
     *values = NULL;
     *rows = 0;
     *cols = 0;
+    if (hdr)
+        memset(hdr, 0, sizeof *hdr);
     char *line = NULL, **fields = NULL;
     size_t line_cap = 0, fields_cap = 0, ncols = 0, nrows = 0, vcap = 0;
     double *v = NULL, *row = NULL;
     size_t row_cap = 0;
-    uint64_t lineno = 0;
+    uint64_t lineno = 0, header_line = 0;
+    size_t header_cols = 0;
     int first = 1, rc = 0;
     ssize_t len;
     while ((len = getline(&line, &line_cap, f)) >= 0) {
@@ -95,9 +114,22 @@ int csv_read(FILE *f, double **values, uint64_t *rows, uint64_t *cols)
         size_t n;
         if ((rc = split(line, &fields, &fields_cap, &n)) < 0)
             goto out;
+        int was_first = first;
+        first = 0;
+        if (was_first && header == CSV_HEADER_YES) {
+            header_line = lineno, header_cols = n;
+            keep_header(hdr, lineno, fields, n);
+            continue;
+        }
         if (ncols && n != ncols) {
             rc = err_set(ERR_DATA, "line %llu: %zu columns, expected %zu",
                          (unsigned long long)lineno, n, ncols);
+            goto out;
+        }
+        if (!ncols && header_line && n != header_cols) {
+            rc = err_set(ERR_DATA, "line %llu: %zu columns, expected %zu as in the "
+                         "header (line %llu)", (unsigned long long)lineno, n,
+                         header_cols, (unsigned long long)header_line);
             goto out;
         }
         if (n > row_cap) {
@@ -109,17 +141,25 @@ int csv_read(FILE *f, double **values, uint64_t *rows, uint64_t *cols)
             row = r;
             row_cap = n;
         }
-        size_t bad = n;
-        for (size_t k = 0; k < n && bad == n; k++)
-            if (!parse_number(fields[k], &row[k]))
+        size_t bad = n, numbers = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (parse_number(fields[k], &row[k]))
+                numbers++;
+            else if (bad == n)
                 bad = k;
-        int was_first = first;
-        first = 0;
+        }
+        if (was_first && header == CSV_HEADER_AUTO && numbers == 0) {
+            header_line = lineno, header_cols = n;  /* no number: a header */
+            keep_header(hdr, lineno, fields, n);
+            continue;
+        }
         if (bad < n) {
-            if (was_first)
-                continue;       /* a header */
-            rc = err_set(ERR_DATA, "line %llu, column %zu: not a number: '%.40s'",
-                         (unsigned long long)lineno, bad + 1, fields[bad]);
+            /* A first line with some numbers is no header: say why it
+             * was not taken for one. */
+            rc = err_set(ERR_DATA, "line %llu, column %zu: not a number: '%.40s'%s",
+                         (unsigned long long)lineno, bad + 1, fields[bad],
+                         was_first && header == CSV_HEADER_AUTO
+                             ? " (nor a header: some of its fields are numbers)" : "");
             goto out;
         }
         ncols = n;

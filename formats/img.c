@@ -71,6 +71,16 @@ static int check_shape(int channels, uint64_t height, uint64_t width, int depth,
     return 0;
 }
 
+/* Put what in front of the stored message (check_shape's), with code:
+ * "bad JPEG: image of ... exceeds ...".  The message is copied out first,
+ * since err_set would otherwise read the buffer it writes. */
+static int fail_shape(int code, const char *what)
+{
+    char why[512];
+    snprintf(why, sizeof why, "%s", err_msg());
+    return err_set(code, "%s: %s", what, why);
+}
+
 /* Allocate out's data for the given shape (already checked). */
 static int image_alloc(img_image *out, int channels, int height, int width,
                        int depth, size_t bytes)
@@ -244,7 +254,7 @@ static int run_png_decode(pngctx *c, img_image *out)
     size_t bytes;
     int rc = check_shape(channels, h, w, depth, &bytes);
     if (rc < 0)
-        return err_set(ERR_DATA, "bad PNG: %s", err_msg());
+        return fail_shape(ERR_DATA, "bad PNG");
     /* What libpng writes: the pixels, or for a palette image the indices. */
     size_t stride = (size_t)w * (palette ? 1 : (size_t)channels * (size_t)(depth / 8));
     if (png_get_rowbytes(c->png, c->info) != stride)
@@ -325,7 +335,7 @@ int img_png_encode(const img_image *im, unsigned char **out, size_t *len)
                          (uint64_t)(im->width < 0 ? 0 : im->width), im->depth,
                          &bytes);
     if (rc < 0)
-        return err_set(ERR_USAGE, "cannot encode PNG: %s", err_msg());
+        return fail_shape(ERR_USAGE, "cannot encode PNG");
     pngctx c;
     memset(&c, 0, sizeof c);
     rc = run_png_encode(&c, im);
@@ -447,7 +457,7 @@ static int run_jpeg_decode(jpgctx *c, const unsigned char *buf, size_t len,
     }
     size_t bytes;
     if (check_shape(channels, c->d.image_height, c->d.image_width, 8, &bytes) < 0)
-        return err_set(ERR_DATA, "bad JPEG: %s", err_msg());
+        return fail_shape(ERR_DATA, "bad JPEG");
     jpeg_start_decompress(&c->d);
     if (c->d.output_components != channels ||
         c->d.output_width != c->d.image_width ||

@@ -703,6 +703,16 @@ typedef struct {
     size_t n;
 } chunk;
 
+/* A failed write (errno e): "NAME: write failed: REASON", the output named
+ * when the writer opened it (a FILE given by the caller has no name here:
+ * the caller adds its own context). */
+static int write_failed(const tz_writer *w, int e)
+{
+    if (w->out)
+        return err_set(ERR_IO, "%s: write failed: %s", out_name(w->out), strerror(e));
+    return err_set(ERR_IO, "write failed: %s", strerror(e));
+}
+
 /* Write one raw record given as chunks: as-is at level 0, else as one zstd
  * frame with its content size pledged up front. */
 static int emit(tz_writer *w, const chunk *c, int nc)
@@ -713,7 +723,7 @@ static int emit(tz_writer *w, const chunk *c, int nc)
     if (w->level == 0) {
         for (int i = 0; i < nc; i++)
             if (c[i].n && fwrite(c[i].p, 1, c[i].n, w->f) != c[i].n)
-                return err_set(ERR_IO, "write failed: %s", strerror(errno));
+                return write_failed(w, errno);
         return 0;
     }
     ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
@@ -728,7 +738,7 @@ static int emit(tz_writer *w, const chunk *c, int nc)
             if (ZSTD_isError(left))
                 return err_set(ERR_IO, "zstd: %s", ZSTD_getErrorName(left));
             if (out.pos && fwrite(w->obuf, 1, out.pos, w->f) != out.pos)
-                return err_set(ERR_IO, "write failed: %s", strerror(errno));
+                return write_failed(w, errno);
             if (last ? left == 0 : in.pos == in.size)
                 break;
         }
@@ -758,7 +768,7 @@ int tz_write(tz_writer *w, const tz_record *rec)
     /* On a pipe, each record goes out whole at once: a program downstream
      * (or simulate, reading a simulator's answers) may be waiting for it. */
     if (rc == 0 && (!w->out || out_in_place(w->out)) && fflush(w->f) != 0)
-        rc = err_set(ERR_IO, "write failed: %s", strerror(errno));
+        rc = write_failed(w, errno);
     if (rc == 0)
         w->count++;
     return rc;
@@ -782,7 +792,7 @@ int tz_writer_close(tz_writer *w)
     if (w->out)
         rc = out_commit(w->out);
     else if (fflush(w->f) != 0)
-        rc = err_set(ERR_IO, "write failed: %s", strerror(errno));
+        rc = write_failed(w, errno);
     w->out = NULL;
     w->f = NULL;
     tz_writer_abort(w);

@@ -218,9 +218,24 @@ static const cli_opt *find_opt(const cli_spec *s, const char *name, size_t len,
     return NULL;
 }
 
+/* At exit: whatever went to standard output must have got there (a full
+ * disk, a closed pipe with SIGPIPE ignored), else the run failed. */
+static void close_stdout_at_exit(void)
+{
+    if (out_close_stdout() < 0) {
+        fprintf(stderr, "%s: %s\n", g_prog, err_msg());
+        out_abort_all();
+        _exit(EXIT_IO);
+    }
+}
+
 void cli_parse(const cli_spec *s, int argc, char **argv, int *first)
 {
     g_prog = s->name;
+    /* Before anything is written: a signal removes the temporaries and a
+     * write error at exit is an error. */
+    out_signals_init();
+    atexit(close_stdout_at_exit);
     /* Tools allocate and free records of the same few sizes once per
      * record; by default glibc hands each large block back to the kernel
      * and faults it in again, which cost more than the work on small

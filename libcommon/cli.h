@@ -61,7 +61,10 @@ typedef struct {
 extern cli_common cli;
 
 /* Parse argv.  Handles --help and --version (exit 0) and every error (exit
- * 1).  The operands are argv[*first .. argc), in order. */
+ * 1).  The operands are argv[*first .. argc), in order.  Also installs the
+ * signal handlers that remove temporary outputs (out_signals_init), and
+ * checks at exit that standard output was written in full: if not, the
+ * tool says "prog: standard output: write failed: REASON" and exits 3. */
 void cli_parse(const cli_spec *spec, int argc, char **argv, int *first);
 
 /* Print "prog: message" and exit with status, removing temporaries. */

@@ -10,10 +10,14 @@ static _Thread_local int g_code = ERR_IO;
 
 int err_set(int code, const char *fmt, ...)
 {
+    /* Formatted aside first: an argument may be err_msg() itself, and
+     * vsnprintf into the buffer it reads from is undefined. */
+    char msg[sizeof g_msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_msg, sizeof g_msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(g_msg, msg, sizeof g_msg);
     g_code = code;
     return code;
 }
@@ -23,7 +27,7 @@ int err_prefix(int code, const char *fmt, ...)
     char head[512], old[sizeof g_msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(head, sizeof head, fmt, ap);
+    vsnprintf(head, sizeof head, fmt, ap);  /* head may quote err_msg() too */
     va_end(ap);
     memcpy(old, g_msg, sizeof old);
     snprintf(g_msg, sizeof g_msg, "%.500s: %.500s", head, old);

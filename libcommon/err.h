@@ -30,7 +30,9 @@ enum {
 };
 
 /* Store the message of the current failure (printf format) and return code,
- * so "return err_set(ERR_DATA, ...)" reads as one step. */
+ * so "return err_set(ERR_DATA, ...)" reads as one step.  An argument may be
+ * err_msg() itself (the message is formatted aside, then stored), though
+ * err_prefix says "add context" more plainly. */
 int err_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

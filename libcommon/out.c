@@ -2,7 +2,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdio_ext.h>      /* __fpending */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +16,8 @@
 #define OUT_PENDING_MAX 32
 #define OUT_PATH_MAX 4096
 
+static const char STDOUT_NAME[] = "standard output";
+
 struct out_file {
     FILE *f;
     int slot;                   /* index in g_pending, -1 for stdout */
@@ -23,29 +27,98 @@ struct out_file {
 };
 
 /* Temporaries the signal handler must remove.  Plain char arrays so the
- * handler touches no allocator; a slot is live while its first byte is set. */
+ * handler touches no allocator; a slot is live while its first byte is set
+ * (written last when a slot is filled, so the handler never sees half a
+ * name). */
 static char g_pending[OUT_PENDING_MAX][OUT_PATH_MAX + 32];
-static volatile sig_atomic_t g_handlers_installed;
 
-static void on_signal(int sig)
+/* ---- signals ----------------------------------------------------------- */
+
+static atomic_int g_handlers_installed;
+/* The process that installed the handlers: a child forked to run another
+ * program has them until its exec, and must not remove its parent's files. */
+static pid_t g_owner;
+static struct sigaction g_default;
+
+/* The signals whose default action ends the process (SIGXFSZ apart). */
+static const int g_fatal[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGABRT, SIGFPE, SIGSEGV, SIGPIPE, SIGALRM,
+    SIGTERM, SIGUSR1, SIGUSR2,
+#ifdef SIGBUS
+    SIGBUS,
+#endif
+#ifdef SIGXCPU
+    SIGXCPU,
+#endif
+#ifdef SIGVTALRM
+    SIGVTALRM,
+#endif
+#ifdef SIGPROF
+    SIGPROF,
+#endif
+#ifdef SIGSYS
+    SIGSYS,
+#endif
+#ifdef SIGPOLL
+    SIGPOLL,
+#endif
+#ifdef SIGPWR
+    SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+    SIGSTKFLT,
+#endif
+};
+
+/* Remove the temporaries, then die of the signal as if never caught.  All
+ * signals are blocked while it runs; the one raised again is delivered
+ * with the default action as soon as it returns. */
+static void on_fatal(int sig)
 {
-    out_abort_all();
-    signal(sig, SIG_DFL);
+    if (getpid() == g_owner)
+        out_abort_all();
+    sigaction(sig, &g_default, NULL);
     raise(sig);
 }
 
-static void install_handlers(void)
+/* SIGXFSZ: nothing.  The write that crossed the limit fails with EFBIG. */
+static void on_xfsz(int sig)
 {
-    if (g_handlers_installed)
+    (void)sig;
+}
+
+/* Take sig with handler if it is at its default action. */
+static void take(int sig, void (*handler)(int))
+{
+    struct sigaction old, sa;
+    if (sigaction(sig, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+        old.sa_handler != SIG_DFL)
         return;
-    g_handlers_installed = 1;
-    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-        sigaction(sigs[i], &sa, NULL);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+void out_signals_init(void)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&g_handlers_installed, &expected, 1))
+        return;
+    g_owner = getpid();
+    memset(&g_default, 0, sizeof g_default);
+    g_default.sa_handler = SIG_DFL;
+    sigemptyset(&g_default.sa_mask);
+    for (size_t i = 0; i < sizeof g_fatal / sizeof *g_fatal; i++)
+        take(g_fatal[i], on_fatal);
+#ifdef SIGRTMIN
+    for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+        take(s, on_fatal);
+#endif
+#ifdef SIGXFSZ
+    take(SIGXFSZ, on_xfsz);
+#endif
 }
 
 void out_abort_all(void)
@@ -55,6 +128,27 @@ void out_abort_all(void)
             unlink(g_pending[i]);
             g_pending[i][0] = 0;
         }
+}
+
+/* ---- outputs ----------------------------------------------------------- */
+
+/* Store "NAME: write failed: REASON" for errno e (0: reason unknown, an
+ * earlier write lost data).  Returns ERR_IO. */
+static int write_error(const char *name, const char *what, int e)
+{
+    if (e > 0)
+        return err_set(ERR_IO, "%s: %s failed: %s", name, what, strerror(e));
+    return err_set(ERR_IO, "%s: %s failed", name, what);
+}
+
+/* Flush f: 0 if everything written to it got out, else the errno of the
+ * failure (-1 if an earlier write failed and its reason is gone). */
+static int flush_error(FILE *f)
+{
+    errno = 0;
+    if (fflush(f) != 0)
+        return errno ? errno : -1;
+    return ferror(f) ? -1 : 0;
 }
 
 out_file *out_open(const char *path)
@@ -67,7 +161,7 @@ out_file *out_open(const char *path)
     if (!path || strcmp(path, "-") == 0) {
         o->f = stdout;
         o->slot = -1;
-        strcpy(o->path, "<stdout>");
+        strcpy(o->path, STDOUT_NAME);
         return o;
     }
     if (strlen(path) >= OUT_PATH_MAX) {
@@ -102,9 +196,13 @@ out_file *out_open(const char *path)
         return o;
     }
     snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
-    install_handlers();
-    /* Register before creating, so a signal between the two cannot leak it. */
-    memcpy(g_pending[slot], o->tmp, strlen(o->tmp) + 1);
+    out_signals_init();
+    /* Register before creating, so a signal between the two cannot leak
+     * it; the first byte last, so the handler sees the whole name or none. */
+    size_t n = strlen(o->tmp);
+    memcpy(g_pending[slot] + 1, o->tmp + 1, n);
+    atomic_signal_fence(memory_order_seq_cst);
+    g_pending[slot][0] = o->tmp[0];
     o->slot = slot;
     o->f = fopen(o->tmp, "wb");
     if (!o->f) {
@@ -122,6 +220,11 @@ FILE *out_stream(out_file *o)
     return o->f;
 }
 
+const char *out_name(const out_file *o)
+{
+    return o->path;
+}
+
 int out_in_place(const out_file *o)
 {
     return o->slot < 0;
@@ -129,21 +232,21 @@ int out_in_place(const out_file *o)
 
 int out_commit(out_file *o)
 {
-    int rc = 0;
+    int rc = 0, e;
     if (o->slot < 0) {
-        if (fflush(o->f) != 0)
-            rc = err_set(ERR_IO, "%s: write failed: %s", o->path, strerror(errno));
+        if ((e = flush_error(o->f)) != 0)
+            rc = write_error(o->path, "write", e);
         if (o->direct && fclose(o->f) != 0 && rc == 0)
-            rc = err_set(ERR_IO, "%s: close failed: %s", o->path, strerror(errno));
+            rc = write_error(o->path, "close", errno);
         free(o);
         return rc;
     }
-    if (fflush(o->f) != 0 || ferror(o->f))
-        rc = err_set(ERR_IO, "%s: write failed: %s", o->path, strerror(errno));
+    if ((e = flush_error(o->f)) != 0)
+        rc = write_error(o->path, "write", e);
     else if (fsync(fileno(o->f)) != 0 && errno != EINVAL)
-        rc = err_set(ERR_IO, "%s: fsync failed: %s", o->path, strerror(errno));
+        rc = write_error(o->path, "fsync", errno);
     if (fclose(o->f) != 0 && rc == 0)
-        rc = err_set(ERR_IO, "%s: close failed: %s", o->path, strerror(errno));
+        rc = write_error(o->path, "close", errno);
     if (rc == 0 && rename(o->tmp, o->path) != 0)
         rc = err_set(ERR_IO, "%s: cannot rename into place: %s", o->path,
                      strerror(errno));
@@ -168,4 +271,22 @@ void out_abort(out_file *o)
         g_pending[o->slot][0] = 0;
     }
     free(o);
+}
+
+int out_fail(out_file *o, int e)
+{
+    int rc = write_error(o->path, "write", e);
+    out_abort(o);
+    return rc;
+}
+
+int out_close_stdout(void)
+{
+    int pending = __fpending(stdout) > 0;
+    int e = flush_error(stdout);
+    /* EBADF with nothing to write: standard output was closed (">&-") and
+     * nothing was meant for it. */
+    if (fclose(stdout) != 0 && e == 0 && (errno != EBADF || pending))
+        e = errno;
+    return e ? write_error(STDOUT_NAME, "write", e) : 0;
 }

@@ -112,6 +112,69 @@ np.save('g16.npy', (r.integers(0, 65536, (1, 1, 4, 6)) / 65535).astype(np.float3
   done
 }
 
+@test "an image too large to decode says 'bad PNG:' or 'bad JPEG:' once, cleanly" {
+  # The header claims 60000x60000 pixels, past the 1 GiB cap: the decoder's
+  # message is the shape check's, with the format in front of it once (it
+  # was formatted into its own buffer: "bad JPEG: bad JPEG: 0000x6...").
+  tzdata fashion-mnist --split test -c 1 -o f.tz
+  tzexport png f.tz -o a.png
+  tzexport jpeg f.tz -o a.jpg
+  $PY - <<'PY'
+import struct, zlib
+d = bytearray(open("a.jpg", "rb").read())
+i = d.find(b"\xff\xc0")                  # SOF0: length, precision, height, width
+d[i + 5:i + 9] = struct.pack(">HH", 60000, 60000)
+open("big.jpg", "wb").write(d)
+d = bytearray(open("a.png", "rb").read())
+d[16:24] = struct.pack(">II", 60000, 60000)     # IHDR width, height
+d[29:33] = struct.pack(">I", zlib.crc32(bytes(d[12:29])))
+open("big.png", "wb").write(d)
+PY
+  for f in big.jpg big.png; do
+    kind=JPEG; [ $f = big.png ] && kind=PNG
+    run --separate-stderr tzimport image $f -o out.tz
+    fails_with 2 "^tzimport: $f: bad $kind: image of 60000x60000x1 at 8 bits exceeds the 1024 MiB cap\$"
+    [ "$(grep -o "bad $kind" <<<"$stderr" | wc -l)" -eq 1 ]
+    [ ! -e out.tz ]
+  done
+}
+
+@test "a CSV header line is never dropped unsaid" {
+  printf 'time,flux\n0,1.5\n1,2.5\n' > h.csv
+  # guessed (no field is a number): skipped, with a note naming the line
+  run --separate-stderr tzimport csv h.csv -o a.tz
+  [ "$status" -eq 0 ]
+  [ "$stderr" = "tzimport: h.csv: line 1 skipped as a header: 'time,flux' (--header to say so, --no-header to refuse)" ]
+  [ "$(tzexport csv a.tz)" = "$(printf '0,1.5\n1,2.5')" ]
+  # --quiet and --header silence the note; the data are the same
+  run --separate-stderr tzimport csv -q h.csv -o q.tz
+  [ "$status" -eq 0 ] && [ -z "$stderr" ] && cmp a.tz q.tz
+  run --separate-stderr tzimport csv --header h.csv -o b.tz
+  [ "$status" -eq 0 ] && [ -z "$stderr" ] && cmp a.tz b.tz
+  # --header skips a first line of numbers too; --no-header refuses a header
+  printf '9,9\n0,1.5\n1,2.5\n' | tzimport csv --header -o c.tz
+  cmp a.tz c.tz
+  run --separate-stderr tzimport csv --no-header h.csv -o d.tz
+  fails_with 2 "h.csv: line 1, column 1: not a number: 'time'"
+  [ ! -e d.tz ]
+  # a first line with numbers among its fields is a bad row, not a header
+  printf '1,2,x\n3,4,5\n' > m.csv
+  run --separate-stderr tzimport csv m.csv -o e.tz
+  fails_with 2 "m.csv: line 1, column 3: not a number: 'x' \\(nor a header"
+  # a header has as many fields as the rows: a title line is no header
+  printf 'my table\n1,2\n' > t.csv
+  run --separate-stderr tzimport csv t.csv -o e.tz
+  fails_with 2 "t.csv: line 2: 2 columns, expected 1 as in the header \\(line 1\\)"
+  [ ! -e e.tz ]
+  # a table without a header says nothing
+  run --separate-stderr tzimport csv -o f.tz <<<$'1,2\n3,4'
+  [ "$status" -eq 0 ] && [ -z "$stderr" ]
+  run --separate-stderr tzimport csv --header --no-header h.csv
+  fails_with 1 "contradict"
+  run --separate-stderr tzimport npy --header h.csv
+  fails_with 1 "csv only"
+}
+
 @test "hostile npy headers are data errors" {
   $PY -c "import numpy as np; np.save('f.npy', np.zeros((2,2), np.float32, order='F').T.copy(order='F'))"
   run --separate-stderr tzimport npy f.npy

@@ -5,6 +5,7 @@
  * per-sample shape is (C, H, W) or (H, W); floats are clamped to [0, 1]
  * and rounded to 8 bits (16 with --depth 16).  npy and idx hold a whole
  * field, so it must fit in memory; CSV streams one line per sample. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -147,10 +148,8 @@ static void write_bytes(const unsigned char *buf, size_t len)
     out_file *o = out_open(cli.output);
     if (!o)
         cli_die_last();
-    if (fwrite(buf, 1, len, out_stream(o)) != len) {
-        out_abort(o);
-        cli_die(EXIT_IO, "%s: write failed", cli.output);
-    }
+    if (fwrite(buf, 1, len, out_stream(o)) != len)
+        cli_die_err(out_fail(o, errno));
     if (out_commit(o) < 0)
         cli_die_last();
 }
@@ -270,11 +269,15 @@ static void export_npy(input *in, const char *field)
         cli_die_last();
     FILE *f = out_stream(o);
     size_t n = tz_tensor_bytes(t);
-    if (npy_write_header(f, t->dtype, t->rank, t->dims) < 0 ||
-        fwrite(t->data, 1, n, f) != n) {
+    int rc = npy_write_header(f, t->dtype, t->rank, t->dims);
+    if (rc < 0) {
+        if (rc == ERR_IO)       /* a write: say where */
+            err_prefix(rc, "%s", out_name(o));
         out_abort(o);
-        cli_die(EXIT_IO, "%s: write failed", cli.output);
+        cli_die_err(rc);
     }
+    if (fwrite(t->data, 1, n, f) != n)
+        cli_die_err(out_fail(o, errno));
     if (out_commit(o) < 0)
         cli_die_last();
     batch_free(&acc);
@@ -321,6 +324,8 @@ static void export_idx(input *in, const char *field)
     if (data != t->data)
         free(data);
     if (rc < 0) {
+        if (rc == ERR_IO)       /* a write: say where */
+            err_prefix(rc, "%s", out_name(o));
         out_abort(o);
         cli_die_err(rc);
     }

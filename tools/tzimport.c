@@ -23,6 +23,7 @@ struct cmdline {
     const char *name;
     const char *dtype;
     cli_list attr;
+    int header, no_header;
 };
 
 static struct cmdline g_opt = { .batch = 1024, .name = "x" };
@@ -34,6 +35,11 @@ static const cli_opt g_opts[] = {
       "name of the field (default x)", 0, 0 },
     { "dtype", 't', CLI_STR, &g_opt.dtype, "TYPE",
       "images: f32 (default) or u8; csv: f32 (default) or f64", 0, 0 },
+    { "header", 0, CLI_FLAG, &g_opt.header, NULL,
+      "csv: the first line is a header: skip it (default: only if it has no "
+      "number, with a note)", 0, 0 },
+    { "no-header", 0, CLI_FLAG, &g_opt.no_header, NULL,
+      "csv: the first line is data like the others", 0, 0 },
     { "attr", 'a', CLI_LIST, &g_opt.attr, "KEY=VALUE",
       "add an attribute to every record (repeatable)", 0, 0 },
     { 0 }
@@ -190,6 +196,11 @@ int main(int argc, char **argv)
     if (g_opt.dtype && !(is_image ? want == TZ_F32 || want == TZ_U8
                                   : !strcmp(format, "csv") && (want == TZ_F32 || want == TZ_F64)))
         cli_die(EXIT_USAGE, "--dtype %s does not apply to %s", g_opt.dtype, format);
+    if (g_opt.header && g_opt.no_header)
+        cli_die(EXIT_USAGE, "--header and --no-header contradict each other");
+    if ((g_opt.header || g_opt.no_header) && strcmp(format, "csv"))
+        cli_die(EXIT_USAGE, "--%s applies to csv only",
+                g_opt.header ? "header" : "no-header");
     if (!is_image && nfiles > 1)
         cli_die(EXIT_USAGE, "%s takes one FILE; got %d", format, nfiles);
     if ((is_image || !strcmp(format, "idx")) && nfiles == 0)
@@ -214,8 +225,15 @@ int main(int argc, char **argv)
         FILE *f = open_input(path);
         double *v;
         uint64_t rows, cols;
-        if (csv_read(f, &v, &rows, &cols) < 0)
+        csv_header hdr;
+        int mode = g_opt.header ? CSV_HEADER_YES
+                   : g_opt.no_header ? CSV_HEADER_NO : CSV_HEADER_AUTO;
+        if (csv_read(f, mode, &v, &rows, &cols, &hdr) < 0)
             cli_die(-err_code(), "%s: %s", label, err_msg());
+        /* A line guessed to be a header is not dropped unsaid. */
+        if (mode == CSV_HEADER_AUTO && hdr.line)
+            cli_info("%s: line %" PRIu64 " skipped as a header: '%s' (--header to say "
+                     "so, --no-header to refuse)", label, hdr.line, hdr.text);
         if (f != stdin)
             fclose(f);
         uint64_t dims[2] = { rows, cols };

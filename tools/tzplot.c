@@ -113,10 +113,8 @@ static void write_png(const plot_canvas *c)
     out_file *o = out_open(cli.output);
     if (!o)
         cli_die_last();
-    if (fwrite(buf, 1, len, out_stream(o)) != len) {
-        out_abort(o);
-        cli_die(EXIT_IO, "%s: write failed", cli.output);
-    }
+    if (fwrite(buf, 1, len, out_stream(o)) != len)
+        cli_die_err(out_fail(o, errno));
     if (out_commit(o) < 0)
         cli_die_last();
     free(buf);

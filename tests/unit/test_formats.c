@@ -1032,7 +1032,7 @@ void test_csv_roundtrip(void)
     FILE *in = fmemopen(text, len, "rb");
     double *got;
     uint64_t rows, cols;
-    CHECK(csv_read(in, &got, &rows, &cols) == 0);
+    CHECK(csv_read(in, CSV_HEADER_AUTO, &got, &rows, &cols, NULL) == 0);
     fclose(in);
     CHECK(rows == ROWS && cols == COLS);
     int exact = 1;
@@ -1050,7 +1050,7 @@ void test_csv_roundtrip(void)
     fputc('\n', m);
     fclose(m);
     in = fmemopen(text, len, "rb");
-    CHECK(csv_read(in, &got, &rows, &cols) == 0);
+    CHECK(csv_read(in, CSV_HEADER_AUTO, &got, &rows, &cols, NULL) == 0);
     CHECK(rows == 1 && cols == 4 && got && memcmp(got, d, sizeof d) == 0);
     fclose(in);
     free(got);
@@ -1063,7 +1063,7 @@ void test_csv_roundtrip(void)
     free(text);
     const char *crlf = " 1 , 2\r\n3,\t4 \r\n";
     in = fmemopen((void *)crlf, strlen(crlf), "rb");
-    CHECK(csv_read(in, &got, &rows, &cols) == 0);
+    CHECK(csv_read(in, CSV_HEADER_AUTO, &got, &rows, &cols, NULL) == 0);
     CHECK(rows == 2 && cols == 2 && got && got[0] == 1 && got[3] == 4);
     fclose(in);
     free(got);
@@ -1083,16 +1083,66 @@ void test_csv_rejects(void)
         { "1,2\n3,\n", "line 2, column 2: not a number: ''" },
         { "h\n1\n2 3\n", "line 3, column 1: not a number: '2 3'" },
         { "1\n1e999\n", "line 2, column 1: not a number: '1e999'" },
+        /* A first line with a number is data, not a header. */
+        { "1,2,x\n3,4,5\n", "line 1, column 3: not a number: 'x' (nor a header: "
+          "some of its fields are numbers)" },
+        /* A header has as many fields as the rows. */
+        { "\n# a title\n1,2\n", "line 3: 2 columns, expected 1 as in the header "
+          "(line 2)" },
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         FILE *in = fmemopen((void *)cases[k].text, strlen(cases[k].text), "rb");
         double *got;
         uint64_t rows, cols;
-        CHECK(csv_read(in, &got, &rows, &cols) == ERR_DATA);
+        CHECK(csv_read(in, CSV_HEADER_AUTO, &got, &rows, &cols, NULL) == ERR_DATA);
         CHECK(got == NULL);
         CHECK(strcmp(err_msg(), cases[k].msg) == 0);
         if (strcmp(err_msg(), cases[k].msg) != 0)
             fprintf(stderr, "  got '%s'\n", err_msg());
+        fclose(in);
+    }
+    /* The three ways with a first line. */
+    static const struct {
+        const char *text;
+        int mode, rc;
+        uint64_t rows, header_line;
+        const char *header;
+    } modes[] = {
+        { "\n a , b \n1,2\n", CSV_HEADER_AUTO, 0, 1, 2, "a,b" },
+        { "1,2\n3,4\n", CSV_HEADER_AUTO, 0, 2, 0, "" },
+        { "1,2\n3,4\n", CSV_HEADER_YES, 0, 1, 1, "1,2" },
+        { "a,b\n3,4\n", CSV_HEADER_YES, 0, 1, 1, "a,b" },
+        { "a,b,c\n3,4\n", CSV_HEADER_YES, ERR_DATA, 0, 0, "" },
+        { "a,b\n3,4\n", CSV_HEADER_NO, ERR_DATA, 0, 0, "" },
+        { "1,2\n3,4\n", CSV_HEADER_NO, 0, 2, 0, "" },
+    };
+    for (size_t k = 0; k < sizeof modes / sizeof *modes; k++) {
+        FILE *in = fmemopen((void *)modes[k].text, strlen(modes[k].text), "rb");
+        double *got;
+        uint64_t rows, cols;
+        csv_header h;
+        int rc = csv_read(in, modes[k].mode, &got, &rows, &cols, &h);
+        CHECK(rc == modes[k].rc);
+        if (rc == 0) {
+            CHECK(rows == modes[k].rows && cols == 2);
+            CHECK(h.line == modes[k].header_line && strcmp(h.text, modes[k].header) == 0);
+        }
+        free(got);
+        fclose(in);
+    }
+    /* A long header is cut with "...". */
+    char wide[400] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(wide, i ? ",column" : "column");
+    strcat(wide, "\n");
+    {
+        FILE *in = fmemopen(wide, strlen(wide), "rb");
+        double *got;
+        uint64_t rows, cols;
+        csv_header h;
+        CHECK(csv_read(in, CSV_HEADER_AUTO, &got, &rows, &cols, &h) == 0);
+        CHECK(h.line == 1 && strlen(h.text) == sizeof h.text - 1);
+        CHECK(strcmp(h.text + sizeof h.text - 4, "...") == 0);
         fclose(in);
     }
     /* Only a header: no rows. */
@@ -1100,7 +1150,7 @@ void test_csv_rejects(void)
     FILE *in = fmemopen((void *)hdr, strlen(hdr), "rb");
     double *got;
     uint64_t rows, cols;
-    CHECK(csv_read(in, &got, &rows, &cols) == 0);
+    CHECK(csv_read(in, CSV_HEADER_AUTO, &got, &rows, &cols, NULL) == 0);
     CHECK(rows == 0 && cols == 0 && got == NULL);
     fclose(in);
 }
