@@ -331,7 +331,8 @@ int model_load(model *m, const char *path)
     if (rc == 0) rc = get_num(&rec, "clip", 0, 1e9, 0, &m->oc.clip);
     if (rc == 0) rc = get_num(&rec, "ema_decay", 0, 0.999999, 0, &m->oc.ema);
     if (rc == 0) rc = get_u64(&rec, "seed", UINT64_MAX, &m->seed);
-    if (rc == 0) rc = get_u64(&rec, "step", UINT64_MAX, &m->os.step);
+    uint64_t step = 0;      /* the optimiser's, set once it is made */
+    if (rc == 0) rc = get_u64(&rec, "step", UINT64_MAX, &step);
     m->loss_avg = NAN;      /* optional: a fresh average if absent or NaN */
     if (rc == 0 && tz_record_attr(&rec, "loss_avg"))
         rc = get_num(&rec, "loss_avg", 0, HUGE_VAL, 1, &m->loss_avg);
@@ -361,6 +362,8 @@ int model_load(model *m, const char *path)
     for (int i = 0; rc == 0 && i < 4; i++)
         if (dst[i])
             memcpy(dst[i], tens[i]->data, sizeof(float) * np);
+    if (rc == 0)
+        m->os.step = step;
     /* The file must be whole: one record, then its end. */
     if (rc == 0 && (rc = tz_read(r, &rec)) > 0)
         rc = err_set(ERR_DATA, "more than one record: not a model file");
