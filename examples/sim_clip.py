@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """sim_clip - an external simulator for simulate(1), in Python with NumPy:
-a nonlinear, non-invertible instrument.  Each value of field x0 is clipped
-to [-LIMIT, LIMIT] (default 1) and Gaussian noise of std SIGMA (default
-0.1) is added; the answer is field x1.  Usage: sim_clip.py [LIMIT [SIGMA]]
+a nonlinear, non-invertible instrument.  Each value of the candidate field
+is clipped to [-LIMIT, LIMIT] (default 1) and Gaussian noise of std SIGMA
+(default 0.1) is added; the answer is the observation field.
+Usage: sim_clip.py [LIMIT [SIGMA]]
 
 simulate sends raw records (tz(5)); this file reads and writes them with
-nothing but struct and numpy, following the byte layout of tz(5), and keys
-its noise by the "seed" and "first" attributes simulate sends.
+nothing but struct and numpy, following the byte layout of tz(5).  It
+reads the field named by the "field" attribute simulate sends and answers
+the one named by "out_field" (simulate -f and -y; x0 and x1 without them),
+and keys its noise by the "seed" and "first" attributes.
 """
+import os
 import struct
 import sys
 
@@ -75,15 +79,25 @@ def encode(kind, tensors, count=0):
 
 
 def serve(answer):
-    """Answer each batch record of standard input with one record holding
-    the fields answer(tensors, seed, first) returns (a dict of arrays), and
-    close with an end record counting them: the protocol of simulate(1)."""
+    """Answer each batch record of standard input with one record, and close
+    with an end record counting them: the protocol of simulate(1).
+    answer(x, seed, first) gets the candidate field (the attribute "field",
+    x0 without it) and returns the observation, or (observation, {name:
+    side field}); the observation goes out under the attribute "out_field"
+    (x1 without it).  Each answer is flushed at once: simulate waits for
+    it."""
     out, sent = sys.stdout.buffer, 0
     for kind, tensors, attrs in records(sys.stdin.buffer):
         if kind == 3:           # the end record closes the input
             continue
+        field, name = attrs.get("field", "x0"), attrs.get("out_field", "x1")
+        if field not in tensors:
+            sys.exit("%s: no field '%s'" % (os.path.basename(sys.argv[0]), field))
         first, seed = int(attrs.get("first", "0")), int(attrs.get("seed", "0"))
-        out.write(encode(1, answer(tensors, seed, first)))
+        y = answer(tensors[field], seed, first)
+        fields = dict(y[1]) if isinstance(y, tuple) else {}
+        fields = {name: y[0] if isinstance(y, tuple) else y, **fields}
+        out.write(encode(1, fields))
         out.flush()
         sent += 1
     out.write(encode(3, {}, count=sent))
@@ -94,11 +108,11 @@ def main():
     limit = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
     sigma = float(sys.argv[2]) if len(sys.argv) > 2 else 0.1
 
-    def clip(tensors, seed, first):
-        x = tensors["x0"].astype(np.float32)
+    def clip(x, seed, first):
+        x = x.astype(np.float32)
         noise = np.stack([np.random.default_rng([seed, first + i]).standard_normal(x.shape[1:])
                           for i in range(x.shape[0])]) if x.shape[0] else np.zeros_like(x)
-        return {"x1": np.clip(x, -limit, limit) + sigma * noise}
+        return np.clip(x, -limit, limit) + sigma * noise
 
     serve(clip)
 

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """sim_saturate - an external simulator for simulate(1), in Python with
-NumPy: a detector that saturates.  Each value of field x0 gets sensor
-noise of std NOISE (default 0.5), is clipped to [-LIMIT, LIMIT] (the full
-well, default 6), then gets read noise of std READ (default 0.1); the
-answer is field x1.  Usage: sim_saturate.py [LIMIT [NOISE [READ]]]
+NumPy: a detector that saturates.  Each value of the candidate field (x0
+by default: simulate -f) gets sensor noise of std NOISE (default 0.5), is
+clipped to [-LIMIT, LIMIT] (the full well, default 6), then gets read
+noise of std READ (default 0.1); the answer is the observation field (x1
+by default: simulate -y).  Usage: sim_saturate.py [LIMIT [NOISE [READ]]]
 
 Nonlinear and not invertible: every value beyond the limit reads the same.
 Unlike sim_clip.py, whose noise comes after the clip and which so loses
@@ -16,7 +17,8 @@ along each edge constrain it.
 
 Its randomness is keyed by the "seed" and "first" attributes simulate
 sends, per row, so the answer does not depend on the batching.  The tz(5)
-reader, writer and serving loop are sim_clip.py's.
+reader, writer and serving loop (which reads the field names simulate
+sends) are sim_clip.py's.
 """
 import os
 import sys
@@ -27,14 +29,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sim_clip import serve  # noqa: E402
 
 
-def saturate(tensors, seed, first):
-    x = tensors["x0"].astype(np.float64)
+def saturate(x, seed, first):
+    x = x.astype(np.float64)
     y = np.empty_like(x)
     for i in range(len(x)):
         g = np.random.default_rng([seed, first + i])
         sensor, read = g.standard_normal((2,) + x.shape[1:])
         y[i] = np.clip(x[i] + NOISE * sensor, -LIMIT, LIMIT) + READ * read
-    return {"x1": y}
+    return y
 
 
 if __name__ == "__main__":

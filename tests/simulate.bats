@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # tests: simulate, the built-in and the external-simulator paths, and the
-#        two example simulators
+#        example simulators
 # also requires: tzdata, tzcat, tzinfo, tzexport, corrupt, /usr/bin/python3
-#        with numpy, build/*/examples/sim_awgn (from `make`)
+#        with numpy, build/*/examples/sim_awgn (from `make`), sh, env,
+#        timeout
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -11,6 +12,41 @@ EX=${SCSI_EXAMPLES:-$BATS_TEST_DIRNAME/../build/rel/examples}
 FAULTY=$BATS_TEST_DIRNAME/sims/faulty.py
 
 cands() { tzdata moons -c "${1:-50}" -n "${2:-20}" | tzcat -R x=x0 -o "${3:-c.tz}"; }
+# Records of 2.4 MB, more than the pipes to and from a simulator hold.
+big() { tzdata moons -c 600000 -n 200000 | tzcat -R x=x0 -o big.tz; }
+
+# 1 if process $1 is running (a zombie is not).
+alive() {
+  local st
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n "$st" && "$st" != Z* && "$st" != X* ]]
+}
+
+# Fails naming the processes of file $1 (one pid a line) that still run.
+none_alive() {
+  local p bad=
+  for p in $(cat "$1"); do alive "$p" && bad+=" $p"; done
+  [ -z "$bad" ] || { echo "still running:$bad"; ps -o pid,ppid,pgid,sid,stat,args -p "${bad# }"; return 1; }
+}
+
+# Wait up to 20 s for file $1 to hold $2 lines.
+wait_lines() {
+  local i
+  for i in $(seq 200); do
+    [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  echo "$1: not $2 lines after 20 s"; return 1
+}
+
+# What a test started and left running (a failed run, before the fix).
+teardown() {
+  local p
+  if [ -f "$T/pids" ]; then
+    for p in $(cat "$T/pids"); do alive "$p" && kill -9 "$p"; done
+  fi
+  return 0
+}
 
 @test "built-in: x1 appended, other fields kept, K re-corruptions candidate-major" {
   cands 50 20
@@ -132,7 +168,7 @@ fault() {  # mode expected-status message-regex
   cands 30 10
   SECONDS=0
   run --separate-stderr simulate --exec "$FAULTY late" --timeout 1 c.tz -o out.tz
-  fails_with 5 "simulator '.*': record 0: no answer: no answer within 1 s \(killed\)"
+  fails_with 5 "simulator '.*': record 0: no answer within 1 s \(killed\)"
   [ "$SECONDS" -lt 20 ]
   [ ! -e out.tz ]
 }
@@ -167,15 +203,16 @@ fault() {  # mode expected-status message-regex
   [ ! -e out.tz ]
 }
 
-@test "--exec: the protocol attributes seed and first stay out of the output" {
+@test "--exec: the protocol attributes stay out of the output" {
   cands 10 10
   simulate --exec "$EX/sim_awgn" c.tz -o s.tz
   run tzinfo s.tz
-  [[ "$output" != *"@seed="* && "$output" != *"@first="* ]]
+  [[ "$output" != *"@seed="* && "$output" != *"@first="* && "$output" != *"@field="* ]]
+  [[ "$output" != *"@out_field="* && "$output" != *"@resamples="* && "$output" != *"@shape="* ]]
 }
 
 @test "fault: a program that stops reading is killed after the timeout" {
-  tzdata gaussian -d 4000 --no-rotate -c 400 -n 200 | tzcat -R x=x0 -o big.tz  # 3.2 MB records
+  big
   SECONDS=0
   run --separate-stderr simulate --exec 'sleep 30' --timeout 1 big.tz -o out.tz
   [ "$status" -eq 5 ]
@@ -220,4 +257,156 @@ inside = np.abs(x).max(1) < 2                        # far from the limit: x0 pl
 assert 0.45 < (y - x)[inside].std() < 0.55, (y - x)[inside].std()
 assert (np.abs(y) > 2.95).mean() > 0.05              # values pile up at the well
 "
+}
+
+# ---- the simulator's processes: timeout and signals end them all ---------
+
+@test "--timeout ends the simulator and what it started, even outside its process group" {
+  cands 30 10
+  # faulty.py orphan: ignores SIGTERM, never answers, and starts a process
+  # in a session of its own (setsid) that holds its standard output
+  SECONDS=0
+  run --separate-stderr timeout -s KILL 30 \
+    simulate --exec "$FAULTY orphan $T/pids" --timeout 1 c.tz -o out.tz
+  fails_with 5 "simulator '.*faulty.py orphan .*': record 0: no answer within 1 s \(killed\)"
+  [ "$SECONDS" -lt 15 ]
+  [ "$(wc -l < pids)" -eq 4 ]
+  none_alive pids
+  [ ! -e out.tz ]
+}
+
+# Start simulate in the background with SIGINT at its default (a script's
+# background job would ignore it) and wait for the simulator's 4 pids.
+start_orphan() {
+  /usr/bin/python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' \
+    simulate --exec "$FAULTY orphan $T/pids" --timeout 0 c.tz "$@" 2> err.txt &
+  pid=$!
+  wait_lines pids 4
+}
+
+@test "SIGTERM, SIGINT, SIGHUP to simulate end the simulator and all it started" {
+  cands 30 10
+  for sig in TERM INT HUP; do
+    rm -f pids
+    start_orphan -o out.tz
+    kill -s "$sig" "$pid"
+    st=0; wait "$pid" || st=$?
+    [ "$st" -eq $((128 + $(kill -l "$sig"))) ] || { echo "$sig: status $st"; cat err.txt; false; }
+    none_alive pids
+    [ ! -e out.tz ]
+    [ -z "$(ls | grep tmp)" ]
+  done
+  # to standard output as well (no temporary file to remove)
+  rm -f pids
+  start_orphan > out.tz
+  kill -s TERM "$pid"
+  st=0; wait "$pid" || st=$?
+  [ "$st" -eq 143 ]
+  none_alive pids
+}
+
+# ---- SIGPIPE --------------------------------------------------------------
+
+@test "simulate dies quietly of SIGPIPE when its reader goes, as every tool does" {
+  big
+  run --separate-stderr bash -c \
+    'simulate --exec "echo \$\$ >> pids; exec $0/sim_awgn" -L 0 big.tz | head -c 1 > /dev/null
+     echo "${PIPESTATUS[0]}"' "$EX"
+  [ "$output" = 141 ] || { echo "status $output: $stderr"; false; }
+  [ -z "$stderr" ]
+  none_alive pids
+  run --separate-stderr bash -c 'simulate -L 0 awgn big.tz | head -c 1 > /dev/null
+     echo "${PIPESTATUS[0]}"'
+  [ "$output" = 141 ] && [ -z "$stderr" ]
+}
+
+@test "a simulator that closes its standard input is the simulator's fault, not a SIGPIPE" {
+  big
+  run --separate-stderr simulate --timeout 20 \
+    --exec "/usr/bin/python3 -c 'import os, time; os.close(0); time.sleep(30)'" big.tz -o out.tz
+  fails_with 5 "record 0: could not be sent: it closed its standard input"
+  [ ! -e out.tz ]
+}
+
+# ---- the simulator's own exit status --------------------------------------
+
+@test "the status reported is the simulator's own, not its shell's" {
+  cands 30 10
+  run --separate-stderr simulate --exec "/usr/bin/python3 $FAULTY crash" c.tz -o out.tz
+  fails_with 5 "simulator '/usr/bin/python3 .*faulty.py crash': record 1: no answer: it was killed by signal 11"
+  # a compound command keeps its shell, whose status says what it means
+  run --separate-stderr simulate --exec ": ; /usr/bin/python3 $FAULTY crash" c.tz -o out.tz
+  fails_with 5 "record 1: no answer: it exited with status 139 \(the shell's: 139 = 128 \+ 11"
+  # shell builtins and quoting still work
+  run --separate-stderr simulate --exec 'exit 3' c.tz -o out.tz
+  fails_with 5 "it exited with status 3"
+  simulate --exec "\"$EX/sim_awgn\" '0.3'" c.tz -o s.tz
+}
+
+# ---- messages that name the mistake --------------------------------------
+
+@test "fault: text on the simulator's standard output is named as such" {
+  cands 30 10
+  run --separate-stderr simulate --exec "echo processing; exec $EX/sim_awgn" c.tz -o out.tz
+  fails_with 5 "simulator '.*': record 0: it wrote text to its standard output \(\"processing\"\).*standard error"
+  [[ "$stderr" != *"bad magic"* ]]
+}
+
+@test "fault: a missing end record is not blamed on an answered record" {
+  cands 30 10
+  run --separate-stderr simulate --exec "$FAULTY noend" c.tz -o out.tz
+  fails_with 5 "simulator '.*faulty.py noend': no end record: its output ended after its 3 answers without one"
+  [[ "$stderr" != *"record 2"* ]]
+}
+
+@test "fault: a simulator that does not flush times out with a hint" {
+  cands 30 10
+  run --separate-stderr simulate --exec "$FAULTY noflush" --timeout 1 c.tz -o out.tz
+  fails_with 5 "record 0: no answer within 1 s \(killed\): it had written nothing at all.*must flush its standard output after each answer"
+}
+
+# ---- the field names reach the simulator ---------------------------------
+
+@test "--exec: the simulator is told the fields, the shape, K and the seed" {
+  tzdata moons -c 40 -n 16 | tzcat -R x=cand -o c.tz
+  simulate -f cand -y obs -K 2 --seed 7 c.tz -o out.tz \
+    --exec "env > env.txt; tee sent.tz | $EX/sim_awgn 0.3"
+  run tzinfo sent.tz
+  [[ "$output" == *"@field=cand"* && "$output" == *"@out_field=obs"* ]]
+  [[ "$output" == *"@resamples=2"* && "$output" == *"@seed=7"* && "$output" == *"@shape=2"* ]]
+  [[ "$output" == *"@first=0"* && "$output" == *"@first=32"* ]]
+  grep -qx SCSI_SIM_FIELD=cand env.txt
+  grep -qx SCSI_SIM_OUT_FIELD=obs env.txt
+  grep -qx SCSI_SIM_RESAMPLES=2 env.txt
+  grep -qx SCSI_SIM_SEED=7 env.txt
+}
+
+@test "--exec: the shipped simulators read and answer the fields of -f and -y" {
+  tzdata moons -c 40 -n 16 | tzcat -R x=cand -o c.tz
+  for sim in "$EX/sim_awgn 0.3" "$ROOT/examples/sim_clip.py 1 0.1" \
+             "$ROOT/examples/sim_saturate.py 1 0.5 0.1" "$ROOT/examples/sim_project.py 0.1" \
+             "$FAULTY ok" \
+             'corrupt -f "$SCSI_SIM_FIELD" -y "$SCSI_SIM_OUT_FIELD" -L 0 awgn:sigma=0.1'; do
+    simulate -f cand -y obs --exec "$sim" c.tz -o s.tz
+    run tzinfo -b s.tz
+    [[ "$output" == *"40 samples"* && "$output" == *"obs "* ]] || { echo "$sim: $output"; false; }
+  done
+}
+
+# ---- provenance -----------------------------------------------------------
+
+@test "the output records say how they were made, as corrupt's do" {
+  cands 20 10
+  simulate -K 2 --seed 3 awgn:sigma=0.5 c.tz -o b.tz
+  run tzinfo b.tz
+  [[ "$output" == *"@forward=awgn:sigma=0.5"* && "$output" == *"@forward_seed=3"* ]]
+  [[ "$output" == *"@forward_resamples=2"* && "$output" != *"@forward_exec"* ]]
+  # an input that was itself corrupted keeps no stale @forward
+  corrupt -k -f x0 -y y0 awgn c.tz -o k.tz
+  simulate --seed 4 --exec "$EX/sim_awgn 0.1" k.tz -o e.tz
+  run tzinfo e.tz
+  [[ "$output" == *"@forward_exec=$EX/sim_awgn 0.1"* && "$output" == *"@forward_seed=4"* ]]
+  [[ "$output" == *"@forward_resamples=1"* && "$output" != *"@forward="* ]]
 }

@@ -5,7 +5,10 @@
  * program that reads a tensor stream on standard input and writes one on
  * standard output, started once for the whole stream (the protocol is in
  * simulate(1) and sim.h).  With -K, each candidate is re-corrupted K times
- * independently: output rows i*K .. i*K+K-1 belong to candidate i. */
+ * independently: output rows i*K .. i*K+K-1 belong to candidate i.  Each
+ * output record says how it was made, as corrupt's do: the attributes
+ * forward (the SPEC) or forward_exec (the COMMAND), forward_seed and
+ * forward_resamples. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +35,8 @@ static const cli_opt g_opts[] = {
     { "resamples", 'K', CLI_U64, &g_opt.resamples, "K",
       "independent re-corruptions per candidate (default 1)", 1, 1e6 },
     { "exec", 'e', CLI_STR, &g_opt.exec, "COMMAND",
-      "run COMMAND (with /bin/sh -c) as the simulator instead of a SPEC", 0, 0 },
+      "run COMMAND (with /bin/sh -c, exec'd if a simple command) as the "
+      "simulator instead of a SPEC", 0, 0 },
     { "timeout", 't', CLI_DOUBLE, &g_opt.timeout, "SECONDS",
       "--exec: longest wait for an answer, 0 for none (default 60)", 0, 1e9 },
     { 0 }
@@ -46,11 +50,29 @@ static cli_spec g_spec = {
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
+/* The provenance attributes, as corrupt's: what made the observation. */
+static char g_seed[32], g_k[16];
+
+static int provenance(tz_record *out, const char *spec)
+{
+    int rc = tz_record_set_attr(out, g_opt.exec ? "forward_exec" : "forward",
+                                g_opt.exec ? g_opt.exec : spec);
+    if (rc == 0)
+        tz_record_remove_attr(out, g_opt.exec ? "forward" : "forward_exec");
+    if (rc == 0)
+        rc = tz_record_set_attr(out, "forward_seed", g_seed);
+    if (rc == 0)
+        rc = tz_record_set_attr(out, "forward_resamples", g_k);
+    return rc;
+}
+
 /* Take the oldest answer from the external program and write it out. */
 static void receive(sim_ext *ext, tz_writer *w)
 {
     tz_record out;
-    int rc = sim_ext_receive(ext, g_opt.out, &out);
+    int rc = sim_ext_receive(ext, &out);
+    if (rc == 0 && (rc = provenance(&out, NULL)) < 0)
+        rc = err_prefix(rc, "output record");
     if (rc < 0) {
         sim_ext_kill(ext);
         cli_die_err(rc);
@@ -68,24 +90,29 @@ int main(int argc, char **argv)
     g_spec.details = fwd_help();
     cli_parse(&g_spec, argc, argv, &first);
     fwd_spec spec;
+    const char *spec_text = NULL;
     if (!g_opt.exec) {
         if (first == argc)
             cli_die(EXIT_USAGE, "need a forward-model SPEC or --exec COMMAND");
+        spec_text = argv[first];
         if (fwd_parse(argv[first++], &spec) < 0)
             cli_die_last();
     }
     if (!tz_name_valid(g_opt.out, strlen(g_opt.out)))
         cli_die(EXIT_USAGE, "--out-field: '%s' is not a valid field name", g_opt.out);
+    if (g_opt.exec && strlen(g_opt.exec) > TZ_VALUE_MAX)
+        cli_die(EXIT_USAGE, "--exec: COMMAND longer than %d bytes", TZ_VALUE_MAX);
+    snprintf(g_seed, sizeof g_seed, "%" PRIu64, cli.seed);
+    snprintf(g_k, sizeof g_k, "%" PRIu64, g_opt.resamples);
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     tz_reader *r = w ? tz_reader_open_list(argv + first, argc - first) : NULL;
     if (!r)
         cli_die_last();
-    sim_ext *ext = NULL;
-    if (g_opt.exec && !(ext = sim_ext_start(g_opt.exec, g_opt.timeout)))
-        cli_die_last();
     uint32_t k = (uint32_t)g_opt.resamples;
-    char seed[32];
-    snprintf(seed, sizeof seed, "%" PRIu64, cli.seed);
+    sim_ext *ext = NULL;
+    sim_ext_opts eo = { g_opt.field, g_opt.out, k, cli.seed, g_opt.timeout };
+    if (g_opt.exec && !(ext = sim_ext_start(g_opt.exec, &eo)))
+        cli_die_last();
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     uint64_t done = 0;      /* candidates before this record */
@@ -106,14 +133,13 @@ int main(int argc, char **argv)
         }
         if (ext) {
             /* The program sees the candidates already repeated, with the
-             * seed and the index of the first row as attributes, so that
-             * it can key its own random draws.  The next record goes out
-             * before the previous answer is taken, so that the program
-             * works while this side writes. */
+             * seed, the index of the first row, the field names and the
+             * sample shape as attributes (sim_ext_send), so that it can
+             * key its own random draws.  The next record goes out before
+             * the previous answer is taken, so that the program works
+             * while this side writes. */
             tz_record sent;
             tz_record_init(&sent, TZ_BATCH);
-            char at[32];
-            snprintf(at, sizeof at, "%" PRIu64, done * k);
             uint64_t n = tz_record_batch(&rec);
             if (!tz_record_find(&rec, g_opt.field)) {
                 rc = err_set(ERR_DATA, "no field '%s'", g_opt.field);
@@ -126,9 +152,8 @@ int main(int argc, char **argv)
             } else {
                 rc = sim_repeat(&rec, k, &sent);
             }
-            if (rc == 0 && (rc = tz_record_set_attr(&sent, "seed", seed)) == 0 &&
-                     (rc = tz_record_set_attr(&sent, "first", at)) == 0)
-                rc = sim_ext_send(ext, &sent);
+            if (rc == 0)
+                rc = sim_ext_send(ext, &sent, done * k);
             tz_record_free(&sent);
             if (rc < 0) {
                 sim_ext_kill(ext);
@@ -144,7 +169,7 @@ int main(int argc, char **argv)
         } else {
             tz_record out;
             if (sim_builtin(&spec, &rec, g_opt.field, g_opt.out, done, k, cli.seed,
-                            cli.threads, &out) < 0)
+                            cli.threads, &out) < 0 || provenance(&out, spec_text) < 0)
                 cli_die(-err_code(), "%s: record %" PRIu64 ": %s", tz_reader_name(r),
                         tz_reader_index(r), err_msg());
             if (tz_write(w, &out) < 0)
