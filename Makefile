@@ -8,7 +8,7 @@ PREFIX ?= /usr/local
 OPT ?= -O3
 CFLAGS ?= -g
 CFLAGS += $(OPT) -fno-math-errno -std=c11 -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter \
-          -D_DEFAULT_SOURCE -Ilibcommon -Iformats $(shell pkg-config --cflags openblas 2>/dev/null)
+          -D_DEFAULT_SOURCE -Ilibcommon -I. $(shell pkg-config --cflags openblas 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lzstd -lpng -ljpeg -lz -lm -lpthread
 
 ifeq ($(SAN),1)
@@ -21,19 +21,19 @@ else
   BIN := bin
 endif
 
-LIB_SRC := $(wildcard libcommon/*.c) $(wildcard formats/*.c)
+LIB_SRC := $(wildcard libcommon/*/*.c) $(wildcard formats/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB := $(BUILD)/libscsi.a
 TOOLS := $(basename $(notdir $(wildcard tools/*.c)))
 TOOL_BINS := $(addprefix $(BIN)/,$(TOOLS))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
-HEADERS := $(wildcard libcommon/*.h) $(wildcard formats/*.h)
+HEADERS := $(wildcard libcommon/*/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
 TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump
 
-.PHONY: all check unit bats deps test-deps depcheck install clean bench fuzz demo \
-        sanitize experiments
+.PHONY: all check unit bats layers deps test-deps depcheck install clean bench fuzz \
+        demo sanitize experiments
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -92,8 +92,12 @@ bats: all $(EXAMPLES) $(TEST_BINS)
 	SCSI_BIN=$(abspath $(BIN)) SCSI_EXAMPLES=$(abspath $(BUILD)/examples) \
 	  SCSI_TEST_BIN=$(abspath $(BUILD)) scripts/run-bats tests
 
+# No library file includes a layer above its own (libcommon/README.md).
+layers:
+	scripts/check-layers
+
 check: test-deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory layers all unit
 	@$(MAKE) --no-print-directory bats
 
 sanitize:

@@ -11,14 +11,14 @@
  * answers do not depend on how the stream is batched.
  *
  * Build (from the top of the tree; `make` does it):
- *   cc -Ilibcommon -Iformats examples/sim_awgn.c build/rel/libscsi.a \
+ *   cc -Ilibcommon -I. examples/sim_awgn.c build/rel/libscsi.a \
  *      -lopenblas -lzstd -lpng -ljpeg -lz -lm -lpthread */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "err.h"
-#include "rng.h"
-#include "tz.h"
+#include "base/err.h"
+#include "base/rng.h"
+#include "formats/tz.h"
 
 int main(int argc, char **argv)
 {

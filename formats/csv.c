@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "csv.h"
-#include "err.h"
-#include "mem.h"
-#include "tz.h"
+#include "formats/csv.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "formats/tz.h"
 
 static int is_blank(char ch)
 {

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "err.h"
-#include "idx.h"
-#include "mem.h"
+#include "base/err.h"
+#include "formats/idx.h"
+#include "base/mem.h"
 
 /* One gzread moves at most this much: its length is an unsigned and its
  * result an int. */

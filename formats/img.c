@@ -18,9 +18,9 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
-#include "err.h"
-#include "img.h"
-#include "mem.h"
+#include "base/err.h"
+#include "formats/img.h"
+#include "base/mem.h"
 
 #define IMG_MSG_MAX 256
 /* libjpeg-turbo's own fuzzers stop here too: a progressive file can declare

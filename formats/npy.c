@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "mem.h"
-#include "npy.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "formats/npy.h"
 
 static const unsigned char NPY_MAGIC[6] = { 0x93, 'N', 'U', 'M', 'P', 'Y' };
 #define NPY_ALIGN 64

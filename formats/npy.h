@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tz.h"
+#include "formats/tz.h"
 
 #define NPY_HEADER_MAX (1u << 20)
 

@@ -8,10 +8,10 @@
 #include <zstd.h>           /* ZSTD_compressStream2, ZSTD_decompressStream */
 #include <zstd_errors.h>    /* ZSTD_getErrorCode, ZSTD_error_checksum_wrong */
 
-#include "err.h"
-#include "mem.h"
-#include "out.h"
-#include "tz.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "base/out.h"
+#include "formats/tz.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "tensor payloads are little-endian; this build assumes a little-endian host"

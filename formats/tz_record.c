@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "mem.h"
-#include "tz.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "formats/tz.h"
 
 static const struct {
     const char *name;

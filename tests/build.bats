@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# tests: the Makefile's check of the build's libraries (scripts/install-deps
-# --check-build), before anything is compiled
+# tests: the build's checks: the libraries (scripts/install-deps
+# --check-build) before anything is compiled, and the library's layers
+# (scripts/check-layers)
 # also requires: make, pkg-config
 
 bats_require_minimum_version 1.5.0
@@ -20,4 +21,22 @@ load helpers
   # with them all, nothing is said
   run --separate-stderr make -s -C "$ROOT" depcheck
   [ "$status" -eq 0 ] && [ -z "$stderr" ]
+}
+
+@test "check-layers: the tree keeps its layers; an include upward or sideways fails, named" {
+  "$ROOT/scripts/check-layers" "$ROOT"
+  mkdir t && cp -r "$ROOT/libcommon" "$ROOT/formats" t/
+  "$ROOT/scripts/check-layers" t
+  cp -r t u && echo '#include "nn/nn.h"' >> u/formats/tz.c            # formats on the engine
+  run --separate-stderr "$ROOT/scripts/check-layers" u
+  fails_with 1 "formats/tz.c:[0-9]+: the formats layer includes \"nn/nn.h\" of the nn layer"
+  rm -r u && cp -r t u && echo '#include "method/si.h"' >> u/libcommon/nn/net.c   # upward
+  run --separate-stderr "$ROOT/scripts/check-layers" u
+  fails_with 1 "nn/net.c:[0-9]+: the nn layer includes \"method/si.h\""
+  rm -r u && cp -r t u && echo '#include "eval/dist.h"' >> u/libcommon/ops/fwd.c  # sideways
+  run --separate-stderr "$ROOT/scripts/check-layers" u
+  fails_with 1 "ops/fwd.c:[0-9]+: the ops layer includes \"eval/dist.h\""
+  rm -r u && cp -r t u && echo '#include "err.h"' >> u/libcommon/nn/opt.c          # no layer named
+  run --separate-stderr "$ROOT/scripts/check-layers" u
+  fails_with 1 "nn/opt.c:[0-9]+: #include \"err.h\" names no layer"
 }

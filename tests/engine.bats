@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# tests: the network engine (libcommon/nn.c, mlp.c, opt.c) against its
+# tests: the network engine (libcommon/nn/: nn.c, mlp.c, opt.c) against its
 #        PyTorch mirror, tests/torch/check_mlp.py, its conv2d and
 #        conv1d and GroupNorm against torch.nn.functional
-#        (tests/torch/check_layers.py), and the U-Net (libcommon/unet.c),
+#        (tests/torch/check_layers.py), and the U-Net (libcommon/nn/unet.c),
 #        2-D and 1-D, against its mirror, tests/torch/check_unet.py
 # also requires: Debian's python3-torch under /usr/bin/python3 (a missing
 #        torch fails these tests; it does not skip them), build/*/nn-dump,

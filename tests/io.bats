@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# tests: what every tool shares about its outputs (libcommon/out.c, cli.c):
+# tests: what every tool shares about its outputs (libcommon/base/out.c, tool/cli.c):
 # no temporary left behind by a signal or a failed write, status 128+N for
 # a signal N, status 3 and a message naming the file for any write error.
 # also requires: coreutils' env --default-signal, /dev/full, mkfifo

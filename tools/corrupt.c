@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"        /* cli_parse, cli_die */
-#include "fwd.h"        /* fwd_parse, fwd_help */
-#include "sim.h"        /* sim_builtin */
-#include "tz.h"         /* tz_reader, tz_writer */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "ops/fwd.h"        /* fwd_parse, fwd_help */
+#include "ops/sim.h"        /* sim_builtin */
+#include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
     const char *field, *out;

@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"        /* cli_parse, cli_die */
-#include "mem.h"        /* mem_alloc_array */
-#include "nn.h"         /* nn_set_threads */
-#include "model.h"      /* model_load */
-#include "rng.h"        /* rng_init */
-#include "push.h"       /* push_group_read, push_transport */
-#include "si.h"         /* si_transport */
-#include "tz.h"         /* tz_reader, tz_writer */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "base/mem.h"        /* mem_alloc_array */
+#include "nn/nn.h"         /* nn_set_threads */
+#include "method/model.h"      /* model_load */
+#include "base/rng.h"        /* rng_init */
+#include "method/push.h"       /* push_group_read, push_transport */
+#include "method/si.h"         /* si_transport */
+#include "formats/tz.h"         /* tz_reader, tz_writer */
 
 enum { PB_RNG_NOISE = 0x50420001 };
 

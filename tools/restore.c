@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"        /* cli_parse, cli_die */
-#include "imq.h"        /* imq_mse, imq_psnr, imq_ssim */
-#include "mem.h"        /* mem_alloc_array */
-#include "model.h"      /* model_load */
-#include "nn.h"         /* nn_set_threads */
-#include "out.h"        /* out_open, out_commit */
-#include "push.h"       /* push_transport */
-#include "tz.h"         /* tz_reader, tz_writer */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "eval/imq.h"        /* imq_mse, imq_psnr, imq_ssim */
+#include "base/mem.h"        /* mem_alloc_array */
+#include "method/model.h"      /* model_load */
+#include "nn/nn.h"         /* nn_set_threads */
+#include "base/out.h"        /* out_open, out_commit */
+#include "method/push.h"       /* push_transport */
+#include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
     const char *model, *method, *reference, *metrics, *samples_field;

@@ -15,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>     /* isatty */
 
-#include "batch.h"      /* batch_acc */
-#include "cli.h"        /* cli_parse, cli_die */
-#include "mem.h"        /* mem_alloc_array */
-#include "model.h"      /* model_create, model_save, model_load, model_split_names */
-#include "nn.h"         /* nn_mse, nn_set_threads */
-#include "rng.h"        /* rng_init */
-#include "tz.h"         /* tz_reader */
+#include "formats/batch.h"      /* batch_acc */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "base/mem.h"        /* mem_alloc_array */
+#include "method/model.h"      /* model_create, model_save, model_load, model_split_names */
+#include "nn/nn.h"         /* nn_mse, nn_set_threads */
+#include "base/rng.h"        /* rng_init */
+#include "formats/tz.h"         /* tz_reader */
 
 enum { SI_RNG_STEP = 0x53490001 };
 

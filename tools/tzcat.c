@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"      /* batch_acc, batch_append, batch_view */
-#include "cli.h"        /* cli_parse, cli_die */
-#include "tz.h"         /* tz_reader, tz_writer */
+#include "formats/batch.h"      /* batch_acc, batch_append, batch_view */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
     uint64_t batch;

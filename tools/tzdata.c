@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"        /* cli_parse, cli_die */
-#include "idx.h"        /* idx_read */
-#include "mem.h"        /* mem_alloc_array */
-#include "synth.h"      /* synth_moons, synth_gmm, synth_gauss */
-#include "tz.h"         /* tz_writer */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "formats/idx.h"        /* idx_read */
+#include "base/mem.h"        /* mem_alloc_array */
+#include "ops/synth.h"      /* synth_moons, synth_gmm, synth_gauss */
+#include "formats/tz.h"         /* tz_writer */
 
 static const char FMNIST_DIR[] = "/usr/share/datasets/fashion-mnist";
 

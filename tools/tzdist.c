@@ -17,12 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"      /* batch_acc, batch_append */
-#include "cli.h"        /* cli_parse, cli_die */
-#include "dist.h"       /* dist_mmd2, dist_swd, dist_median_bandwidth */
-#include "imq.h"        /* imq_mse, imq_psnr, imq_ssim */
-#include "out.h"        /* out_open, out_commit */
-#include "tz.h"         /* tz_reader, tz_record */
+#include "formats/batch.h"      /* batch_acc, batch_append */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "eval/dist.h"       /* dist_mmd2, dist_swd, dist_median_bandwidth */
+#include "eval/imq.h"        /* imq_mse, imq_psnr, imq_ssim */
+#include "base/out.h"        /* out_open, out_commit */
+#include "formats/tz.h"         /* tz_reader, tz_record */
 
 /* Points the median heuristic looks at: 1000 give 499,500 distances,
  * tens of milliseconds, and a median within about 1% of the full one. */

@@ -12,17 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"      /* batch_acc */
-#include "cli.h"        /* cli_parse, cli_die */
-#include "csv.h"        /* csv_write_values */
-#include "idx.h"        /* idx_write */
-#include "mem.h"        /* mem_alloc_array */
-#include "img.h"        /* img_png_encode, img_jpeg_encode */
-#include "npy.h"        /* npy_write_header */
-#include "out.h"        /* out_open, out_commit */
-#include "sheet.h"      /* sheet_render, sheet_labels_count */
-#include "stats.h"      /* stats_get */
-#include "tz.h"         /* tz_reader */
+#include "formats/batch.h"      /* batch_acc */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "formats/csv.h"        /* csv_write_values */
+#include "formats/idx.h"        /* idx_write */
+#include "base/mem.h"        /* mem_alloc_array */
+#include "formats/img.h"        /* img_png_encode, img_jpeg_encode */
+#include "formats/npy.h"        /* npy_write_header */
+#include "base/out.h"        /* out_open, out_commit */
+#include "eval/sheet.h"      /* sheet_render, sheet_labels_count */
+#include "eval/stats.h"      /* stats_get */
+#include "formats/tz.h"         /* tz_reader */
 
 struct cmdline {
     const char *fields;

@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"        /* cli_parse, cli_die */
-#include "csv.h"        /* csv_read */
-#include "idx.h"        /* idx_read */
-#include "img.h"        /* img_read_file, img_to_f32_chw */
-#include "npy.h"        /* npy_read */
-#include "tz.h"         /* tz_writer */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "formats/csv.h"        /* csv_read */
+#include "formats/idx.h"        /* idx_read */
+#include "formats/img.h"        /* img_read_file, img_to_f32_chw */
+#include "formats/npy.h"        /* npy_read */
+#include "formats/tz.h"         /* tz_writer */
 
 struct cmdline {
     uint64_t batch;

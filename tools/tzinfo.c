@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"        /* cli_parse, cli_die_err */
-#include "stats.h"      /* stats_acc, stats_add_tensor */
-#include "tz.h"         /* tz_reader, tz_record */
+#include "tool/cli.h"        /* cli_parse, cli_die_err */
+#include "eval/stats.h"      /* stats_acc, stats_add_tensor */
+#include "formats/tz.h"         /* tz_reader, tz_record */
 
 struct cmdline {
     int stats;

@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"        /* cli_parse, cli_die */
-#include "img.h"        /* img_image, img_png_encode, IMG_DIM_MAX */
-#include "mem.h"        /* mem_alloc_array, mem_realloc_array */
-#include "out.h"        /* out_open, out_commit */
-#include "plot.h"       /* plot_canvas, plot_frame, plot_density, plot_polyline */
-#include "stats.h"      /* stats_get */
-#include "tz.h"         /* tz_reader, tz_record */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "formats/img.h"        /* img_image, img_png_encode, IMG_DIM_MAX */
+#include "base/mem.h"        /* mem_alloc_array, mem_realloc_array */
+#include "base/out.h"        /* out_open, out_commit */
+#include "eval/plot.h"       /* plot_canvas, plot_frame, plot_density, plot_polyline */
+#include "eval/stats.h"      /* stats_get */
+#include "formats/tz.h"         /* tz_reader, tz_record */
 
 static const double QUANTILE = 0.005;   /* default box: 0.5% .. 99.5% */
 static const double PAD = 0.05;         /* of the range, on each side */

@@ -8,10 +8,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "batch.h"      /* batch_acc, batch_append, batch_swap_rows */
-#include "cli.h"        /* cli_parse, cli_die */
-#include "rng.h"        /* rng_init, rng_below */
-#include "tz.h"         /* tz_reader, tz_writer */
+#include "formats/batch.h"      /* batch_acc, batch_append, batch_swap_rows */
+#include "tool/cli.h"        /* cli_parse, cli_die */
+#include "base/rng.h"        /* rng_init, rng_below */
+#include "formats/tz.h"         /* tz_reader, tz_writer */
 
 enum { SHUF_RNG = 0x5401 };
 

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "cli.h"
-#include "tz.h"
+#include "formats/batch.h"
+#include "tool/cli.h"
+#include "formats/tz.h"
 
 int main(int argc, char **argv)
 {

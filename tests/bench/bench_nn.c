@@ -18,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "mlp.h"
-#include "nn.h"
-#include "opt.h"
-#include "rng.h"
-#include "unet.h"
+#include "tool/cli.h"
+#include "nn/mlp.h"
+#include "nn/nn.h"
+#include "nn/opt.h"
+#include "base/rng.h"
+#include "nn/unet.h"
 
 static int cmp(const void *a, const void *b)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tz.h"
+#include "formats/tz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

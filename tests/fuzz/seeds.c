@@ -10,10 +10,10 @@
 
 #include <jpeglib.h>
 
-#include "err.h"
-#include "img.h"
-#include "npy.h"
-#include "tz.h"
+#include "base/err.h"
+#include "formats/img.h"
+#include "formats/npy.h"
+#include "formats/tz.h"
 
 static const char *g_dir;
 

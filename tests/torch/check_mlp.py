@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""check_mlp - the PyTorch mirror of the C engine's MLP (libcommon/mlp.c),
+"""check_mlp - the PyTorch mirror of the C engine's MLP (libcommon/nn/mlp.c),
 checked on one training step that tests/torch/nn_dump.c wrote.
 
 Reads the step record on standard input, loads the parameters p0 into the

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""check_unet - the PyTorch mirror of the C engine's U-Net (libcommon/unet.c),
+"""check_unet - the PyTorch mirror of the C engine's U-Net (libcommon/nn/unet.c),
 checked on one training step that tests/torch/unet_dump.c wrote.
 
 Usage:
@@ -84,7 +84,7 @@ class ResBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """The general U-Net of libcommon/unet.h.  Modules are named as in
+    """The general U-Net of libcommon/nn/unet.h.  Modules are named as in
     torch_ref.py's UNetS: temb, cin, r1 d1 .. rL dL (down: ResBlock, then a
     stride-2 convolution, per level), m1 .. (middle), u1 .. uL (up, from the
     coarsest), nout, cout; then side, the embedding of the S scalars.

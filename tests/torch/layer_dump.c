@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "nn.h"
-#include "rng.h"
-#include "tz.h"
+#include "nn/nn.h"
+#include "base/rng.h"
+#include "formats/tz.h"
 
 static float *rnd(size_t n, uint32_t stream, double scale)
 {

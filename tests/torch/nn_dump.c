@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp.h"
-#include "nn.h"
-#include "opt.h"
-#include "rng.h"
-#include "tz.h"
+#include "nn/mlp.h"
+#include "nn/nn.h"
+#include "nn/opt.h"
+#include "base/rng.h"
+#include "formats/tz.h"
 
 static void fill(float *x, size_t n, uint32_t stream, double scale)
 {

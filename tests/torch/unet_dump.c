@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn.h"
-#include "opt.h"
-#include "rng.h"
-#include "tz.h"
-#include "unet.h"
+#include "nn/nn.h"
+#include "nn/opt.h"
+#include "base/rng.h"
+#include "formats/tz.h"
+#include "nn/unet.h"
 
 static void fill(float *x, size_t n, uint32_t stream, double base, double scale)
 {

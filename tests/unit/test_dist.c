@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "dist.h"
-#include "imq.h"
-#include "rng.h"
+#include "eval/dist.h"
+#include "eval/imq.h"
+#include "base/rng.h"
 
 /* n x d values mean + sd N(0, 1), keyed by (seed, stream 77, index). */
 static float *normal_set(size_t n, int d, double mean, double sd, uint64_t seed)

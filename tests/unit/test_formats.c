@@ -10,13 +10,13 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "csv.h"
-#include "err.h"
-#include "idx.h"
-#include "img.h"
-#include "npy.h"
-#include "rng.h"
-#include "tz.h"
+#include "formats/csv.h"
+#include "base/err.h"
+#include "formats/idx.h"
+#include "formats/img.h"
+#include "formats/npy.h"
+#include "base/rng.h"
+#include "formats/tz.h"
 
 #define PY "/usr/bin/python3"
 #define FMNIST "/usr/share/datasets/fashion-mnist/"

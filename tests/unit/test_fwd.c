@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "fwd.h"
-#include "synth.h"
-#include "tz.h"
+#include "base/err.h"
+#include "ops/fwd.h"
+#include "ops/synth.h"
+#include "formats/tz.h"
 
 /* n smooth test images (n, c, h, w) in [0, 1]: blobs of random centres. */
 static tz_record images(uint64_t n, int c, int h, int w)

@@ -5,13 +5,13 @@
 #include <string.h>
 
 #include "check.h"
-#include "mlp.h"
-#include "nn.h"
-#include "opt.h"
-#include "rng.h"
-#include "simd.h"
-#include "sum.h"
-#include "wino.h"
+#include "nn/mlp.h"
+#include "nn/nn.h"
+#include "nn/opt.h"
+#include "base/rng.h"
+#include "nn/simd.h"
+#include "nn/sum.h"
+#include "nn/wino.h"
 
 static void fill(float *x, size_t n, uint32_t stream, double scale)
 {

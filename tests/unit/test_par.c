@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "par.h"
+#include "base/par.h"
 
 typedef struct {
     _Atomic int *hits;

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "check.h"
-#include "rng.h"
+#include "base/rng.h"
 
 void test_rng_philox_kat(void)
 {

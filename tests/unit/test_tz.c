@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "err.h"
-#include "stats.h"
-#include "tz.h"
+#include "base/err.h"
+#include "eval/stats.h"
+#include "formats/tz.h"
 
 /* A record with every dtype, a plain scalar and attributes. */
 static void make_record(tz_record *rec, uint64_t batch, float bias)

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "rng.h"
-#include "unet.h"
+#include "base/rng.h"
+#include "nn/unet.h"
 
 static void fill(float *x, size_t n, uint32_t stream, double scale)
 {

@@ -1,0 +1,95 @@
+/* sum.c - reproducible sums in double; see sum.h. */
+#include "nn/simd.h"
+#include "nn/sum.h"
+
+static double combine8(const double *p)
+{
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
+/* The loops of the two sums apart, so that each vectorises; compiled
+ * once per level below, each adding in the same order (no fused
+ * multiply-add in ISO C mode): every level gives the same bits. */
+static inline __attribute__((always_inline)) double f32_body(const float *x, size_t n,
+                                                             double shift, int squares)
+{
+    double p[8] = { 0 };
+    size_t k = 0, n8 = n / 8 * 8;
+    if (squares)
+        for (; k < n8; k += 8)
+            for (int l = 0; l < 8; l++) {
+                double d = (double)x[k + (size_t)l] - shift;
+                p[l] += d * d;
+            }
+    else
+        for (; k < n8; k += 8)
+            for (int l = 0; l < 8; l++)
+                p[l] += (double)x[k + (size_t)l] - shift;
+    for (; k < n; k++) {
+        double d = (double)x[k] - shift;
+        p[k % 8] += squares ? d * d : d;
+    }
+    return combine8(p);
+}
+
+static inline __attribute__((always_inline)) double dot_body(const float *a, const float *b,
+                                                             size_t n)
+{
+    double p[8] = { 0 };
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int l = 0; l < 8; l++)
+            p[l] += (double)a[k + (size_t)l] * b[k + (size_t)l];
+    for (; k < n; k++)
+        p[k % 8] += (double)a[k] * b[k];
+    return combine8(p);
+}
+
+#define SUMS(NAME, ATTR)                                                                \
+    ATTR static double f32_##NAME(const float *x, size_t n, double shift, int squares) \
+    {                                                                                   \
+        return f32_body(x, n, shift, squares);                                          \
+    }                                                                                   \
+    ATTR static double dot_##NAME(const float *a, const float *b, size_t n)            \
+    {                                                                                   \
+        return dot_body(a, b, n);                                                       \
+    }
+
+SUMS(portable, )
+#if defined(__x86_64__) && defined(__GNUC__)
+SUMS(avx2, __attribute__((target("avx2"))))
+SUMS(avx512, __attribute__((target("avx512f"))))
+#define SUM_X86 1
+#endif
+
+double sum_f32_at(int level, const float *x, size_t n, double shift, int squares)
+{
+#ifdef SUM_X86
+    if (level == SIMD_AVX512 && simd_supported(level))
+        return f32_avx512(x, n, shift, squares);
+    if (level == SIMD_AVX2 && simd_supported(level))
+        return f32_avx2(x, n, shift, squares);
+#endif
+    return f32_portable(x, n, shift, squares);
+}
+
+double sum_dot_at(int level, const float *a, const float *b, size_t n)
+{
+#ifdef SUM_X86
+    if (level == SIMD_AVX512 && simd_supported(level))
+        return dot_avx512(a, b, n);
+    if (level == SIMD_AVX2 && simd_supported(level))
+        return dot_avx2(a, b, n);
+#endif
+    return dot_portable(a, b, n);
+}
+
+double sum_f32(const float *x, size_t n, double shift, int squares)
+{
+    return sum_f32_at(simd_level(), x, n, shift, squares);
+}
+
+double sum_dot(const float *a, const float *b, size_t n)
+{
+    return sum_dot_at(simd_level(), a, b, n);
+}
