@@ -69,7 +69,11 @@ int g_check_failed;
     X(test_dist_swd)             \
     X(test_dist_median_bandwidth) \
     X(test_imq_mse_psnr)         \
-    X(test_imq_ssim)
+    X(test_imq_ssim)             \
+    X(test_tsv_read)             \
+    X(test_tsv_rejects)          \
+    X(test_chart_ranges)         \
+    X(test_chart_series)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)
