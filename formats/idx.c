@@ -38,6 +38,25 @@ int idx_dtype(int idx_type)
     return i < 0 ? 0 : IDX_TYPES[i].dtype;
 }
 
+int idx_type_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof IDX_TYPES / sizeof *IDX_TYPES; i++)
+        if (!strcmp(name, IDX_TYPES[i].name))
+            return IDX_TYPES[i].type;
+    return 0;
+}
+
+int idx_type_for(int dtype)
+{
+    switch (dtype) {
+    case TZ_U8: return IDX_U8;
+    case TZ_I32: case TZ_I64: return IDX_I32;
+    case TZ_F32: return IDX_F32;
+    case TZ_F64: return IDX_F64;
+    default: return 0;
+    }
+}
+
 /* ---- reading --------------------------------------------------------- */
 
 /* Read up to n bytes; returns how many (0 at the end of the file), or

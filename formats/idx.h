@@ -23,6 +23,14 @@ enum {
  * or 0 for an unknown type byte. */
 int idx_dtype(int idx_type);
 
+/* The IDX_* type named "u8", "i8", "i16", "i32", "f32" or "f64", or 0. */
+int idx_type_parse(const char *name);
+
+/* The idx type a tensor of tz dtype is written as when none is asked for:
+ * the one whose idx_dtype it is, TZ_I64 as IDX_I32 (whose values must then
+ * fit: tz_convert checks), or 0 for an unknown dtype. */
+int idx_type_for(int dtype);
+
 /* Read the idx file at path, gzip-compressed or not, whole: its tz dtype,
  * rank (0..TZ_RANK_MAX) and dims, and the elements in a new buffer *data
  * that the caller frees.  *idx_type (if idx_type is not NULL) gets the

@@ -63,6 +63,9 @@ int g_check_failed;
     X(test_idx_rejects)          \
     X(test_csv_roundtrip)        \
     X(test_csv_rejects)          \
+    X(test_idx_type_names)       \
+    X(test_export_shapes)        \
+    X(test_export_stream)        \
     X(test_dist_mmd_vs_naive)    \
     X(test_dist_mmd_same_distribution) \
     X(test_dist_mmd_gaussians)   \

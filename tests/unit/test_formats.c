@@ -1,7 +1,7 @@
 /* test_formats.c - the interchange formats: PNG and JPEG round trips and
  * rejection of damaged images, tensors to images and the contact sheet,
  * .npy against numpy's own bytes, idx against Debian's Fashion-MNIST files,
- * and CSV. */
+ * CSV, and a stream's fields exported to them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,8 @@
 #include "check.h"
 #include "formats/csv.h"
 #include "base/err.h"
+#include "formats/batch.h"
+#include "formats/export.h"
 #include "formats/idx.h"
 #include "formats/img.h"
 #include "formats/npy.h"
@@ -1153,4 +1155,158 @@ void test_csv_rejects(void)
     CHECK(csv_read(in, CSV_HEADER_AUTO, &got, &rows, &cols, NULL) == 0);
     CHECK(rows == 0 && cols == 0 && got == NULL);
     fclose(in);
+}
+
+/* ---- export ---------------------------------------------------------- */
+
+void test_idx_type_names(void)
+{
+    CHECK(idx_type_parse("u8") == IDX_U8 && idx_type_parse("i16") == IDX_I16);
+    CHECK(idx_type_parse("f64") == IDX_F64 && idx_type_parse("i64") == 0);
+    CHECK(idx_type_parse("") == 0 && idx_type_parse("U8") == 0);
+    CHECK(idx_type_for(TZ_U8) == IDX_U8 && idx_type_for(TZ_I64) == IDX_I32);
+    CHECK(idx_type_for(TZ_I32) == IDX_I32 && idx_type_for(TZ_F32) == IDX_F32);
+    CHECK(idx_type_for(TZ_F64) == IDX_F64 && idx_type_for(99) == 0);
+}
+
+void test_export_shapes(void)
+{
+    tz_tensor t = { .name = "x", .dtype = TZ_U8, .rank = 4, .dims = { 2, 3, 1, 2 } };
+    int c, h, w;
+    CHECK(export_rows(&t) == 2 && export_image_shape(&t, &c, &h, &w) == 0);
+    CHECK(c == 3 && h == 1 && w == 2);
+    t.rank = 3;                             /* (N, H, W): grey */
+    CHECK(export_image_shape(&t, &c, &h, &w) == 0 && c == 1 && h == 3 && w == 1);
+    t.rank = 4, t.dims[1] = 5;              /* 5 channels */
+    CHECK(export_image_shape(&t, &c, &h, &w) == ERR_DATA);
+    CHECK(strstr(err_msg(), "field 'x' is not a batch of images") != NULL);
+    t.dims[1] = 1, t.dims[3] = (uint64_t)1 << 40;   /* no wrap to int */
+    CHECK(export_image_shape(&t, &c, &h, &w) == ERR_DATA);
+    CHECK(strstr(err_msg(), "outside 1..65535 pixels a side") != NULL);
+    t.rank = 0;
+    CHECK(export_rows(&t) == 1);
+
+    uint8_t px[12];
+    for (int i = 0; i < 12; i++)
+        px[i] = (uint8_t)(i * 20);
+    tz_tensor u = { .name = "u", .dtype = TZ_U8, .rank = 2, .dims = { 2, 6 }, .data = px };
+    float f[6];
+    export_sample_f32(&u, 1, f);            /* row 1, divided by 255 */
+    for (int k = 0; k < 6; k++)
+        CHECK(f[k] == (float)((6 + k) * 20 / 255.0));
+}
+
+/* A stream of three records whose field x is (n, 1, 2, 2) u8, n = 2, 3, 1,
+ * sample s all s, with a field y of n i32 rows of 2. */
+static void export_stream(const char *path)
+{
+    tz_writer *wr = tz_writer_open(path, 0);
+    CHECK(wr != NULL);
+    const uint64_t ns[3] = { 2, 3, 1 };
+    int s = 0;
+    for (int r = 0; r < 3; r++) {
+        tz_record rec;
+        tz_record_init(&rec, TZ_BATCH);
+        uint64_t dx[4] = { ns[r], 1, 2, 2 }, dy[2] = { ns[r], 2 };
+        tz_tensor *x = tz_record_add(&rec, "x", TZ_U8, 4, dx, NULL);
+        tz_tensor *y = tz_record_add(&rec, "y", TZ_I32, 2, dy, NULL);
+        for (uint64_t i = 0; i < ns[r]; i++, s++) {
+            memset((uint8_t *)x->data + 4 * i, s, 4);
+            ((int32_t *)y->data)[2 * i] = s;
+            ((int32_t *)y->data)[2 * i + 1] = -s;
+        }
+        CHECK(tz_write(wr, &rec) == 0);
+        tz_record_free(&rec);
+    }
+    CHECK(tz_writer_close(wr) == 0);
+}
+
+void test_export_stream(void)
+{
+    const char *dir = tmp_dir();
+    char path[128], out[128];
+    snprintf(path, sizeof path, "%s/s.tz", dir);
+    export_stream(path);
+
+    /* One sample across record boundaries; past the end, the rows seen. */
+    export_images im;
+    uint64_t rows = 0;
+    tz_reader *r = tz_reader_open(path);
+    CHECK(export_sample(r, "x", 4, &im, &rows) == 1);
+    CHECK(im.n == 1 && im.c == 1 && im.h == 2 && im.w == 2);
+    CHECK(im.px && im.px[0] == (float)(4 / 255.0) && im.px[3] == im.px[0]);
+    export_images_free(&im);
+    CHECK(im.px == NULL);
+    tz_reader_close(r);
+    r = tz_reader_open(path);
+    CHECK(export_sample(r, "x", 6, &im, &rows) == 0 && rows == 6 && !im.px);
+    tz_reader_close(r);
+    r = tz_reader_open(path);
+    CHECK(export_sample(r, "nope", 0, &im, &rows) == ERR_DATA);
+    CHECK(strstr(err_msg(), "record 0: no field 'nope'") != NULL);
+    tz_reader_close(r);
+
+    /* The first n samples; fewer if the stream has fewer. */
+    r = tz_reader_open(path);
+    CHECK(export_samples(r, "x", 4, &im) == 0 && im.n == 4);
+    CHECK(im.px[3 * 4] == (float)(3 / 255.0));
+    export_images_free(&im);
+    tz_reader_close(r);
+    r = tz_reader_open(path);
+    CHECK(export_samples(r, "x", 100, &im) == 0 && im.n == 6);
+    export_images_free(&im);
+    tz_reader_close(r);
+    r = tz_reader_open(path);
+    CHECK(export_samples(r, "y", 100, &im) == ERR_DATA && !im.px);
+    tz_reader_close(r);
+
+    /* The whole field, stacked; then .npy and idx of it. */
+    batch_acc acc;
+    batch_init(&acc);
+    r = tz_reader_open(path);
+    CHECK(export_gather(r, "y", &acc) == 0 && acc.rows == 6);
+    CHECK(acc.rec.t[0].rank == 2 && acc.rec.t[0].dims[1] == 2);
+    CHECK(((int32_t *)acc.rec.t[0].data)[11] == -5);
+    tz_reader_close(r);
+    snprintf(out, sizeof out, "%s/y.npy", dir);
+    CHECK(export_npy(out, &acc.rec.t[0]) == 0);
+    FILE *f = fopen(out, "rb");
+    npy_header h;
+    void *data;
+    size_t bytes;
+    CHECK(f && npy_read(f, &h, &data, &bytes) == 0);
+    CHECK(h.dtype == TZ_I32 && h.rank == 2 && h.dims[0] == 6 && bytes == 48);
+    CHECK(memcmp(data, acc.rec.t[0].data, 48) == 0);
+    free(data);
+    fclose(f);
+    snprintf(out, sizeof out, "%s/y.idx", dir);
+    CHECK(export_idx(out, &acc.rec.t[0], IDX_I8) == 0);
+    int dtype, rank, type;
+    uint64_t dims[TZ_RANK_MAX];
+    CHECK(idx_read(out, &dtype, &rank, dims, &data, &type) == 0);
+    CHECK(type == IDX_I8 && dtype == TZ_I32 && rank == 2 && dims[0] == 6);
+    CHECK(memcmp(data, acc.rec.t[0].data, 48) == 0);
+    free(data);
+    CHECK(export_idx(out, &acc.rec.t[0], IDX_U8) == ERR_DATA);   /* -1 is no u8 */
+    CHECK(strncmp(err_msg(), "field 'y': ", 11) == 0);
+    batch_free(&acc);
+
+    /* CSV: one line per sample, the header naming each column. */
+    char *text;
+    size_t len;
+    FILE *m = open_memstream(&text, &len);
+    r = tz_reader_open(path);
+    CHECK(export_csv(r, "y", 1, m) == 0);
+    tz_reader_close(r);
+    fclose(m);
+    CHECK(strcmp(text, "y[0],y[1]\n0,0\n1,-1\n2,-2\n3,-3\n4,-4\n5,-5\n") == 0);
+    free(text);
+    m = open_memstream(&text, &len);
+    r = tz_reader_open(path);
+    CHECK(export_csv(r, NULL, 0, m) == 0);         /* every field */
+    tz_reader_close(r);
+    fclose(m);
+    CHECK(strncmp(text, "0,0,0,0,0,0\n1,1,1,1,1,-1\n", 25) == 0);
+    free(text);
+    rm_dir(dir);
 }
