@@ -14,20 +14,6 @@
 #include "formats/idx.h"
 #include "formats/npy.h"
 
-/* Element i of t as a double, whatever its dtype (stats_get's rule; eval/
- * is above this layer). */
-static double value_at(const tz_tensor *t, uint64_t i)
-{
-    switch (t->dtype) {
-    case TZ_F32: return ((const float *)t->data)[i];
-    case TZ_F64: return ((const double *)t->data)[i];
-    case TZ_U8: return ((const uint8_t *)t->data)[i];
-    case TZ_I32: return ((const int32_t *)t->data)[i];
-    case TZ_I64: return (double)((const int64_t *)t->data)[i];
-    default: return NAN;
-    }
-}
-
 /* ---- fields and samples --------------------------------------------- */
 
 uint64_t export_rows(const tz_tensor *t)
@@ -58,7 +44,7 @@ void export_sample_f32(const tz_tensor *t, uint64_t i, float *dst)
 {
     size_t n = tz_tensor_row_bytes(t) / tz_dtype_size(t->dtype);
     for (size_t k = 0; k < n; k++) {
-        double v = value_at(t, i * n + k);
+        double v = tz_tensor_get(t, i * n + k);
         dst[k] = (float)(t->dtype == TZ_U8 ? v / 255.0 : v);
     }
 }
@@ -365,7 +351,7 @@ int export_csv(tz_reader *r, const char *fields, int header, FILE *f)
                     row = grown, cap = w;
                 }
                 for (uint64_t k = 0; k < w; k++)
-                    row[k] = value_at(sel[i], j * w + k);
+                    row[k] = tz_tensor_get(sel[i], j * w + k);
                 if (i)
                     fputc(',', f);
                 csv_write_values(f, row, (size_t)w, sel[i]->dtype);

@@ -107,6 +107,9 @@ uint64_t tz_tensor_count(const tz_tensor *t);
 size_t tz_tensor_row_bytes(const tz_tensor *t);
 /* Bytes of the whole tensor. */
 size_t tz_tensor_bytes(const tz_tensor *t);
+/* Element i (row-major) of t as a double, whatever its dtype; NaN for a
+ * dtype without numbers. */
+double tz_tensor_get(const tz_tensor *t, uint64_t i);
 
 /* Convert the n elements at src (of dtype from) to dst (of dtype to).
  * Integer targets take only whole values in their range; floats round.

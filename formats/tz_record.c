@@ -1,5 +1,6 @@
 /* tz_record.c - the in-memory record: tensors, attributes, validation.
  * The byte layout lives in tz.c; this file knows nothing of it. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,18 @@ uint64_t tz_tensor_count(const tz_tensor *t)
     for (int i = 0; i < t->rank; i++)
         n *= t->dims[i];
     return n;
+}
+
+double tz_tensor_get(const tz_tensor *t, uint64_t i)
+{
+    switch (t->dtype) {
+    case TZ_F32: return ((const float *)t->data)[i];
+    case TZ_F64: return ((const double *)t->data)[i];
+    case TZ_U8: return ((const uint8_t *)t->data)[i];
+    case TZ_I32: return ((const int32_t *)t->data)[i];
+    case TZ_I64: return (double)((const int64_t *)t->data)[i];
+    default: return NAN;
+    }
 }
 
 size_t tz_tensor_row_bytes(const tz_tensor *t)

@@ -9,7 +9,6 @@
 
 #include "base/err.h"
 #include "base/mem.h"
-#include "eval/stats.h"     /* stats_get */
 
 static const double PAD = 0.05;         /* of the range, on each side */
 static const plot_rgb WHITE = { 255, 255, 255 };
@@ -50,7 +49,7 @@ static int add_points(chart_panel *p, const tz_tensor *t, uint64_t max, size_t *
                       uint64_t *dropped)
 {
     for (uint64_t i = 0; i < t->dims[0] && p->n < max; i++) {
-        double x = stats_get(t, 2 * i), y = stats_get(t, 2 * i + 1);
+        double x = tz_tensor_get(t, 2 * i), y = tz_tensor_get(t, 2 * i + 1);
         if (!isfinite(x) || !isfinite(y)) {
             (*dropped)++;
             continue;

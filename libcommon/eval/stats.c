@@ -11,25 +11,13 @@ void stats_init(stats_acc *s)
     s->max = -INFINITY;
 }
 
-double stats_get(const tz_tensor *t, uint64_t i)
-{
-    switch (t->dtype) {
-    case TZ_F32: return ((const float *)t->data)[i];
-    case TZ_F64: return ((const double *)t->data)[i];
-    case TZ_U8: return ((const uint8_t *)t->data)[i];
-    case TZ_I32: return ((const int32_t *)t->data)[i];
-    case TZ_I64: return (double)((const int64_t *)t->data)[i];
-    default: return NAN;
-    }
-}
-
 void stats_add_tensor(stats_acc *s, const tz_tensor *t)
 {
     /* Moments of this tensor alone, then merged (Chan et al. 1979). */
     uint64_t n = tz_tensor_count(t), k = 0;
     double mean = 0, m2 = 0;
     for (uint64_t i = 0; i < n; i++) {
-        double x = stats_get(t, i);
+        double x = tz_tensor_get(t, i);
         if (isnan(x)) {
             s->nan++;
             continue;

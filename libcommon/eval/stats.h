@@ -23,7 +23,4 @@ void stats_add_tensor(stats_acc *s, const tz_tensor *t);
 /* Population standard deviation of the finite values (0 if none). */
 double stats_std(const stats_acc *s);
 
-/* Element i of t as a double, whatever its dtype. */
-double stats_get(const tz_tensor *t, uint64_t i);
-
 #endif
