@@ -69,7 +69,9 @@ int g_check_failed;
     X(test_dist_swd)             \
     X(test_dist_median_bandwidth) \
     X(test_imq_mse_psnr)         \
-    X(test_imq_ssim)
+    X(test_imq_ssim)             \
+    X(test_pairs_load_draw)      \
+    X(test_model_widths_snapshot)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)
