@@ -15,15 +15,12 @@
 #include <string.h>
 #include <unistd.h>     /* isatty */
 
-#include "formats/batch.h"      /* batch_acc */
-#include "tool/cli.h"        /* cli_parse, cli_die */
 #include "base/mem.h"        /* mem_alloc_array */
-#include "method/model.h"      /* model_create, model_save, model_load, model_split_names */
-#include "nn/nn.h"         /* nn_mse, nn_set_threads */
-#include "base/rng.h"        /* rng_init */
-#include "formats/tz.h"         /* tz_reader */
-
-enum { SI_RNG_STEP = 0x53490001 };
+#include "formats/tz.h"      /* tz_name_valid */
+#include "method/model.h"    /* model_load, model_save, model_snapshot */
+#include "method/pairs.h"    /* pairs_load, pairs_new_model, pairs_draw */
+#include "nn/nn.h"           /* nn_mse, nn_set_threads */
+#include "tool/cli.h"        /* cli_parse, cli_die */
 
 struct cmdline {
     const char *model, *log, *arch, *widths;
@@ -109,182 +106,6 @@ static const cli_spec g_spec = {
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
-/* ---- the training data ------------------------------------------------- */
-
-typedef struct {
-    batch_acc acc;          /* fields x0 [, x1] [, cond...] in that order */
-    uint64_t n;             /* samples */
-    int d, dc;              /* values per sample of x0 (and x1); of cond */
-    int ncond;              /* cond fields */
-    int real;               /* index in acc of the --real field, or -1 */
-    int side_channels;      /* of the cond fields' values: image channels */
-    int rcond;              /* index in acc of the real pairs' side fields, or -1 */
-} dataset;
-
-static void load_data(dataset *ds, const model *m, char **files, int nfiles)
-{
-    char buf[256];
-    const char *cond[16];
-    ds->ncond = model_split_names(m->cond, buf, sizeof buf, cond, 16);
-    ds->real = g_opt.alpha < 1 ? (m->generative ? 1 : 2) + ds->ncond : -1;
-    ds->rcond = ds->real >= 0 && g_opt.real_prefix && ds->ncond ? ds->real + 1 : -1;
-    char rnames[16][2 * MODEL_NAME_MAX];
-    for (int i = 0; ds->rcond >= 0 && i < ds->ncond; i++)
-        snprintf(rnames[i], sizeof rnames[i], "%s%s", g_opt.real_prefix, cond[i]);
-    batch_init(&ds->acc);
-    tz_reader *r = tz_reader_open_list(files, nfiles);
-    if (!r)
-        cli_die_last();
-    tz_record rec;
-    tz_record_init(&rec, TZ_BATCH);
-    int rc;
-    while ((rc = tz_read(r, &rec)) == 1) {
-        if (rec.kind != TZ_BATCH)
-            continue;
-        /* A view of just the fields used, in a fixed order. */
-        tz_record v;
-        tz_record_init(&v, TZ_BATCH);
-        const char *want[35] = { m->x0 };
-        int nw = 1;
-        if (!m->generative)
-            want[nw++] = m->x1;
-        for (int i = 0; i < ds->ncond; i++)
-            want[nw++] = cond[i];
-        if (ds->real >= 0)
-            want[nw++] = g_opt.real;
-        for (int i = 0; ds->rcond >= 0 && i < ds->ncond; i++)
-            want[nw++] = rnames[i];
-        for (int i = 0; i < nw; i++) {
-            tz_tensor *t = tz_record_find(&rec, want[i]);
-            if (!t || t->dtype != TZ_F32 || t->rank < 1)
-                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": %s field '%s'",
-                        tz_reader_name(r), tz_reader_index(r),
-                        t ? "need an f32 batch" : "no", want[i]);
-            v.t[v.ntensors] = *t;
-            v.t[v.ntensors++].owned = 0;
-        }
-        if (!batch_compatible(&ds->acc, &v))
-            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": fields change shape",
-                    tz_reader_name(r), tz_reader_index(r));
-        if (batch_append(&ds->acc, &v, 0, tz_record_batch(&v)) < 0)
-            cli_die_last();
-    }
-    if (rc < 0)
-        cli_die_err(rc);
-    tz_reader_close(r);
-    tz_record_free(&rec);
-    ds->n = ds->acc.rows;
-    if (!ds->n)
-        cli_die(EXIT_DATA, "no training samples in the input");
-    const tz_record *a = &ds->acc.rec;
-    ds->d = (int)(tz_tensor_row_bytes(&a->t[0]) / 4);
-    if (!m->generative && tz_tensor_row_bytes(&a->t[1]) != tz_tensor_row_bytes(&a->t[0]))
-        cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
-                "per sample", m->x0, m->x1);
-    for (int i = 0; ds->rcond >= 0 && i < ds->ncond; i++)
-        if (tz_tensor_row_bytes(&a->t[ds->rcond + i]) !=
-            tz_tensor_row_bytes(&a->t[(m->generative ? 1 : 2) + i]))
-            cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
-                    "per sample", a->t[ds->rcond + i].name, a->t[(m->generative ? 1 : 2) + i].name);
-    if (ds->real >= 0 && tz_tensor_row_bytes(&a->t[ds->real]) != tz_tensor_row_bytes(&a->t[0]))
-        cli_die(EXIT_DATA, "fields '%s' and '%s' hold different numbers of values "
-                "per sample", m->x0, g_opt.real);
-    ds->dc = 0;
-    for (int i = 0; i < ds->ncond; i++)
-        ds->dc += (int)(tz_tensor_row_bytes(&a->t[(m->generative ? 1 : 2) + i]) / 4);
-}
-
-/* The U-Net takes side channels (fields whose samples are images of x0's
- * size) before side scalars: put them first, in the data and in the
- * model's list of fields, keeping the order within each kind. */
-static void order_cond(dataset *ds, model *m)
-{
-    tz_record *a = &ds->acc.rec;
-    const tz_tensor *x = &a->t[0];
-    int base = m->generative ? 1 : 2, n = ds->ncond;
-    tz_tensor t[16], rt[16];
-    char names[256] = "";
-    int k = 0;
-    ds->side_channels = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < n; i++) {
-            const tz_tensor *c = &a->t[base + i];
-            /* a field of images of x0's size, or of signals of its length */
-            int image = c->rank == x->rank && c->dims[x->rank - 1] == x->dims[x->rank - 1] &&
-                        (x->rank == 3 || c->dims[2] == x->dims[2]);
-            if (image != (pass == 0))
-                continue;
-            if (image)
-                ds->side_channels += (int)c->dims[1];
-            if (ds->rcond >= 0)
-                rt[k] = a->t[ds->rcond + i];
-            t[k++] = *c;
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-                     strlen(names) ? "," : "", c->name);
-        }
-    memcpy(&a->t[base], t, sizeof *t * (size_t)n);
-    if (ds->rcond >= 0)
-        memcpy(&a->t[ds->rcond], rt, sizeof *rt * (size_t)n);
-    snprintf(m->cond, sizeof m->cond, "%s", names);
-}
-
-/* ---- training ---------------------------------------------------------- */
-
-typedef struct {
-    float *x0, *x1, *cond, *t, *z, *xt, *target, *out, *dout;
-} batch_buf;
-
-/* Fill the batch of step k. */
-static void draw_batch(const dataset *ds, const model *m, uint64_t k, int B, batch_buf *b)
-{
-    rng_t r;
-    rng_init(&r, m->seed, SI_RNG_STEP, k);
-    const tz_record *a = &ds->acc.rec;
-    int D = ds->d;
-    for (int i = 0; i < B; i++) {
-        uint64_t idx = rng_below(&r, ds->n);
-        int real = 0;
-        memcpy(b->x0 + (size_t)i * D, (float *)a->t[0].data + idx * (uint64_t)D, 4 * (size_t)D);
-        if (m->generative) {
-            memset(b->x1 + (size_t)i * D, 0, 4 * (size_t)D);
-            rng_add_normal_f32(&r, b->x1 + (size_t)i * D, (uint64_t)D, 1.0f);
-        } else {
-            /* The draw is made only when mixing, so that alpha 1 keeps
-             * the batches of a run without the option. */
-            real = ds->real >= 0 && rng_uniform(&r) >= g_opt.alpha;
-            memcpy(b->x1 + (size_t)i * D, (float *)a->t[real ? ds->real : 1].data +
-                   idx * (uint64_t)D, 4 * (size_t)D);
-        }
-        float *c = b->cond + (size_t)i * (size_t)ds->dc;
-        int c0 = real && ds->rcond >= 0 ? ds->rcond : m->generative ? 1 : 2;
-        for (int j = 0; j < ds->ncond; j++) {
-            const tz_tensor *t = &a->t[c0 + j];
-            size_t w = tz_tensor_row_bytes(t) / 4;
-            memcpy(c, (float *)t->data + idx * w, 4 * w);
-            c += w;
-        }
-        b->t[i] = (float)rng_uniform(&r);
-        memset(b->z + (size_t)i * D, 0, 4 * (size_t)D);
-        if (m->ip.g > 0 || m->ip.combined)
-            rng_add_normal_f32(&r, b->z + (size_t)i * D, (uint64_t)D, 1.0f);
-    }
-}
-
-/* A copy of the trainable state, to roll back to after a bad step. */
-typedef struct {
-    float *params, *m, *v, *ema;
-} snapshot;
-
-static void snap(snapshot *s, const model *m, int restore)
-{
-    size_t n = sizeof(float) * m->net.nparams;
-    float *live[4] = { m->net.params, m->os.m, m->os.v, m->os.ema };
-    float *copy[4] = { s->params, s->m, s->v, s->ema };
-    for (int i = 0; i < 4; i++)
-        if (live[i])
-            memcpy(restore ? live[i] : copy[i], restore ? copy[i] : live[i], n);
-}
-
 /* Everything that can be refused before the input is read. */
 static void check_args(void)
 {
@@ -325,27 +146,15 @@ static void check_args(void)
     }
 }
 
-/* The U-Net's widths from --widths: 0 or ERR_USAGE. */
-static int parse_widths(const char *list, unet_config *u)
+/* A new model's settings from the options (the network's come with the
+ * data, pairs_new_model). */
+static void new_settings(model *m)
 {
-    char buf[128];
-    const char *w[UNET_LEVELS_MAX + 1];
-    int n = model_split_names(list, buf, sizeof buf, w, UNET_LEVELS_MAX + 1);
-    if (n < 1 || n > UNET_LEVELS_MAX)
-        return ERR_USAGE;
-    for (int i = 0; i < n; i++) {
-        char *end;
-        long v = strtol(w[i], &end, 10);
-        if (*end || v < 1 || v > 4096)
-            return ERR_USAGE;
-        u->width[i] = (int)v;
-    }
-    u->levels = n;
-    return 0;
-}
-
-static void new_model(model *m, dataset *ds)
-{
+    m->loss_avg = NAN;
+    snprintf(m->x0, sizeof m->x0, "%s", g_opt.x0 ? g_opt.x0 : "x0");
+    snprintf(m->x1, sizeof m->x1, "%s", g_opt.x1 ? g_opt.x1 : "x1");
+    snprintf(m->cond, sizeof m->cond, "%s", g_opt.cond ? g_opt.cond : "");
+    m->generative = g_opt.generative;
     m->seed = cli.seed;
     m->oc = opt_defaults();
     m->oc.lr = isnan(g_opt.lr) ? 1e-3 : g_opt.lr;
@@ -357,39 +166,6 @@ static void new_model(model *m, dataset *ds)
     m->ip.g = isnan(g_opt.gamma) ? 0 : g_opt.gamma;
     m->ip.combined = g_opt.combined;
     m->ip.denoiser = g_opt.denoiser;
-    const tz_tensor *x = &ds->acc.rec.t[0];
-    int image = x->rank == 4, signal = x->rank == 3;
-    net_config c;
-    memset(&c, 0, sizeof c);
-    c.arch = g_opt.arch ? (!strcmp(g_opt.arch, "unet") ? NET_UNET : NET_MLP)
-                        : image || signal ? NET_UNET : NET_MLP;
-    if (c.arch == NET_MLP) {
-        c.mlp = (mlp_config){ ds->d, ds->dc, g_opt.temb < 0 ? 64 : g_opt.temb,
-                              g_opt.width < 0 ? 256 : g_opt.width,
-                              g_opt.hidden < 0 ? 3 : g_opt.hidden, 0 };
-    } else {
-        if (!image && !signal)
-            cli_die(EXIT_DATA, "--arch unet needs images (N, C, H, W) or signals (N, C, L): "
-                    "field '%s' is neither", m->x0);
-        order_cond(ds, m);
-        unet_config *u = &c.unet;
-        /* a signal is an image of height 1: the 1-D U-Net */
-        *u = image ? unet_small((int)x->dims[1], (int)x->dims[2], (int)x->dims[3])
-                   : unet_small((int)x->dims[1], 1, (int)x->dims[2]);
-        u->E = ds->side_channels;
-        u->S = ds->dc - ds->side_channels * u->H * u->W;
-        if (g_opt.widths && parse_widths(g_opt.widths, u) < 0)
-            cli_die(EXIT_USAGE, "--widths wants 1 to %d channel counts: '%s'",
-                    UNET_LEVELS_MAX, g_opt.widths);
-        if (g_opt.mid >= 0)
-            u->nmid = g_opt.mid;
-        if (g_opt.groups >= 0)
-            u->groups = g_opt.groups;
-        if (g_opt.temb >= 0)
-            u->temb = g_opt.temb;
-    }
-    if (model_create(m, &c) < 0)
-        cli_die_last();
 }
 
 /* A line of the log did not get to the file (a full disk, --log /dev/full):
@@ -402,7 +178,7 @@ static _Noreturn void log_failed(const char *path)
 
 int main(int argc, char **argv)
 {
-    int first;
+    int first, rc;
     cli_parse(&g_spec, argc, argv, &first);
     check_args();
     nn_set_threads(cli.threads);
@@ -421,36 +197,33 @@ int main(int argc, char **argv)
         if (model_load(&m, g_opt.model) < 0)
             cli_die_last();
     } else {
-        m.loss_avg = NAN;
-        snprintf(m.x0, sizeof m.x0, "%s", g_opt.x0 ? g_opt.x0 : "x0");
-        snprintf(m.x1, sizeof m.x1, "%s", g_opt.x1 ? g_opt.x1 : "x1");
-        snprintf(m.cond, sizeof m.cond, "%s", g_opt.cond ? g_opt.cond : "");
-        m.generative = g_opt.generative;
+        new_settings(&m);
     }
     if (m.generative && g_opt.alpha < 1)
         cli_die(EXIT_USAGE, "--alpha mixes real pairs; a generative model has none");
-    dataset ds;
-    load_data(&ds, &m, argv + first, argc - first);
-    if (!g_opt.model)
-        new_model(&m, &ds);
-    else if (m.net.dim != ds.d || m.net.cond != ds.dc)
+    pairs ds;
+    if ((rc = pairs_load(&ds, &m, argv + first, argc - first, g_opt.alpha, g_opt.real,
+                         g_opt.real_prefix)) < 0)
+        cli_die_err(rc);
+    if (!g_opt.model) {
+        pairs_arch a = { g_opt.arch, g_opt.width, g_opt.hidden, g_opt.widths, g_opt.mid,
+                         g_opt.groups, g_opt.temb };
+        if ((rc = pairs_new_model(&ds, &m, &a)) < 0)
+            cli_die_err(rc);
+    } else if (m.net.dim != ds.d || m.net.cond != ds.dc)
         cli_die(EXIT_DATA, "the data have %d values per sample and %d of side "
                 "information; the model takes %d and %d", ds.d, ds.dc, m.net.dim,
                 m.net.cond);
     m.os.threads = cli.threads;
     int B = g_opt.batch, D = ds.d, HD = m.net.heads * D;
-    batch_buf b;
-    float **bufs[] = { &b.x0, &b.x1, &b.z, &b.xt, &b.target, &b.out, &b.dout };
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        if (!(*bufs[i] = mem_alloc_array((size_t)B * (size_t)(i < 4 ? D : HD), sizeof(float))))
-            cli_die_last();
-    b.cond = mem_alloc_array((size_t)B * (size_t)(ds.dc + 1), sizeof(float));
-    b.t = mem_alloc_array((size_t)B, sizeof(float));
-    snapshot keep;
-    size_t np = m.net.nparams;
-    keep.params = mem_alloc_array(np, 4), keep.m = mem_alloc_array(np, 4);
-    keep.v = mem_alloc_array(np, 4), keep.ema = m.os.ema ? mem_alloc_array(np, 4) : NULL;
-    if (!b.cond || !b.t || !keep.params || !keep.m || !keep.v || (m.os.ema && !keep.ema))
+    pairs_batch b;
+    model_snapshot keep;
+    float *xt = mem_alloc_array((size_t)B * (size_t)D, sizeof(float));
+    float *target = mem_alloc_array((size_t)B * (size_t)HD, sizeof(float));
+    float *out = mem_alloc_array((size_t)B * (size_t)HD, sizeof(float));
+    float *dout = mem_alloc_array((size_t)B * (size_t)HD, sizeof(float));
+    if (!xt || !target || !out || !dout || pairs_batch_alloc(&b, &ds, B) < 0 ||
+        model_snapshot_alloc(&keep, &m) < 0)
         cli_die_last();
     FILE *log = NULL;
     if (g_opt.log && !(log = fopen(g_opt.log, "w")))
@@ -464,14 +237,14 @@ int main(int argc, char **argv)
     if (g_opt.steps > UINT64_MAX - m.os.step)
         cli_die(EXIT_USAGE, "--steps %" PRIu64 " is too many", g_opt.steps);
     uint64_t end = m.os.step + g_opt.steps;
-    snap(&keep, &m, 0);     /* the start: in case the first step fails */
+    model_snapshot_take(&keep, &m);     /* the start: in case the first step fails */
     while (m.os.step < end) {
         uint64_t k = m.os.step;
-        draw_batch(&ds, &m, k, B, &b);
-        si_make_batch(&m.ip, b.x0, b.x1, b.t, b.z, B, D, b.xt, b.target);
-        if (net_forward(&m.net, b.out, b.xt, ds.dc ? b.cond : NULL, b.t, B) < 0)
+        pairs_draw(&ds, &m, k, B, &b);
+        si_make_batch(&m.ip, b.x0, b.x1, b.t, b.z, B, D, xt, target);
+        if (net_forward(&m.net, out, xt, ds.dc ? b.cond : NULL, b.t, B) < 0)
             cli_die_last();
-        double loss = nn_mse(b.dout, b.out, b.target, (size_t)B * (size_t)HD);
+        double loss = nn_mse(dout, out, target, (size_t)B * (size_t)HD);
         /* A non-finite loss, or one far above the running average, means
          * the weights went bad: back to the last good copy, and on. */
         if (!isfinite(loss) || (!isnan(avg) && loss > 20 * avg)) {
@@ -479,16 +252,16 @@ int main(int argc, char **argv)
                 cli_die(EXIT_NUMERIC, "step %" PRIu64 ": loss %g; gave up after 10 "
                         "rollbacks (lower --lr?)", k, loss);
             cli_warn("step %" PRIu64 ": loss %g (average %g): rolled back", k, loss, avg);
-            snap(&keep, &m, 1);
+            model_snapshot_restore(&keep, &m);
             m.os.step++;        /* the next step draws another batch */
             continue;
         }
         avg = isnan(avg) ? loss : 0.99 * avg + 0.01 * loss;
         /* These weights just gave a sound loss: a state to come back to. */
         if (k % 100 == 0)
-            snap(&keep, &m, 0);
+            model_snapshot_take(&keep, &m);
         net_zero_grad(&m.net);
-        net_backward(&m.net, b.dout, B);
+        net_backward(&m.net, dout, B);
         double lr = opt_lr(&m.oc, k);
         double norm = opt_step(&m.os, &m.oc, m.net.params, m.net.grads);
         /* Flushed line by line: a run that fails keeps its log. */
@@ -499,7 +272,7 @@ int main(int argc, char **argv)
         cli_progress_update(&bar, m.os.step - (end - g_opt.steps));
     }
     cli_progress_end(&bar, g_opt.steps);
-    for (size_t i = 0; i < np; i++)
+    for (size_t i = 0; i < m.net.nparams; i++)
         if (!isfinite(m.net.params[i]))
             cli_die(EXIT_NUMERIC, "parameters are not finite; the model was not written");
     if (log && fclose(log) != 0)
@@ -510,10 +283,9 @@ int main(int argc, char **argv)
     if (model_save(&m, cli.output, cli.level) < 0)
         cli_die_last();
     model_free(&m);
-    batch_free(&ds.acc);
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        free(*bufs[i]);
-    free(b.cond), free(b.t);
-    free(keep.params), free(keep.m), free(keep.v), free(keep.ema);
+    pairs_free(&ds);
+    pairs_batch_free(&b);
+    model_snapshot_free(&keep);
+    free(xt), free(target), free(out), free(dout);
     return 0;
 }

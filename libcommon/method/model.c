@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 #include "method/model.h"
 #include "formats/tz.h"
 
@@ -33,6 +34,66 @@ int model_create(model *m, const net_config *c)
         return rc;
     }
     return 0;
+}
+
+int model_parse_widths(const char *list, unet_config *u)
+{
+    char buf[128];
+    const char *w[UNET_LEVELS_MAX + 1];
+    int n = model_split_names(list, buf, sizeof buf, w, UNET_LEVELS_MAX + 1);
+    if (n < 1 || n > UNET_LEVELS_MAX)
+        return ERR_USAGE;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        long v = strtol(w[i], &end, 10);
+        if (*end || v < 1 || v > 4096)
+            return ERR_USAGE;
+        u->width[i] = (int)v;
+    }
+    u->levels = n;
+    return 0;
+}
+
+int model_snapshot_alloc(model_snapshot *s, const model *m)
+{
+    size_t n = m->net.nparams;
+    s->params = mem_alloc_array(n, sizeof(float));
+    s->m = mem_alloc_array(n, sizeof(float));
+    s->v = mem_alloc_array(n, sizeof(float));
+    s->ema = m->os.ema ? mem_alloc_array(n, sizeof(float)) : NULL;
+    if (!s->params || !s->m || !s->v || (m->os.ema && !s->ema)) {
+        model_snapshot_free(s);
+        return err_code();
+    }
+    return 0;
+}
+
+/* The four arrays of a state, those present (the EMA may not be). */
+static void copy_state(float *const dst[4], float *const src[4], size_t n)
+{
+    for (int i = 0; i < 4; i++)
+        if (dst[i] && src[i])
+            memcpy(dst[i], src[i], sizeof(float) * n);
+}
+
+void model_snapshot_take(model_snapshot *s, const model *m)
+{
+    float *const dst[4] = { s->params, s->m, s->v, s->ema };
+    float *const src[4] = { m->net.params, m->os.m, m->os.v, m->os.ema };
+    copy_state(dst, src, m->net.nparams);
+}
+
+void model_snapshot_restore(const model_snapshot *s, model *m)
+{
+    float *const dst[4] = { m->net.params, m->os.m, m->os.v, m->os.ema };
+    float *const src[4] = { s->params, s->m, s->v, s->ema };
+    copy_state(dst, src, m->net.nparams);
+}
+
+void model_snapshot_free(model_snapshot *s)
+{
+    free(s->params), free(s->m), free(s->v), free(s->ema);
+    memset(s, 0, sizeof *s);
 }
 
 void model_free(model *m)

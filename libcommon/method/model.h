@@ -41,6 +41,26 @@ int model_split_names(const char *list, char *buf, size_t cap, const char **name
 int model_create(model *m, const net_config *c);
 void model_free(model *m);
 
+/* The U-Net's channels per level from "W1,W2,..." (1 to UNET_LEVELS_MAX
+ * counts of 1 to 4096) into u->width and u->levels.  0, or ERR_USAGE
+ * with no message stored (u then unchanged but for some widths). */
+int model_parse_widths(const char *list, unet_config *u);
+
+/* A copy of a model's trainable state (parameters, AdamW's moments, the
+ * EMA), to roll back to after a bad step.  Owned: model_snapshot_free. */
+typedef struct {
+    float *params, *m, *v, *ema;
+} model_snapshot;
+
+/* Allocate s for m's state (the EMA's only if m has one).  0 or ERR_IO
+ * (s then holds nothing). */
+int model_snapshot_alloc(model_snapshot *s, const model *m);
+/* Copy m's state into s. */
+void model_snapshot_take(model_snapshot *s, const model *m);
+/* Copy s back into m. */
+void model_snapshot_restore(const model_snapshot *s, model *m);
+void model_snapshot_free(model_snapshot *s);
+
 /* Write m to path atomically ("-": standard output).  0 or ERR_*. */
 int model_save(const model *m, const char *path, int level);
 /* Read a model file.  0 or ERR_* (message names the file). */

@@ -76,7 +76,9 @@ int g_check_failed;
     X(test_tsv_read)             \
     X(test_tsv_rejects)          \
     X(test_chart_ranges)         \
-    X(test_chart_series)
+    X(test_chart_series)         \
+    X(test_pairs_load_draw)      \
+    X(test_model_widths_snapshot)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)
