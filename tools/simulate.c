@@ -15,7 +15,8 @@
 
 #include "tool/cli.h"        /* cli_parse, cli_die */
 #include "ops/fwd.h"        /* fwd_parse, fwd_help */
-#include "ops/sim.h"        /* sim_builtin, sim_ext_* */
+#include "ops/sim.h"        /* sim_builtin */
+#include "ops/sim_ext.h"    /* sim_ext_* */
 #include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
