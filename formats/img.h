@@ -89,13 +89,4 @@ int img_from_f32_chw(const float *src, int channels, int height, int width,
 int img_from_u8_chw(const unsigned char *src, int c, int h, int w,
                     img_image *out);
 
-/* A contact sheet: the n images of src, laid out (n, channels, height,
- * width) as floats in [0,1], on a grid of cols columns and ceil(n/cols)
- * rows with pad pixels of white (1.0 in every channel) between and around
- * them.  *out is 8-bit, cols*width + (cols+1)*pad wide.  Returns 0,
- * ERR_USAGE (bad channels, n == 0, cols < 1 or pad < 0), ERR_DATA (sheet
- * beyond the caps) or ERR_IO. */
-int img_sheet(const float *src, uint64_t n, int channels, int height,
-              int width, int cols, int pad, img_image *out);
-
 #endif

@@ -47,8 +47,7 @@ int sheet_font_scale(int height, int scale);
  * pixels; with labels a white column comes first, as wide as the widest
  * label and one character's advance either side of it, each label
  * right-aligned in it and centred on its row, in black at
- * sheet_font_scale.  With scale 1 and no labels the pixels are
- * img_sheet's.  Returns 0, ERR_USAGE
+ * sheet_font_scale.  Returns 0, ERR_USAGE
  * (channels outside 1..4, n == 0, cols < 1, pad < 0, scale outside
  * 1..SHEET_SCALE_MAX, a bad label or more labels than rows), ERR_DATA
  * (the sheet is beyond img.h's caps) or ERR_IO; on error *out is zeroed. */

@@ -55,7 +55,7 @@ int g_check_failed;
     X(test_img_jpeg_quality)     \
     X(test_img_jpeg_rejects)     \
     X(test_img_read_file)        \
-    X(test_img_sheet)            \
+    X(test_sheet_render)         \
     X(test_npy_numpy_bytes)      \
     X(test_npy_rejects)          \
     X(test_idx_debian)           \

@@ -19,6 +19,7 @@
 #include "formats/npy.h"
 #include "base/rng.h"
 #include "formats/tz.h"
+#include "eval/sheet.h"
 
 #define PY "/usr/bin/python3"
 #define FMNIST "/usr/share/datasets/fashion-mnist/"
@@ -549,14 +550,22 @@ void test_img_read_file(void)
 
 /* ---- contact sheet --------------------------------------------------- */
 
-void test_img_sheet(void)
+/* sheet_render without labels, at pixel scale 1 unless said. */
+static int plain_sheet(const float *src, uint64_t n, int c, int h, int w, int cols, int pad,
+                       img_image *out)
+{
+    sheet_layout l = { cols, pad, 1, NULL };
+    return sheet_render(src, n, c, h, w, &l, out);
+}
+
+void test_sheet_render(void)
 {
     enum { N = 5, C = 3, H = 4, W = 6, COLS = 3, PAD = 2 };
     float *src = malloc(sizeof(float) * N * C * H * W);
     for (int i = 0; i < N * C * H * W; i++)
         src[i] = (float)(i % 200) / 255.0f;
     img_image s;
-    CHECK(img_sheet(src, N, C, H, W, COLS, PAD, &s) == 0);
+    CHECK(plain_sheet(src, N, C, H, W, COLS, PAD, &s) == 0);
     CHECK(s.width == COLS * W + (COLS + 1) * PAD);
     CHECK(s.height == 2 * H + 3 * PAD);
     CHECK(s.channels == C && s.depth == 8);
@@ -580,12 +589,29 @@ void test_img_sheet(void)
     CHECK(pad_ok);
     CHECK(img_ok);
     img_free(&s);
-    CHECK(img_sheet(src, 0, C, H, W, COLS, PAD, &s) == ERR_USAGE);
-    CHECK(img_sheet(src, N, C, H, W, 0, PAD, &s) == ERR_USAGE);
-    CHECK(img_sheet(src, (uint64_t)1 << 40, C, H, W, COLS, PAD, &s) == ERR_DATA);
-    CHECK(img_sheet(src, 1, C, H, W, 1, 0, &s) == 0);
+    CHECK(plain_sheet(src, 0, C, H, W, COLS, PAD, &s) == ERR_USAGE);
+    CHECK(plain_sheet(src, N, C, H, W, 0, PAD, &s) == ERR_USAGE);
+    CHECK(plain_sheet(src, (uint64_t)1 << 40, C, H, W, COLS, PAD, &s) == ERR_DATA);
+    CHECK(plain_sheet(src, 1, C, H, W, 1, 0, &s) == 0);
     CHECK(s.width == W && s.height == H);
     img_free(&s);
+    /* at scale 3 each pixel is a 3x3 block; the padding is not scaled */
+    sheet_layout l3 = { COLS, PAD, 3, NULL };
+    img_image one, big;
+    CHECK(plain_sheet(src, N, C, H, W, COLS, PAD, &one) == 0);
+    CHECK(sheet_render(src, N, C, H, W, &l3, &big) == 0);
+    CHECK(big.width == COLS * W * 3 + (COLS + 1) * PAD && big.height == 2 * H * 3 + 3 * PAD);
+    int blocks_ok = 1;
+    for (size_t y = 0; y < H * 3; y++)
+        for (size_t x = 0; x < W * 3; x++)
+            for (size_t ch = 0; ch < C; ch++) {
+                size_t b = ((PAD + y) * (size_t)big.width + PAD + x) * C + ch;
+                size_t o = ((PAD + y / 3) * (size_t)one.width + PAD + x / 3) * C + ch;
+                blocks_ok &= big.data[b] == one.data[o];
+            }
+    CHECK(blocks_ok);
+    img_free(&one);
+    img_free(&big);
     free(src);
 }
 
