@@ -109,7 +109,7 @@ $(BUILD)/bench-codec: $(BUILD)/obj/tests/bench/bench_codec.o $(LIB)
 $(BUILD)/bench-nn: $(BUILD)/obj/tests/bench/bench_nn.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all $(BUILD)/bench-codec $(BUILD)/bench-nn
+bench: test-deps all $(BUILD)/bench-codec $(BUILD)/bench-nn
 	BENCH_CODEC=$(BUILD)/bench-codec SCSI_BIN=$(abspath $(BIN)) scripts/bench-codec
 	SCSI_BIN=$(abspath $(BIN)) SCSI_EXAMPLES=$(abspath $(BUILD)/examples) scripts/bench-fwd
 	BENCH_NN=$(BUILD)/bench-nn SCSI_BIN=$(abspath $(BIN)) scripts/bench-nn
@@ -126,7 +126,7 @@ demo: deps
 # few-minute variants that tests/experiments.bats runs.
 EXPERIMENTS := toy2d gaussian
 experiments: $(addprefix experiment-,$(EXPERIMENTS))
-experiment-%: all
+experiment-%: test-deps all
 	scripts/exp-$*
 
 install: all
