@@ -5,8 +5,10 @@
  * unlinks: cli_die calls it, and so does the handler out_signals_init
  * installs for every signal whose default action ends the process, so an
  * interrupted or failed run leaves no half file and dies of the signal
- * (status 128+N).  Standard output, devices and FIFOs cannot be retracted;
- * the tensor stream's end record makes its truncation detectable instead.
+ * (status 128+N).  What no handler sees leaves its temporary behind:
+ * SIGKILL, and a stack overflow (its SIGSEGV has no stack to run on).
+ * Standard output, devices and FIFOs cannot be retracted; the tensor
+ * stream's end record makes its truncation detectable instead.
  *
  * Messages name the output: its path, or "standard output". */
 #ifndef OUT_H
