@@ -26,14 +26,27 @@ quick() {   # run a script in a scratch copy of the tree's layout
   grep -q "moons_awgn" tree/build/toy2d/quick/report.md
 }
 
-@test "exp-gaussian QUICK: factors are measured and predicted for each quantity" {
+@test "exp-gaussian QUICK: the theory checks out, and factors are measured and predicted under the rule" {
   quick exp-gaussian
   t=tree/build/gaussian/quick/metrics.tsv
-  [ "$(head -1 "$t")" = "$(printf 'snr\tmethod\tquantity\tmeasured_factor\tpredicted_factor')" ]
+  [ "$(head -1 "$t")" = "$(printf 'snr\tmethod\tquantity\tsteps_counted\tmeasured_factor\tpredicted_factor\tpredicted_euler\toff_by\twithin_15pct')" ]
   # ODE and EM, mean and precision, each a number
   [ "$(tail -n +2 "$t" | wc -l)" -eq 4 ]
-  awk -F'\t' 'NR > 1 && $3 == "precision" && $2 == "ode" { ok = ($5 == 0.5) } END { exit !ok }' "$t"
-  awk -F'\t' 'NR > 1 && $2 == "em" && $3 == "mean" { ok = ($4 > 0 && $4 < 1) } END { exit !ok }' "$t"
+  # EM is computed in closed form: measured and predicted agree
+  awk -F'\t' 'NR > 1 && $2 == "em" { n++; ok += ($4 > 0 && $5 > 0 && $5 < 1 && ($5 - $6) ^ 2 < 1e-8) } END { exit !(n == 2 && ok == 2) }' "$t"
+  # the ODE's precision factor is 1/(1+r) = 0.5 at SNR 1 whatever the model
+  awk -F'\t' 'NR > 1 && $2 == "ode" && $3 == "precision" { ok = ($6 > 0.49 && $6 < 0.51) } END { exit !ok }' "$t"
+  # every step is listed, counted or not
+  [ "$(tail -n +2 tree/build/gaussian/quick/steps.tsv | wc -l)" -eq 8 ]
+  grep -q "^difference [0-9.]*e-[0-9]* over" tree/build/gaussian/quick/report.md
+}
+
+@test "gaussian-theory: the closed-form step agrees with the integrated moment equations" {
+  run /usr/bin/python3 "$ROOT/scripts/gaussian-theory.py" check
+  [ "$status" -eq 0 ]
+  # the SDE with gamma: the closed form's kappa includes gamma(t)^2 in the
+  # variance; without it this row's phi would differ in the third digit
+  echo "$output" | awk -F'\t' '$1 == 10 && $2 == 1 && $3 == 1 { d = $4 / $5 - 1; exit !(d * d < 1e-12) }'
 }
 
 @test "demo QUICK: restorations score a higher PSNR than the observations" {
