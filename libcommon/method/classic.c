@@ -6,6 +6,7 @@
 #include "method/classic.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/par.h"
 
 /* LAPACK (OpenBLAS), the Fortran symbols: no LAPACKE header needed. */
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
@@ -337,4 +338,113 @@ int cls_lmmse(const cls_prior *p, const float *y, const float *m, size_t mcount,
             x[obs[t]] = y[obs[t]];
     free(A), free(obs);
     return rc;
+}
+
+/* ---- a batch of images --------------------------------------------------- */
+
+int cls_parse(const char *name)
+{
+    static const char *names[] = { "neighbour", "harmonic", "lmmse" };
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, names[i]))
+            return i;
+    return -1;
+}
+
+typedef struct {
+    int method;
+    const cls_prior *p;
+    const float *y, *m;
+    size_t d, mcount;
+    int C, H, W;
+    float *x;
+    uint64_t *failed;       /* per chunk start: the first image that failed, or n */
+    uint64_t n;
+} batch_job;
+
+static int one(const batch_job *j, uint64_t i)
+{
+    const float *y = j->y + i * j->d, *m = j->m + i * j->mcount;
+    float *x = j->x + i * j->d;
+    switch (j->method) {
+    case CLS_NEIGHBOUR: return cls_neighbour(y, m, j->mcount, j->C, j->H, j->W, x);
+    case CLS_HARMONIC: return cls_harmonic(y, m, j->mcount, j->C, j->H, j->W, x);
+    default: return cls_lmmse(j->p, y, m, j->mcount, x);
+    }
+}
+
+static void batch_chunk(void *ctx, uint64_t begin, uint64_t end)
+{
+    batch_job *j = ctx;
+    for (uint64_t i = begin; i < end; i++)
+        if (one(j, i) < 0) {
+            j->failed[begin] = i;   /* chunks are disjoint: one writer each */
+            return;
+        }
+}
+
+int cls_restore(int method, const cls_prior *p, const float *y, const float *m,
+                uint64_t n, size_t mcount, int C, int H, int W, float *x, int threads)
+{
+    size_t d = method == CLS_LMMSE ? p->d : (size_t)C * (size_t)H * (size_t)W;
+    batch_job j = { method, p, y, m, d, mcount, C, H, W, x, NULL, n };
+    if (!n)
+        return 0;
+    if (!(j.failed = mem_alloc_array(n, sizeof(uint64_t))))
+        return ERR_IO;
+    for (uint64_t i = 0; i < n; i++)
+        j.failed[i] = n;
+    par_for(threads, n, batch_chunk, &j);
+    uint64_t bad = n;
+    for (uint64_t i = 0; i < n; i++)
+        if (j.failed[i] < bad)
+            bad = j.failed[i];
+    free(j.failed);
+    if (bad == n)
+        return 0;
+    /* the message was the worker's (thread-local): make it again here */
+    int rc = one(&j, bad);
+    return err_prefix(rc < 0 ? rc : ERR_NUMERIC, "image %llu", (unsigned long long)bad);
+}
+
+int cls_restore_record(tz_record *rec, const char *yname, const char *mname,
+                       const char *xname, int method, const cls_prior *p, int threads)
+{
+    tz_tensor *y = tz_record_find(rec, yname), *m = tz_record_find(rec, mname);
+    if (!y || y->dtype != TZ_F32 || y->rank < 2)
+        return err_set(ERR_DATA, "need an f32 observation field '%s' of samples", yname);
+    size_t d = tz_tensor_row_bytes(y) / 4, mc = m ? tz_tensor_row_bytes(m) / 4 : 0;
+    if (!m || m->dtype != TZ_F32 || !mc || d % mc || m->dims[0] != y->dims[0])
+        return err_set(ERR_DATA, "need an f32 mask field '%s' of as many values per sample "
+                       "as '%s' (%zu) or of one channel of it", mname, yname, d);
+    int r = y->rank;
+    if (method != CLS_LMMSE && r != 3 && r != 4)
+        return err_set(ERR_DATA, "%s needs images: '%s' of shape (n,C,H,W) or (n,H,W)",
+                       method == CLS_HARMONIC ? "harmonic" : "neighbour", yname);
+    if (method == CLS_LMMSE && d != p->d)
+        return err_set(ERR_DATA, "'%s' has %zu values per sample, the prior %zu", yname, d,
+                       p->d);
+    if (tz_record_find(rec, xname))
+        return err_set(ERR_DATA, "field '%s' is already there", xname);
+    uint64_t n = y->dims[0], count = tz_tensor_count(y);
+    const float *yv = y->data, *mv = m->data;
+    for (uint64_t i = 0; i < count; i++)
+        if (!isfinite(yv[i]))
+            return err_set(ERR_NUMERIC, "field '%s' holds %s (sample %llu of the record)",
+                           yname, isnan(yv[i]) ? "NaN" : "Inf",
+                           (unsigned long long)(i / d));
+    size_t bad = cls_mask_check(mv, (size_t)n * mc);
+    if (bad < (size_t)n * mc)
+        return err_set(ERR_DATA, "mask '%s' holds %g, neither 0 nor 1 (sample %zu of the "
+                       "record)", mname, mv[bad], bad / mc);
+    int C = r == 4 ? (int)y->dims[1] : 1;
+    uint64_t dims[TZ_RANK_MAX];
+    memcpy(dims, y->dims, sizeof(uint64_t) * (size_t)r);
+    tz_tensor *x = tz_record_add(rec, xname, TZ_F32, r, dims, NULL);
+    if (!x)
+        return err_code();
+    /* adding may have moved the tensors: find them again */
+    y = tz_record_find(rec, yname), m = tz_record_find(rec, mname);
+    return cls_restore(method, p, y->data, m->data, n, mc, C, (int)dims[r - 2],
+                       (int)dims[r - 1], x->data, threads);
 }

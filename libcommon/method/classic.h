@@ -17,6 +17,9 @@
 #define CLASSIC_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "formats/tz.h"
 
 /* Harmonic inpainting stops when the largest residual of the discrete
  * Laplace equation at an unobserved pixel (in double) is at most this. */
@@ -80,5 +83,32 @@ typedef struct {
  * not positive definite (a covariance that is not, and no ridge); ERR_IO
  * out of memory. */
 int cls_lmmse(const cls_prior *p, const float *y, const float *m, size_t mcount, float *x);
+
+/* ---- a batch of images --------------------------------------------------- */
+
+enum { CLS_NEIGHBOUR, CLS_HARMONIC, CLS_LMMSE };
+
+/* The restorer named "neighbour", "harmonic" or "lmmse", or -1. */
+int cls_parse(const char *name);
+
+/* Restore n images of d = C*H*W values each (y, n x d; masks m, n x
+ * mcount) into x (n x d) with the restorer `method` (and prior p for
+ * CLS_LMMSE; for it C*H*W need only be d), the images split over
+ * `threads` threads (base/par.h): the bytes do not depend on the count.
+ * 0, or the error of the first image (by index) that failed, its message
+ * prefixed with "image I" (I counted from 0 in this batch). */
+int cls_restore(int method, const cls_prior *p, const float *y, const float *m,
+                uint64_t n, size_t mcount, int C, int H, int W, float *x, int threads);
+
+/* A batch record's observations restored: the f32 field `y` (n, C, H, W)
+ * or (n, H, W) (any shape of p->d values per sample for CLS_LMMSE), and
+ * its f32 mask field `mask` (as many values per sample, or those of one
+ * channel), each value 0 or 1, give the new f32 field `x` of y's shape.
+ * 0; ERR_DATA (a field missing or of the wrong dtype or shape, x already
+ * there, a mask value neither 0 nor 1, a prior of another size), ERR_NUMERIC
+ * (NaN or Inf in y, a failed solve) with a message naming the field and
+ * the sample; ERR_IO out of memory. */
+int cls_restore_record(tz_record *rec, const char *y, const char *mask, const char *x,
+                       int method, const cls_prior *p, int threads);
 
 #endif
