@@ -309,10 +309,11 @@ summary:
         if (sc.tsv)
             fprintf(sc.tsv, "mean\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\n", a[0] / n, a[1] / n,
                     a[2] / n, b[0] / n, b[1] / n, b[2] / n);
-        cli_info("%" PRIu64 " samples: PSNR %.2f dB restored, %.2f dB observed (of the mean "
-                 "MSE: %.2f, %.2f); SSIM %.4f restored, %.4f observed", sc.n, a[SC_PSNR] / n,
-                 b[SC_PSNR] / n, imq_psnr(a[SC_MSE] / n, g_opt.range),
-                 imq_psnr(b[SC_MSE] / n, g_opt.range), a[SC_SSIM] / n, b[SC_SSIM] / n);
+        cli_info("%" PRIu64 " samples: PSNR %.2f dB restored, %.2f dB observed; SSIM %.4f "
+                 "restored, %.4f observed; PSNR of the mean MSE %.2f dB restored, %.2f dB "
+                 "observed", sc.n, a[SC_PSNR] / n, b[SC_PSNR] / n, a[SC_SSIM] / n,
+                 b[SC_SSIM] / n, imq_psnr(a[SC_MSE] / n, g_opt.range),
+                 imq_psnr(b[SC_MSE] / n, g_opt.range));
     }
     /* The data first: metrics appear only for a restoration that did. */
     if (tz_writer_close(w) < 0 || (mf && out_commit(mf) < 0))

@@ -106,6 +106,9 @@ static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
                 argc - first);
     *a = argv[first];
     *b = argc - first == 2 ? argv[first + 1] : NULL;
+    if (!*b && (!g_opt.field_b || !strcmp(g_opt.field_b, g_opt.field)))
+        cli_die(EXIT_USAGE, "one input holds both fields: give --field-b, another field "
+                "than --field's '%s'", g_opt.field);
     if (g_opt.summary && !g_opt.images)
         cli_die(EXIT_USAGE, "--summary needs --images");
     if (*b && strcmp(*a, "-") == 0 && strcmp(*b, "-") == 0)
