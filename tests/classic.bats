@@ -132,6 +132,10 @@ PY
   $PY "$ROOT/tests/npy2tz.py" bad.tz x1=x1.npy mask=m2.npy
   run --separate-stderr restore --classic neighbour bad.tz -o out.tz
   fails_with 2 "bad.tz: record 0: mask 'mask' holds 2, neither 0 nor 1 \(sample 2"
+  $PY -c "import numpy as np; np.save('y4.npy', np.zeros((2, 4, 6, 6), np.float32)); np.save('m2c.npy', np.ones((2, 2, 6, 6), np.float32))"
+  $PY "$ROOT/tests/npy2tz.py" c4.tz x1=y4.npy mask=m2c.npy
+  run --separate-stderr restore --classic harmonic c4.tz -o out.tz
+  fails_with 2 "c4.tz: record 0: mask 'mask' has 72 values per sample: need 144 .* or 36"
   run --separate-stderr restore --classic lmmse --prior data.tz data.tz -o out.tz
   fails_with 2 "data.tz: record 0: not a moments file"
   run --separate-stderr restore --classic lmmse data.tz -o out.tz

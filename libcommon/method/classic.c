@@ -1,4 +1,5 @@
 /* classic.c - neighbour fill, harmonic inpainting, linear MMSE (classic.h). */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +422,13 @@ int cls_restore_record(tz_record *rec, const char *yname, const char *mname,
     if (method != CLS_LMMSE && r != 3 && r != 4)
         return err_set(ERR_DATA, "%s needs images: '%s' of shape (n,C,H,W) or (n,H,W)",
                        method == CLS_HARMONIC ? "harmonic" : "neighbour", yname);
+    size_t hw = (size_t)y->dims[r - 1] * (size_t)y->dims[r - 2];
+    if (method != CLS_LMMSE && (y->dims[r - 1] > INT_MAX || y->dims[r - 2] > INT_MAX ||
+                                (r == 4 && y->dims[1] > INT_MAX)))
+        return err_set(ERR_DATA, "images of '%s' are too large", yname);
+    if (method != CLS_LMMSE && mc != hw && mc != d)
+        return err_set(ERR_DATA, "mask '%s' has %zu values per sample: need %zu (one per "
+                       "value of '%s') or %zu (one per pixel)", mname, mc, d, yname, hw);
     if (method == CLS_LMMSE && d != p->d)
         return err_set(ERR_DATA, "'%s' has %zu values per sample, the prior %zu", yname, d,
                        p->d);
