@@ -39,7 +39,7 @@ static struct cmdline g_opt = { .steps = 40, .method = "euler", .samples = 1, .r
                                 .mask = "mask", .ridge = -1 };
 
 static const cli_opt g_opts[] = {
-    { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required)", 0, 0 },
+    { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required without --classic)", 0, 0 },
     { "steps", 'n', CLI_INT, &g_opt.steps, "N", "integration steps (default 40)", 1, 1000000 },
     { "method", 0, CLI_STR, &g_opt.method, "euler|heun", "the integrator (default euler)", 0, 0 },
     { "sde", 0, CLI_FLAG, &g_opt.sde, NULL,
@@ -73,7 +73,8 @@ static const cli_opt g_opts[] = {
 static const cli_spec g_spec = {
     "restore", "[OPTION]... (-m MODEL | --classic NAME) [FILE]...",
     "Restore the observations of a tensor stream (standard input if no FILE) "
-    "through a trained interpolant; score them against a clean reference.",
+    "through a trained interpolant, or a classical restorer; score them against a clean "
+    "reference.",
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
@@ -154,6 +155,17 @@ static void restore_group(model *m, const push_group *g, float *x, float *all, f
     }
 }
 
+/* With --reference, the record's reference field must match y (named x1). */
+static void check_reference(const tz_record *rec, const tz_tensor *y, const char *x1,
+                            const char *where)
+{
+    const tz_tensor *ref = g_opt.reference ? tz_record_find(rec, g_opt.reference) : NULL;
+    if (g_opt.reference && (!ref || ref->dtype != TZ_F32 || !y ||
+                            tz_tensor_row_bytes(ref) != tz_tensor_row_bytes(y)))
+        cli_die(EXIT_DATA, "%s: need an f32 reference field '%s' shaped as '%s'",
+                where, g_opt.reference, x1);
+}
+
 /* Check a batch record against the model and the options, and add its
  * restoration field (and samples field) for restore_group to fill. */
 static void prepare_record(const model *m, tz_record *rec, const char *where)
@@ -163,12 +175,7 @@ static void prepare_record(const model *m, tz_record *rec, const char *where)
         cli_die_last();
     if (tz_record_find(rec, m->x0))
         cli_die(EXIT_DATA, "%s: field '%s' is already there", where, m->x0);
-    const tz_tensor *ref = NULL;
-    if (g_opt.reference &&
-        (!(ref = tz_record_find(rec, g_opt.reference)) || ref->dtype != TZ_F32 ||
-         tz_tensor_row_bytes(ref) != tz_tensor_row_bytes(y)))
-        cli_die(EXIT_DATA, "%s: need an f32 reference field '%s' shaped as '%s'",
-                where, g_opt.reference, m->x1);
+    check_reference(rec, y, m->x1, where);
     /* y is not used past here: adding fields may move it */
     int rank = y->rank;
     uint64_t ydims[TZ_RANK_MAX], dims[TZ_RANK_MAX + 1] = { y->dims[0], (uint64_t)g_opt.samples };
@@ -203,12 +210,7 @@ static void classic_run(tz_reader *r, tz_writer *w, scores *sc)
         snprintf(where, sizeof where, "%s: record %" PRIu64, tz_reader_name(r),
                  tz_reader_index(r));
         if (rec.kind == TZ_BATCH) {
-            const tz_tensor *ref = g_opt.reference ? tz_record_find(&rec, g_opt.reference)
-                                                   : NULL, *y = tz_record_find(&rec, "x1");
-            if (g_opt.reference && (!ref || ref->dtype != TZ_F32 || !y ||
-                                    tz_tensor_row_bytes(ref) != tz_tensor_row_bytes(y)))
-                cli_die(EXIT_DATA, "%s: need an f32 reference field '%s' shaped as 'x1'",
-                        where, g_opt.reference);
+            check_reference(&rec, tz_record_find(&rec, "x1"), "x1", where);
             if (cls_restore_record(&rec, "x1", g_opt.mask, "x0", method, pp, cli.threads) < 0)
                 cli_die(-err_code(), "%s: %s", where, err_msg());
             if (g_opt.reference)
@@ -246,6 +248,16 @@ int main(int argc, char **argv)
     if (g_opt.metrics && !g_opt.reference)
         cli_die(EXIT_USAGE, "--metrics needs --reference NAME");
     nn_set_threads(cli.threads);
+    model m = { 0 };
+    push_opts po;
+    if (!g_opt.classic) {
+        if (push_load(&m, g_opt.model, g_opt.method, g_opt.sde, g_opt.raw, g_opt.steps,
+                      &po) < 0)
+            cli_die_last();
+        if (m.generative)
+            cli_die(EXIT_USAGE, "%s is a generative model: it restores nothing (see pushback "
+                    "--count)", g_opt.model);
+    }
     scores sc = { 0 };
     out_file *mf = NULL;
     if (g_opt.metrics) {
@@ -258,18 +270,11 @@ int main(int argc, char **argv)
     tz_reader *r = w ? tz_reader_open_list(argv + first, argc - first) : NULL;
     if (!r)
         cli_die_last();
-    model m = { 0 };
-    push_opts po;
     push_group g = { 0 };
     if (g_opt.classic) {
         classic_run(r, w, &sc);
         goto summary;
     }
-    if (push_load(&m, g_opt.model, g_opt.method, g_opt.sde, g_opt.raw, g_opt.steps, &po) < 0)
-        cli_die_last();
-    if (m.generative)
-        cli_die(EXIT_USAGE, "%s is a generative model: it restores nothing (see pushback "
-                "--count)", g_opt.model);
     cli_progress bar;
     cli_progress_start(&bar, "restore: samples", 0);
     uint64_t done = 0;
