@@ -243,8 +243,12 @@ np.save("x.npy", x)'
 @test "usage errors exit 1 and print nothing on standard output" {
   moons 10 1 a.tz
   run --separate-stderr tzdist a.tz
-  fails_with 1 "needs two inputs, A and B; got 1"
+  fails_with 1 "one input holds both fields: give --field-b, another field than --field's 'x0'"
   [ -z "$output" ]
+  run --separate-stderr tzdist a.tz a.tz a.tz
+  fails_with 1 "needs two inputs, A and B, or one holding both fields; got 3"
+  run --separate-stderr tzdist --summary a.tz a.tz
+  fails_with 1 "--summary needs --images"
   run --separate-stderr tzdist -s wide a.tz a.tz
   fails_with 1 "--bandwidth needs a number > 0 or 'median'; got 'wide'"
   run --separate-stderr tzdist -s -1 a.tz a.tz

@@ -6,7 +6,11 @@
  *
  * Sample k of K draws its SDE noise with seed (--seed, k) keyed by the
  * observation's index, so the output does not depend on the batching; with
- * K = 1 it is pushback's. */
+ * K = 1 it is pushback's.
+ *
+ * With --classic, no model: a classical restorer (method/classic.h) fills
+ * the unobserved values of x1 (its mask field given) into x0, and the
+ * same scores follow. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,18 +24,22 @@
 #include "nn/nn.h"         /* nn_set_threads */
 #include "base/out.h"        /* out_open, out_commit */
 #include "method/push.h"       /* push_transport */
+#include "method/classic.h"    /* cls_restore */
+#include "eval/moments.h"      /* mom_read */
 #include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
     const char *model, *method, *reference, *metrics, *samples_field;
+    const char *classic, *prior, *mask;
     int steps, sde, raw, samples;
-    double range;
+    double range, noise_var, ridge;
 };
 
-static struct cmdline g_opt = { .steps = 40, .method = "euler", .samples = 1, .range = 1 };
+static struct cmdline g_opt = { .steps = 40, .method = "euler", .samples = 1, .range = 1,
+                                .mask = "mask", .ridge = -1 };
 
 static const cli_opt g_opts[] = {
-    { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required)", 0, 0 },
+    { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required without --classic)", 0, 0 },
     { "steps", 'n', CLI_INT, &g_opt.steps, "N", "integration steps (default 40)", 1, 1000000 },
     { "method", 0, CLI_STR, &g_opt.method, "euler|heun", "the integrator (default euler)", 0, 0 },
     { "sde", 0, CLI_FLAG, &g_opt.sde, NULL,
@@ -48,13 +56,25 @@ static const cli_opt g_opts[] = {
       "with --reference: per-sample and mean MSE, PSNR, SSIM as TSV to FILE", 0, 0 },
     { "data-range", 0, CLI_DOUBLE, &g_opt.range, "L",
       "the data's range for PSNR and SSIM (default 1)", 1e-30, 1e30 },
+    { "classic", 0, CLI_STR, &g_opt.classic, "neighbour|harmonic|lmmse",
+      "no model: a classical restorer of masked x1 into x0", 0, 0 },
+    { "prior", 0, CLI_STR, &g_opt.prior, "FILE",
+      "--classic lmmse: the prior's mean and covariance (a tzmoments file)", 0, 0 },
+    { "mask", 0, CLI_STR, &g_opt.mask, "NAME",
+      "--classic: the mask field, 1 observed, 0 not (default mask)", 0, 0 },
+    { "noise-var", 0, CLI_DOUBLE, &g_opt.noise_var, "V",
+      "--classic lmmse: the noise variance of the observed values (default 0)", 0, 1e30 },
+    { "ridge", 0, CLI_DOUBLE, &g_opt.ridge, "R",
+      "--classic lmmse: added to the observed block's diagonal; observed values kept "
+      "(default 1e-6 L^2)", 0, 1e30 },
     { 0 }
 };
 
 static const cli_spec g_spec = {
-    "restore", "[OPTION]... -m MODEL [FILE]...",
+    "restore", "[OPTION]... (-m MODEL | --classic NAME) [FILE]...",
     "Restore the observations of a tensor stream (standard input if no FILE) "
-    "through a trained interpolant; score them against a clean reference.",
+    "through a trained interpolant, or a classical restorer; score them against a clean "
+    "reference.",
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
@@ -135,6 +155,17 @@ static void restore_group(model *m, const push_group *g, float *x, float *all, f
     }
 }
 
+/* With --reference, the record's reference field must match y (named x1). */
+static void check_reference(const tz_record *rec, const tz_tensor *y, const char *x1,
+                            const char *where)
+{
+    const tz_tensor *ref = g_opt.reference ? tz_record_find(rec, g_opt.reference) : NULL;
+    if (g_opt.reference && (!ref || ref->dtype != TZ_F32 || !y ||
+                            tz_tensor_row_bytes(ref) != tz_tensor_row_bytes(y)))
+        cli_die(EXIT_DATA, "%s: need an f32 reference field '%s' shaped as '%s'",
+                where, g_opt.reference, x1);
+}
+
 /* Check a batch record against the model and the options, and add its
  * restoration field (and samples field) for restore_group to fill. */
 static void prepare_record(const model *m, tz_record *rec, const char *where)
@@ -144,12 +175,7 @@ static void prepare_record(const model *m, tz_record *rec, const char *where)
         cli_die_last();
     if (tz_record_find(rec, m->x0))
         cli_die(EXIT_DATA, "%s: field '%s' is already there", where, m->x0);
-    const tz_tensor *ref = NULL;
-    if (g_opt.reference &&
-        (!(ref = tz_record_find(rec, g_opt.reference)) || ref->dtype != TZ_F32 ||
-         tz_tensor_row_bytes(ref) != tz_tensor_row_bytes(y)))
-        cli_die(EXIT_DATA, "%s: need an f32 reference field '%s' shaped as '%s'",
-                where, g_opt.reference, m->x1);
+    check_reference(rec, y, m->x1, where);
     /* y is not used past here: adding fields may move it */
     int rank = y->rank;
     uint64_t ydims[TZ_RANK_MAX], dims[TZ_RANK_MAX + 1] = { y->dims[0], (uint64_t)g_opt.samples };
@@ -161,25 +187,77 @@ static void prepare_record(const model *m, tz_record *rec, const char *where)
         cli_die_last();
 }
 
+/* ---- classical restorers ------------------------------------------------- */
+
+/* The --classic run: every record of the inputs to w. */
+static void classic_run(tz_reader *r, tz_writer *w, scores *sc)
+{
+    int method = cls_parse(g_opt.classic);
+    mom_file mf = { 0 };
+    cls_prior p = { 0 }, *pp = NULL;
+    if (method == CLS_LMMSE) {
+        if (mom_read(g_opt.prior, &mf) < 0)
+            cli_die_last();
+        p = (cls_prior){ mf.d, mf.mean, mf.cov, g_opt.noise_var, g_opt.ridge >= 0 ?
+                         g_opt.ridge : 1e-6 * g_opt.range * g_opt.range };
+        pp = &p;
+    }
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    int rc;
+    while ((rc = tz_read(r, &rec)) == 1) {
+        char where[512];
+        snprintf(where, sizeof where, "%s: record %" PRIu64, tz_reader_name(r),
+                 tz_reader_index(r));
+        if (rec.kind == TZ_BATCH) {
+            check_reference(&rec, tz_record_find(&rec, "x1"), "x1", where);
+            if (cls_restore_record(&rec, "x1", g_opt.mask, "x0", method, pp, cli.threads) < 0)
+                cli_die(-err_code(), "%s: %s", where, err_msg());
+            if (g_opt.reference)
+                score_record(sc, tz_record_find(&rec, "x0"), tz_record_find(&rec, "x1"),
+                             tz_record_find(&rec, g_opt.reference));
+        }
+        if (tz_write(w, &rec) < 0)
+            cli_die_last();
+    }
+    if (rc < 0)
+        cli_die_err(rc);
+    tz_record_free(&rec);
+    mom_file_free(&mf);
+}
+
 int main(int argc, char **argv)
 {
     int first;
     cli_parse(&g_spec, argc, argv, &first);
-    if (!g_opt.model)
-        cli_die(EXIT_USAGE, "need -m MODEL");
+    if (g_opt.classic) {
+        if (g_opt.model)
+            cli_die(EXIT_USAGE, "--classic restores without a model: not with -m");
+        if (cls_parse(g_opt.classic) < 0)
+            cli_die(EXIT_USAGE, "--classic needs neighbour, harmonic or lmmse; got '%s'",
+                    g_opt.classic);
+        if ((cls_parse(g_opt.classic) == CLS_LMMSE) != (g_opt.prior != NULL))
+            cli_die(EXIT_USAGE, "--prior FILE goes with --classic lmmse, and only with it");
+    } else if (g_opt.prior)
+        cli_die(EXIT_USAGE, "--prior needs --classic lmmse");
+    if (!g_opt.model && !g_opt.classic)
+        cli_die(EXIT_USAGE, "need -m MODEL or --classic NAME");
     if (g_opt.samples > 1 && !g_opt.sde)
         cli_die(EXIT_USAGE, "--samples %d needs --sde: the ODE gives one answer",
                 g_opt.samples);
     if (g_opt.metrics && !g_opt.reference)
         cli_die(EXIT_USAGE, "--metrics needs --reference NAME");
     nn_set_threads(cli.threads);
-    model m;
+    model m = { 0 };
     push_opts po;
-    if (push_load(&m, g_opt.model, g_opt.method, g_opt.sde, g_opt.raw, g_opt.steps, &po) < 0)
-        cli_die_last();
-    if (m.generative)
-        cli_die(EXIT_USAGE, "%s is a generative model: it restores nothing (see pushback "
-                "--count)", g_opt.model);
+    if (!g_opt.classic) {
+        if (push_load(&m, g_opt.model, g_opt.method, g_opt.sde, g_opt.raw, g_opt.steps,
+                      &po) < 0)
+            cli_die_last();
+        if (m.generative)
+            cli_die(EXIT_USAGE, "%s is a generative model: it restores nothing (see pushback "
+                    "--count)", g_opt.model);
+    }
     scores sc = { 0 };
     out_file *mf = NULL;
     if (g_opt.metrics) {
@@ -192,11 +270,15 @@ int main(int argc, char **argv)
     tz_reader *r = w ? tz_reader_open_list(argv + first, argc - first) : NULL;
     if (!r)
         cli_die_last();
+    push_group g = { 0 };
+    if (g_opt.classic) {
+        classic_run(r, w, &sc);
+        goto summary;
+    }
     cli_progress bar;
     cli_progress_start(&bar, "restore: samples", 0);
     uint64_t done = 0;
     size_t D = (size_t)m.net.dim, K = (size_t)g_opt.samples;
-    push_group g = { 0 };
     int rc;
     while ((rc = push_group_read(&g, r, done, m.net.dim)) == 1) {
         for (int i = 0; i < g.n; i++)
@@ -226,20 +308,24 @@ int main(int argc, char **argv)
     if (rc < 0)
         cli_die_err(rc);
     cli_progress_end(&bar, done);
+summary:
     if (sc.n) {
         double *a = sc.sum[0], *b = sc.sum[1], n = (double)sc.n;
         if (sc.tsv)
             fprintf(sc.tsv, "mean\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\n", a[0] / n, a[1] / n,
                     a[2] / n, b[0] / n, b[1] / n, b[2] / n);
         cli_info("%" PRIu64 " samples: PSNR %.2f dB restored, %.2f dB observed; SSIM %.4f "
-                 "restored, %.4f observed", sc.n, a[SC_PSNR] / n, b[SC_PSNR] / n,
-                 a[SC_SSIM] / n, b[SC_SSIM] / n);
+                 "restored, %.4f observed; PSNR of the mean MSE %.2f dB restored, %.2f dB "
+                 "observed", sc.n, a[SC_PSNR] / n, b[SC_PSNR] / n, a[SC_SSIM] / n,
+                 b[SC_SSIM] / n, imq_psnr(a[SC_MSE] / n, g_opt.range),
+                 imq_psnr(b[SC_MSE] / n, g_opt.range));
     }
     /* The data first: metrics appear only for a restoration that did. */
     if (tz_writer_close(w) < 0 || (mf && out_commit(mf) < 0))
         cli_die_last();
     tz_reader_close(r);
     push_group_free(&g);
-    model_free(&m);
+    if (!g_opt.classic)
+        model_free(&m);
     return 0;
 }

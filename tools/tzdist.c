@@ -30,7 +30,7 @@ static const size_t MEDIAN_POINTS = 1000;
 
 struct cmdline {
     const char *field, *field_b, *bandwidth;
-    int directions, images;
+    int directions, images, summary;
     uint64_t max, mmd_max;
     double data_range;
     double s;           /* --bandwidth as a number; 0 for median */
@@ -59,17 +59,20 @@ static const cli_opt g_opts[] = {
       "sliced distance uses all); default: all", 2, 1e15 },
     { "images", 'i', CLI_FLAG, &g_opt.images, NULL,
       "compare sample i of A with sample i of B as images: MSE, PSNR, SSIM", 0, 0 },
+    { "summary", 0, CLI_FLAG, &g_opt.summary, NULL,
+      "--images: only the means: MSE, PSNR (mean of per-image PSNRs), PSNR of the mean "
+      "MSE, SSIM", 0, 0 },
     { "data-range", 'r', CLI_DOUBLE, &g_opt.data_range, "L",
       "--images: the range of pixel values for PSNR and SSIM (default 1)", 1e-30, 1e30 },
     { 0 }
 };
 
 static const cli_spec g_spec = {
-    "tzdist", "[OPTION]... A B",
-    "Compare a field of tensor stream A with one of stream B: MMD^2 and "
-    "sliced Wasserstein distance of the two sample sets, or with --images "
-    "MSE, PSNR and SSIM of each pair of images.  Either may be - "
-    "(standard input).",
+    "tzdist", "[OPTION]... A [B]",
+    "Compare a field of tensor stream A with one of stream B (A itself if "
+    "no B): MMD^2 and sliced Wasserstein distance of the two sample sets, "
+    "or with --images MSE, PSNR and SSIM of each pair of images.  Either "
+    "may be - (standard input).",
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT, NULL
 };
 
@@ -98,11 +101,17 @@ static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
 {
     int first;
     cli_parse(&g_spec, argc, argv, &first);
-    if (argc - first != 2)
-        cli_die(EXIT_USAGE, "needs two inputs, A and B; got %d", argc - first);
+    if (argc - first != 2 && argc - first != 1)
+        cli_die(EXIT_USAGE, "needs two inputs, A and B, or one holding both fields; got %d",
+                argc - first);
     *a = argv[first];
-    *b = argv[first + 1];
-    if (strcmp(*a, "-") == 0 && strcmp(*b, "-") == 0)
+    *b = argc - first == 2 ? argv[first + 1] : NULL;
+    if (!*b && (!g_opt.field_b || !strcmp(g_opt.field_b, g_opt.field)))
+        cli_die(EXIT_USAGE, "one input holds both fields: give --field-b, another field "
+                "than --field's '%s'", g_opt.field);
+    if (g_opt.summary && !g_opt.images)
+        cli_die(EXIT_USAGE, "--summary needs --images");
+    if (*b && strcmp(*a, "-") == 0 && strcmp(*b, "-") == 0)
         cli_die(EXIT_USAGE, "A and B cannot both be standard input");
     if (!g_opt.field_b)
         g_opt.field_b = g_opt.field;
@@ -115,67 +124,76 @@ static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
     }
 }
 
-/* Read the first g_opt.max samples of field from path into s; every error
- * names the input and the record. */
-static void gather(sample_set *s, const char *path, const char *field)
+/* Read the first g_opt.max samples of field[k] from path into s[k], k <
+ * nsets (1, or 2 when A and B are one stream); every error names the input
+ * and the record. */
+static void gather(sample_set *s, int nsets, const char *path, const char *const *field)
 {
-    s->path = path;
-    s->field = field;
-    batch_init(&s->acc);
     tz_reader *r = tz_reader_open(path);
     if (!r)
         cli_die_last();
-    snprintf(s->name, sizeof s->name, "%s", tz_reader_name(r));
+    for (int k = 0; k < nsets; k++) {
+        s[k].path = path;
+        s[k].field = field[k];
+        batch_init(&s[k].acc);
+        snprintf(s[k].name, sizeof s[k].name, "%s", tz_reader_name(r));
+    }
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     int rc = 0;
-    while (s->acc.rows < g_opt.max && (rc = tz_read(r, &rec)) == 1) {
+    while (s[0].acc.rows < g_opt.max && (rc = tz_read(r, &rec)) == 1) {
         uint64_t at = tz_reader_index(r);
+        const char *name = s[0].name;
         if (rec.kind != TZ_BATCH)
-            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": not a batch record", s->name, at);
-        const tz_tensor *t = tz_record_find(&rec, field);
-        if (!t)
-            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": no field '%s'", s->name, at, field);
-        if (t->dtype != TZ_F32)
-            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is %s; tzdist "
-                    "needs f32", s->name, at, field, tz_dtype_name(t->dtype));
-        if (t->rank < 1)
-            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is a scalar, not a "
-                    "batch of samples", s->name, at, field);
-        /* A record of this field alone, so other fields may come and go. */
-        tz_record v;
-        tz_record_init(&v, TZ_BATCH);
-        v.t[0] = *t;
-        v.t[0].owned = 0;
-        v.ntensors = 1;
-        if (!batch_compatible(&s->acc, &v))
-            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' changes shape",
-                    s->name, at, field);
-        uint64_t rows = t->dims[0], take = g_opt.max - s->acc.rows;
-        if (take > rows)
-            take = rows;
-        size_t per = tz_tensor_row_bytes(t) / sizeof(float);
-        uint64_t bad = first_nonfinite(t->data, take * per);
-        if (bad < take * per)
-            cli_die(EXIT_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s (sample %"
-                    PRIu64 " of the input)", s->name, at, field,
-                    isnan(((const float *)t->data)[bad]) ? "NaN" : "Inf",
-                    s->acc.rows + bad / per);
-        if (batch_append(&s->acc, &v, 0, take) < 0)
-            cli_die_last();
+            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": not a batch record", name, at);
+        for (int k = 0; k < nsets; k++) {
+            const char *f = field[k];
+            const tz_tensor *t = tz_record_find(&rec, f);
+            if (!t)
+                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": no field '%s'", name, at, f);
+            if (t->dtype != TZ_F32)
+                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is %s; tzdist "
+                        "needs f32", name, at, f, tz_dtype_name(t->dtype));
+            if (t->rank < 1)
+                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is a scalar, not a "
+                        "batch of samples", name, at, f);
+            /* A record of this field alone, so other fields may come and go. */
+            tz_record v;
+            tz_record_init(&v, TZ_BATCH);
+            v.t[0] = *t;
+            v.t[0].owned = 0;
+            v.ntensors = 1;
+            if (!batch_compatible(&s[k].acc, &v))
+                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' changes shape",
+                        name, at, f);
+            uint64_t rows = t->dims[0], take = g_opt.max - s[k].acc.rows;
+            if (take > rows)
+                take = rows;
+            size_t per = tz_tensor_row_bytes(t) / sizeof(float);
+            uint64_t bad = first_nonfinite(t->data, take * per);
+            if (bad < take * per)
+                cli_die(EXIT_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s (sample %"
+                        PRIu64 " of the input)", name, at, f,
+                        isnan(((const float *)t->data)[bad]) ? "NaN" : "Inf",
+                        s[k].acc.rows + bad / per);
+            if (batch_append(&s[k].acc, &v, 0, take) < 0)
+                cli_die_last();
+        }
     }
     if (rc < 0)
         cli_die_err(rc);
     tz_reader_close(r);
     tz_record_free(&rec);
-    if (!s->acc.rows)
-        cli_die(EXIT_DATA, "%s: no samples of '%s'", s->name, field);
-    const tz_tensor *t = &s->acc.rec.t[0];
-    s->n = s->acc.rows;
-    s->d = tz_tensor_row_bytes(t) / sizeof(float);
-    s->rank = t->rank - 1;
-    memcpy(s->dims, t->dims + 1, sizeof(uint64_t) * (size_t)s->rank);
-    s->x = t->data;
+    for (int k = 0; k < nsets; k++) {
+        if (!s[k].acc.rows)
+            cli_die(EXIT_DATA, "%s: no samples of '%s'", s[k].name, field[k]);
+        const tz_tensor *t = &s[k].acc.rec.t[0];
+        s[k].n = s[k].acc.rows;
+        s[k].d = tz_tensor_row_bytes(t) / sizeof(float);
+        s[k].rank = t->rank - 1;
+        memcpy(s[k].dims, t->dims + 1, sizeof(uint64_t) * (size_t)s[k].rank);
+        s[k].x = t->data;
+    }
 }
 
 /* "[a,b,c]" into buf. */
@@ -252,7 +270,8 @@ static void compare_images(FILE *f, const sample_set *a, const sample_set *b)
     if (C > INT_MAX || H > INT_MAX || W > INT_MAX)
         cli_die(EXIT_DATA, "%s: images of '%s' are too large", a->name, a->field);
     double sum[3] = { 0 };
-    fprintf(f, "index\tmse\tpsnr\tssim\n");
+    if (!g_opt.summary)
+        fprintf(f, "index\tmse\tpsnr\tssim\n");
     for (uint64_t i = 0; i < a->n; i++) {
         const float *pa = a->x + i * a->d, *pb = b->x + i * a->d;
         double mse = imq_mse(pa, pb, a->d);
@@ -260,22 +279,33 @@ static void compare_images(FILE *f, const sample_set *a, const sample_set *b)
         double ssim = imq_ssim(pa, pb, (int)C, (int)H, (int)W, g_opt.data_range);
         if (isnan(ssim))
             cli_die_last();
-        fprintf(f, "%" PRIu64 "\t%.9g\t%.9g\t%.9g\n", i, mse, psnr, ssim);
+        if (!g_opt.summary)
+            fprintf(f, "%" PRIu64 "\t%.9g\t%.9g\t%.9g\n", i, mse, psnr, ssim);
         sum[0] += mse;
         sum[1] += psnr;
         sum[2] += ssim;
     }
     double n = (double)a->n;
-    fprintf(f, "mean\t%.9g\t%.9g\t%.9g\n", sum[0] / n, sum[1] / n, sum[2] / n);
+    if (g_opt.summary)
+        fprintf(f, "metric\tvalue\nn\t%" PRIu64 "\nmse\t%.9g\npsnr\t%.9g\npsnr_of_mse\t"
+                "%.9g\nssim\t%.9g\n", a->n, sum[0] / n, sum[1] / n,
+                imq_psnr(sum[0] / n, g_opt.data_range), sum[2] / n);
+    else
+        fprintf(f, "mean\t%.9g\t%.9g\t%.9g\n", sum[0] / n, sum[1] / n, sum[2] / n);
 }
 
 int main(int argc, char **argv)
 {
     const char *pa, *pb;
     parse_cmdline(argc, argv, &pa, &pb);
-    sample_set a, b;
-    gather(&a, pa, g_opt.field);
-    gather(&b, pb, g_opt.field_b);
+    sample_set ab[2], a, b;
+    const char *fields[2] = { g_opt.field, g_opt.field_b };
+    if (pb) {
+        gather(&ab[0], 1, pa, fields);
+        gather(&ab[1], 1, pb, fields + 1);
+    } else
+        gather(ab, 2, pa, fields);
+    a = ab[0], b = ab[1];
     check_same_shape(&a, &b);
     out_file *o = out_open(cli.output);
     if (!o)

@@ -78,7 +78,11 @@ int g_check_failed;
     X(test_chart_ranges)         \
     X(test_chart_series)         \
     X(test_pairs_load_draw)      \
-    X(test_model_widths_snapshot)
+    X(test_model_widths_snapshot) \
+    X(test_classic_neighbour_4x4) \
+    X(test_classic_harmonic)     \
+    X(test_classic_lmmse_2d)     \
+    X(test_moments_estimators)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)
