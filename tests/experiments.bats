@@ -54,4 +54,13 @@ quick() {   # run a script in a scratch copy of the tree's layout
   t=tree/build/demo/quick/metrics.tsv
   [ -s tree/build/demo/quick/grid.png ]
   awk -F'\t' '$1 == "mean" { exit !($3 > $6 + 1) }' "$t"
+  # every method scored on the same images: the observation, four
+  # baselines, SCSI, the clean-covariance LMMSE and the SI-Oracle
+  m=tree/build/demo/quick/methods.tsv
+  [ "$(tail -n +2 "$m" | wc -l)" -eq 8 ]
+  # the PSNR of the mean MSE is at most the mean PSNR (Jensen), and the
+  # classical fills beat the zero-filled observation
+  awk -F'\t' 'NR > 1 && $5 > $4 + 1e-9 { exit 1 }' "$m"
+  awk -F'\t' 'NR == 2 { o = $4 } NR > 2 && $1 ~ /neighbour|harmonic/ { n++; if (!($4 > o + 3)) exit 1 } END { exit n != 2 }' "$m"
+  grep -q "PSNR convention" tree/build/demo/quick/report.md
 }
