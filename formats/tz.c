@@ -698,6 +698,19 @@ uint64_t tz_writer_count(const tz_writer *w)
     return w->count;
 }
 
+int tz_save(const char *path, int level, const tz_record *rec)
+{
+    tz_writer *w = tz_writer_open(path, level);
+    if (!w)
+        return err_code();
+    int rc = tz_write(w, rec);
+    if (rc < 0) {
+        tz_writer_abort(w);
+        return rc;
+    }
+    return tz_writer_close(w);
+}
+
 typedef struct {
     const void *p;
     size_t n;

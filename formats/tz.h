@@ -92,6 +92,8 @@ void tz_record_remove(tz_record *rec, int i);
 tz_tensor *tz_record_find(const tz_record *rec, const char *name);
 /* Set (or replace) an attribute; copies both strings.  0 or ERR_*. */
 int tz_record_set_attr(tz_record *rec, const char *key, const char *val);
+/* Set an attribute to the decimal digits of v.  0 or ERR_*. */
+int tz_record_set_attr_u64(tz_record *rec, const char *key, uint64_t v);
 /* Remove attribute key if present. */
 void tz_record_remove_attr(tz_record *rec, const char *key);
 /* The value of key, or NULL.  Borrowed. */
@@ -165,6 +167,9 @@ int tz_write(tz_writer *w, const tz_record *rec);
 /* Write the end record, flush and publish.  Frees w.  0 or ERR_*; on error
  * the temporary file is removed. */
 int tz_writer_close(tz_writer *w);
+/* The whole stream of one record at path, written as tz_writer_open
+ * does: whole or not at all.  0 or ERR_*. */
+int tz_save(const char *path, int level, const tz_record *rec);
 /* Give up: remove the temporary file, write no end record.  Frees w. */
 void tz_writer_abort(tz_writer *w);
 /* Records written so far. */

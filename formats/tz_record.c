@@ -1,6 +1,8 @@
 /* tz_record.c - the in-memory record: tensors, attributes, validation.
  * The byte layout lives in tz.c; this file knows nothing of it. */
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,6 +268,13 @@ int tz_record_set_attr(tz_record *rec, const char *key, const char *val)
     rec->a[rec->nattrs].val = v;
     rec->nattrs++;
     return 0;
+}
+
+int tz_record_set_attr_u64(tz_record *rec, const char *key, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" PRIu64, v);
+    return tz_record_set_attr(rec, key, buf);
 }
 
 void tz_record_remove_attr(tz_record *rec, const char *key)

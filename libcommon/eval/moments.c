@@ -172,13 +172,6 @@ int mom_finish(mom_acc *a, double *mean, double *cov, uint64_t *min_pairs)
 
 /* ---- the file ------------------------------------------------------------ */
 
-static int set_u64(tz_record *r, const char *key, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%" PRIu64, v);
-    return tz_record_set_attr(r, key, buf);
-}
-
 int mom_write(const char *path, int level, const mom_file *m)
 {
     tz_record rec;
@@ -193,7 +186,7 @@ int mom_write(const char *path, int level, const mom_file *m)
         !tz_record_add(&rec, "shape", TZ_I64, 1, &r, shape))
         rc = err_code();
     if (rc == 0)
-        rc = set_u64(&rec, "count", m->count);
+        rc = tz_record_set_attr_u64(&rec, "count", m->count);
     if (rc == 0)
         rc = tz_record_set_attr(&rec, "field", m->field);
     if (rc == 0)
@@ -201,14 +194,9 @@ int mom_write(const char *path, int level, const mom_file *m)
     if (rc == 0 && m->mask[0])
         rc = tz_record_set_attr(&rec, "mask", m->mask);
     if (rc == 0)
-        rc = set_u64(&rec, "min_pairs", m->min_pairs);
-    tz_writer *w = rc == 0 ? tz_writer_open(path, level) : NULL;
-    if (rc == 0 && !w)
-        rc = err_code();
-    if (rc == 0 && (rc = tz_write(w, &rec)) < 0)
-        tz_writer_abort(w);
-    else if (rc == 0)
-        rc = tz_writer_close(w);
+        rc = tz_record_set_attr_u64(&rec, "min_pairs", m->min_pairs);
+    if (rc == 0)
+        rc = tz_save(path, level, &rec);
     tz_record_free(&rec);
     return rc;
 }

@@ -148,13 +148,6 @@ static int set_num(tz_record *r, const char *key, double v)
     return tz_record_set_attr(r, key, buf);
 }
 
-static int set_u64(tz_record *r, const char *key, uint64_t v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "%" PRIu64, v);
-    return tz_record_set_attr(r, key, buf);
-}
-
 /* The attribute key's text; ERR_DATA if it is missing. */
 static int get_text(const tz_record *r, const char *key, const char **s)
 {
@@ -310,26 +303,21 @@ int model_save(const model *m, const char *path, int level)
         rc = tz_record_set_attr(&rec, "widths", buf);
     }
     if (rc == 0)
-        rc = set_u64(&rec, "warmup", o->warmup);
+        rc = tz_record_set_attr_u64(&rec, "warmup", o->warmup);
     if (rc == 0)
-        rc = set_u64(&rec, "total", o->total);
+        rc = tz_record_set_attr_u64(&rec, "total", o->total);
     if (rc == 0)
-        rc = set_u64(&rec, "step", m->os.step);
+        rc = tz_record_set_attr_u64(&rec, "step", m->os.step);
     if (rc == 0)
-        rc = set_u64(&rec, "seed", m->seed);
+        rc = tz_record_set_attr_u64(&rec, "seed", m->seed);
     if (rc == 0)
         rc = tz_record_set_attr(&rec, "x0", m->x0);
     if (rc == 0)
         rc = tz_record_set_attr(&rec, "x1", m->x1);
     if (rc == 0)
         rc = tz_record_set_attr(&rec, "cond", m->cond);
-    tz_writer *w = rc == 0 ? tz_writer_open(path, level) : NULL;
-    if (rc == 0 && !w)
-        rc = err_code();
-    if (rc == 0 && (rc = tz_write(w, &rec)) < 0)
-        tz_writer_abort(w);
-    else if (rc == 0)
-        rc = tz_writer_close(w);
+    if (rc == 0)
+        rc = tz_save(path, level, &rec);
     tz_record_free(&rec);
     return rc;
 }
