@@ -15,15 +15,23 @@ quick() {   # run a script in a scratch copy of the tree's layout
   (cd tree && QUICK=1 "scripts/$1")
 }
 
-@test "exp-toy2d QUICK: the metrics table has every column, and SCSI beats the observations" {
+@test "exp-toy2d QUICK: seeds x repeats scored against i.i.d. references, the floor near 0, SCSI beats the observations" {
   quick exp-toy2d
   t=tree/build/toy2d/quick/metrics.tsv
-  [ "$(head -1 "$t")" = "$(printf 'case\titeration\twall_s\tmmd\tswd\tmmd_observed')" ]
-  [ "$(tail -n +2 "$t" | wc -l)" -eq 2 ]
-  # after two short iterations the pushed-back observations are already
-  # closer to the clean pool than the observations themselves
-  awk -F'\t' 'END { exit !($4 < $6) }' "$t"
-  grep -q "moons_awgn" tree/build/toy2d/quick/report.md
+  [ "$(head -1 "$t")" = "$(printf 'case\tseed\trepeat\tmodel\tmmd\tswd\tloop_s\trun_s')" ]
+  # 2 seeds x 2 repeats of SCSI, 2 repeats each of the floor and the observations
+  [ "$(awk -F'\t' '$4 == "scsi"' "$t" | wc -l)" -eq 4 ]
+  [ "$(awk -F'\t' '$4 == "clean"' "$t" | wc -l)" -eq 2 ]
+  [ "$(awk -F'\t' '$4 == "observed"' "$t" | wc -l)" -eq 2 ]
+  # wall times to the millisecond, the whole run at least the loop
+  awk -F'\t' '$4 == "scsi" { if ($7 !~ /^[0-9]+\.[0-9][0-9][0-9]$/ || $8 < $7) bad++ } END { exit bad > 0 }' "$t"
+  # means: the floor (two independent clean samples) well below the
+  # observations, and SCSI after two short iterations below the observations
+  awk -F'\t' '{ s[$4] += $5; n[$4]++ } END { f = s["clean"] / n["clean"]; o = s["observed"] / n["observed"]
+      m = s["scsi"] / n["scsi"]; exit !(f < o / 5 && f > -o / 5 && m < o) }' "$t"
+  [ "$(tail -n +2 tree/build/toy2d/quick/curve.tsv | wc -l)" -eq 2 ]
+  grep -q "| moons_awgn | 2 |" tree/build/toy2d/quick/report.md
+  grep -q "reference implementation, 5,000 steps" tree/build/toy2d/quick/report.md
 }
 
 @test "exp-gaussian QUICK: the theory checks out, and factors are measured and predicted under the rule" {

@@ -259,6 +259,26 @@ assert (np.abs(y) > 2.95).mean() > 0.05              # values pile up at the wel
 "
 }
 
+@test "examples/sim_quantise.py: noise, then rounding to the grid; the dither spreads a reading over its bin; keyed by row" {
+  tzdata gmm --std 1 -c 400 | tzcat -R x=x0 -o c.tz
+  q="exec /usr/bin/python3 $ROOT/examples/sim_quantise.py 0.25 0.5"
+  simulate --exec "$q" --seed 4 c.tz -o a.tz
+  tzcat -n 7 c.tz | simulate --exec "$q" --seed 4 | tzcat -n 400 -o b.tz
+  cmp <(tzexport csv -f x1 a.tz) <(tzexport csv -f x1 b.tz)
+  simulate --exec "$q 1" --seed 4 c.tz -o d.tz
+  tzexport npy -f x0 a.tz -o x0.npy; tzexport npy -f x1 a.tz -o x1.npy; tzexport npy -f x1 d.tz -o xd.npy
+  /usr/bin/python3 -c "
+import numpy as np
+x, y, z = (np.load(f).astype(np.float64) for f in ('x0.npy', 'x1.npy', 'xd.npy'))
+assert np.abs(y / 0.5 - np.round(y / 0.5)).max() < 1e-6       # on the grid
+# noise 0.25 plus the rounding's uniform error of variance 0.5^2 / 12
+assert 0.26 < (y - x).std() < 0.32, (y - x).std()
+assert len(np.unique(y)) < 60 and len(np.unique(z)) > 700     # atoms, then a density
+assert np.abs(z - y).max() <= 0.25 + 1e-6                      # the same rounding, dithered within its bin
+assert 0.12 < (z - y).std() < 0.17, (z - y).std()              # uniform on a bin: 0.5 / sqrt(12) = 0.144
+"
+}
+
 # ---- the simulator's processes: timeout and signals end them all ---------
 
 @test "--timeout ends the simulator and what it started, even outside its process group" {

@@ -40,6 +40,41 @@ mean_std() {  # field column -> "mean std" of that CSV column
     END { exit bad > 0 }'
 }
 
+@test "moons --iid: two draws are independent samples; make_moons' grid draws are not" {
+  # The unbiased MMD^2 of two independent samples of one law has mean 0; at
+  # n = 4000 per set, s = 0.1 (the moons' noise), its spread from draw to
+  # draw is about 7e-5 (measured over 12 pairs), so the mean of 6 pairs has
+  # a standard error of about 3e-5: the bound 9e-5 is 3 of them.  Two grid
+  # draws share the angles and come out closer than independent samples
+  # (about -1.7e-4 each), so the same bound rejects them.
+  mmd_mean() {  # mmd_mean FLAG...: the mean MMD^2 of 6 pairs of draws, and of 6 pairs of halves
+    for s in 1 2 3 4 5 6; do
+      tzdata moons "$@" -c 4000 --seed "$s" | tzcat -R x=x0 -o a.tz
+      tzdata moons "$@" -c 4000 --seed $((s + 10)) | tzcat -R x=x0 -o b.tz
+      tzdata moons "$@" -c 8000 --seed $((s + 20)) | tzcat -R x=x0 -o c.tz
+      tzcat --head 4000 c.tz -o c1.tz
+      tzcat --tail 4000 c.tz -o c2.tz
+      echo "$(tzdist --threads 1 -s 0.1 a.tz b.tz | awk '$1 == "mmd2" { print $2 }')" \
+        "$(tzdist --threads 1 -s 0.1 c1.tz c2.tz | awk '$1 == "mmd2" { print $2 }')"
+    done | awk '{ d += $1; h += $2 } END { printf "%.9f %.9f\n", d / NR, h / NR }'
+  }
+  read -r draws halves < <(mmd_mean --iid)
+  awk -v d="$draws" -v h="$halves" 'BEGIN { exit !(d < 9e-5 && d > -9e-5 && h < 9e-5 && h > -9e-5) }'
+  read -r draws halves < <(mmd_mean)
+  awk -v d="$draws" 'BEGIN { exit !(d < -9e-5) }'
+  # every point still on its moon, with the label of its moon
+  tzdata moons --iid -c 1000 --noise 0 -o m.tz
+  tzexport csv -f x,label m.tz | awk -F, '{
+      cx = $3 == 0 ? 0 : 1; cy = $3 == 0 ? 0 : 0.5
+      r = sqrt(($1 - cx)^2 + ($2 - cy)^2); if (r < 0.9999 || r > 1.0001) bad++
+      if (($3 == 0 && $2 < -1e-6) || ($3 == 1 && $2 > 0.5 + 1e-6)) bad++; n1 += $3 }
+    END { exit bad > 0 || n1 < 430 || n1 > 570 }'
+  # the first n samples do not depend on --count
+  tzdata moons --iid -c 10 --seed 3 -o a.tz
+  tzdata moons --iid -c 20 --seed 3 | tzcat --head 10 -o b.tz
+  [ "$(tzexport csv -f x a.tz)" = "$(tzexport csv -f x b.tz)" ]
+}
+
 @test "gmm: component means on the circle, std as asked" {
   tzdata gmm -c 20000 --components 4 --radius 3 --std 0.2 -o g.tz
   tzexport csv -f x,label g.tz | awk -F, '{

@@ -3,7 +3,7 @@
  * (two moons, a Gaussian mixture, a checkerboard, N(mu, Sigma)).
  *
  * Moons place all points at once (make_moons' angle grid), so they also
- * depend on --count.
+ * depend on --count; with --iid each point draws its own angle instead.
  *
  * Output records hold `x` (f32 samples) and, but for gaussian, `label`
  * (i32: the class, moon, component or square).  Samples
@@ -32,6 +32,7 @@ struct cmdline {
     int dim;
     const char *spectrum, *mean, *params;
     int no_rotate;
+    int iid;
     const char *split, *dir;
 };
 
@@ -52,6 +53,9 @@ static const cli_opt g_opts[] = {
       "moons: add A to both coordinates before scaling (default 0)", 0, 0 },
     { "scale", 0, CLI_DOUBLE, &g_opt.scale, "K",
       "moons, checkerboard: multiply coordinates by K (default 1)", 0, 0 },
+    { "iid", 0, CLI_FLAG, &g_opt.iid, NULL,
+      "moons: draw each point's moon and angle at random (independent "
+      "samples), not make_moons' evenly spaced angles", 0, 0 },
     { "components", 0, CLI_INT, &g_opt.components, "K",
       "gmm: number of components (default 8)", 1, 1e6 },
     { "radius", 0, CLI_DOUBLE, &g_opt.radius, "R",
@@ -165,7 +169,7 @@ static void make_synthetic(tz_writer *w, const char *set)
             cli_die_last();
         free(mu);
         free(eig);
-    } else if (strcmp(set, "moons") == 0) {
+    } else if (strcmp(set, "moons") == 0 && !g_opt.iid) {
         /* make_moons places all points at once (angle grid, shuffle). */
         all = mem_alloc_array((size_t)n + 1, 2 * sizeof(float));
         all_labels = mem_alloc_array((size_t)n + 1, sizeof(int32_t));
@@ -190,6 +194,9 @@ static void make_synthetic(tz_writer *w, const char *set)
                 x[2 * i] = all[2 * k];
                 x[2 * i + 1] = all[2 * k + 1];
                 label[i] = all_labels[k];
+            } else if (strcmp(set, "moons") == 0) {
+                synth_moons_iid(g_opt.noise, g_opt.shift, g_opt.scale, cli.seed, k,
+                                x + 2 * i, label + i);
             } else if (strcmp(set, "gmm") == 0) {
                 synth_gmm(g_opt.components, g_opt.radius, g_opt.std, cli.seed, k,
                           x + 2 * i, label + i);

@@ -61,6 +61,21 @@ int synth_moons(uint64_t n, double noise, double shift, double scale,
     return 0;
 }
 
+void synth_moons_iid(double noise, double shift, double scale, uint64_t seed,
+                     uint64_t index, float *xy, int32_t *label)
+{
+    rng_t r;
+    rng_init(&r, seed, SYNTH_RNG_SAMPLE, index);
+    int moon = (int)rng_below(&r, 2);
+    double a = M_PI * rng_uniform(&r);
+    double x = moon ? 1 - cos(a) : cos(a), y = moon ? 0.5 - sin(a) : sin(a);
+    x += noise * rng_normal(&r);
+    y += noise * rng_normal(&r);
+    xy[0] = (float)(scale * (x + shift));
+    xy[1] = (float)(scale * (y + shift));
+    *label = moon;
+}
+
 void synth_gmm(int k, double radius, double std, uint64_t seed,
                uint64_t index, float *xy, int32_t *label)
 {

@@ -2,7 +2,8 @@
  *
  * Every sample is a function of (seed, sample index) alone, through rng.h,
  * so a data set is the same whatever the batching.  Two moons follow
- * scikit-learn's make_moons (evenly spaced angles, shuffled, then noise);
+ * scikit-learn's make_moons (evenly spaced angles, shuffled, then noise),
+ * or, with synth_moons_iid, draw each point's moon and angle at random;
  * the others draw each sample independently. */
 #ifndef SYNTH_H
 #define SYNTH_H
@@ -17,6 +18,13 @@ enum { SYNTH_RNG_SAMPLE = 0x5301, SYNTH_RNG_SHUFFLE, SYNTH_RNG_ROTATION };
  * ERR_IO when out of memory. */
 int synth_moons(uint64_t n, double noise, double shift, double scale,
                  uint64_t seed, float *xy, int32_t *label);
+
+/* Sample index of the i.i.d. two moons: the moon (label) 0 or 1 with
+ * probability 1/2 each, the angle uniform on [0, pi], then the noise, shift
+ * and scale of synth_moons.  The law make_moons' grid stands for, without
+ * the grid: two draws of any sizes are independent samples of it. */
+void synth_moons_iid(double noise, double shift, double scale, uint64_t seed,
+                     uint64_t index, float *xy, int32_t *label);
 
 /* Sample index of a mixture of k equal-weight isotropic Gaussians of std
  * std whose means sit evenly on a circle of the given radius. */
