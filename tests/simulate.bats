@@ -295,11 +295,14 @@ assert 0.12 < (z - y).std() < 0.17, (z - y).std()              # uniform on a bi
   [ ! -e out.tz ]
 }
 
-# Start simulate in the background with SIGINT at its default (a script's
-# background job would ignore it) and wait for the simulator's 4 pids.
+# Start simulate in the background with SIGINT, SIGHUP and SIGTERM at
+# their defaults (a script's background job ignores SIGINT, and a suite run
+# under nohup ignores SIGHUP: simulate keeps a signal ignored, as every
+# program should) and wait for the simulator's 4 pids.
 start_orphan() {
   /usr/bin/python3 -c 'import os, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)
+for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+    signal.signal(s, signal.SIG_DFL)
 os.execvp(sys.argv[1], sys.argv[1:])' \
     simulate --exec "$FAULTY orphan $T/pids" --timeout 0 c.tz "$@" 2> err.txt &
   pid=$!
