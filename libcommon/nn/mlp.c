@@ -136,7 +136,8 @@ int mlp_forward(mlp *m, float *out, const float *x, const float *cond,
     return 0;
 }
 
-void mlp_backward(mlp *m, const float *dout, int B)
+/* dx: NULL, or the gradient at x, set. */
+static void backward(mlp *m, const float *dout, float *dx, int B)
 {
     /* g is the gradient at layer l's output.  The linear backward puts the
      * gradient at its input in d1; the SiLU before it takes that to d2,
@@ -145,16 +146,32 @@ void mlp_backward(mlp *m, const float *dout, int B)
     const float *g = dout;
     for (int l = m->nlayers - 1; l >= 0; l--) {
         const float *in = l == 0 ? m->in : m->post[l - 1];
-        float *din = l == 0 ? NULL : m->d1;
+        float *din = l == 0 && !dx ? NULL : m->d1;  /* d1 holds an input row too */
         if (din)
             memset(din, 0, sizeof(float) * (size_t)B * (size_t)m->fan_in[l]);
         nn_linear_backward(din, m->dw[l], m->db[l], g, in, m->w[l], B, m->fan_in[l],
                            m->fan_out[l]);
-        if (l == 0)
+        if (l == 0) {
+            int in0 = m->fan_in[0], D = m->c.dim;
+            if (dx)         /* x is the first dim values of each input row */
+                for (int i = 0; i < B; i++)
+                    memcpy(dx + (size_t)i * (size_t)D, m->d1 + (size_t)i * (size_t)in0,
+                           sizeof(float) * (size_t)D);
             break;
+        }
         size_t n = (size_t)B * (size_t)m->fan_out[l - 1];
         memset(m->d2, 0, sizeof(float) * n);
         nn_silu_backward(m->d2, m->d1, m->pre[l - 1], m->post[l - 1], n);
         g = m->d2;
     }
+}
+
+void mlp_backward(mlp *m, const float *dout, int B)
+{
+    backward(m, dout, NULL, B);
+}
+
+void mlp_backward_dx(mlp *m, const float *dout, float *dx, int B)
+{
+    backward(m, dout, dx, B);
 }

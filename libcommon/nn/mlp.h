@@ -54,6 +54,9 @@ int mlp_forward(mlp *m, float *out, const float *x, const float *cond,
                 const float *t, int B);
 /* Add to the gradients those of sum(dout * out) for the last forward. */
 void mlp_backward(mlp *m, const float *dout, int B);
+/* The same, and dx (B, dim) = the gradient of sum(dout * out) at the last
+ * forward's x (not cond or t). */
+void mlp_backward_dx(mlp *m, const float *dout, float *dx, int B);
 void mlp_zero_grad(mlp *m);
 
 #endif

@@ -61,6 +61,14 @@ void net_backward(net *n, const float *dout, int B)
         unet_backward(&n->u, dout, B);
 }
 
+void net_backward_dx(net *n, const float *dout, float *dx, int B)
+{
+    if (n->c.arch == NET_MLP)
+        mlp_backward_dx(&n->m, dout, dx, B);
+    else
+        unet_backward_dx(&n->u, dout, dx, B);
+}
+
 void net_zero_grad(net *n)
 {
     memset(n->grads, 0, sizeof(float) * n->nparams);

@@ -40,6 +40,9 @@ void net_free(net *n);
 int net_forward(net *n, float *out, const float *x, const float *cond, const float *t,
                 int B);
 void net_backward(net *n, const float *dout, int B);
+/* net_backward, and dx (B, dim) = the gradient of sum(dout * out) at the
+ * last forward's x. */
+void net_backward_dx(net *n, const float *dout, float *dx, int B);
 void net_zero_grad(net *n);
 
 #endif

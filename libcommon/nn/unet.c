@@ -256,6 +256,8 @@ static void lay_acts(unet *u, cursor *k, int B, size_t *biggest)
     u->om = take(k, Bz * G), u->orr = take(k, Bz * G);
     if ((size_t)(c->heads * c->C) * N0 > big)
         big = (size_t)(c->heads * c->C) * N0;
+    if ((size_t)(c->C + c->E) * N0 > big)     /* the input's gradient (unet_backward_dx) */
+        big = (size_t)(c->C + c->E) * N0;
     for (int i = 0; i < 4; i++)
         u->g[i] = take(k, Bz * big);
     *biggest = big;
@@ -517,7 +519,8 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
     lap(u, BW + UNET_PROF_GN, &t);
 }
 
-void unet_backward(unet *u, const float *dout, int B)
+/* dx: NULL, or the gradient at the data channels of the input, set. */
+static void backward(unet *u, const float *dout, float *dx, int B)
 {
     const unet_config *c = &u->c;
     int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
@@ -583,7 +586,16 @@ void unet_backward(unet *u, const float *dout, int B)
         float *s = gy;
         gy = gx, gx = s;
     }
-    conv_b(u, NULL, u->dwc, u->dbc, gy, u->in, u->wc, B, c->C + c->E, H, W, w0, 3, 1, 1);
+    float *din = NULL;      /* gx is free now, and holds (C + E) N0 per sample */
+    size_t nx = (size_t)c->C * (size_t)N0, nin = (size_t)(c->C + c->E) * (size_t)N0;
+    if (dx) {
+        din = c->E ? gx : dx;
+        nn_zero(din, (size_t)B * nin);
+    }
+    conv_b(u, din, u->dwc, u->dbc, gy, u->in, u->wc, B, c->C + c->E, H, W, w0, 3, 1, 1);
+    if (dx && c->E)         /* the side channels' part is not wanted */
+        for (int i = 0; i < B; i++)
+            memcpy(dx + (size_t)i * nx, gx + (size_t)i * nin, sizeof(float) * nx);
     lap(u, BW + UNET_PROF_CIN, &t0);
     /* the time (and side) embedding */
     nn_zero(u->dte, nT);
@@ -601,4 +613,14 @@ void unet_backward(unet *u, const float *dout, int B)
         nn_linear_backward(NULL, u->dws1, u->dbs1, u->g[3], u->sv, u->ws1, B, c->S, T);
     }
     lap(u, BW + UNET_PROF_TEMB, &t0);
+}
+
+void unet_backward(unet *u, const float *dout, int B)
+{
+    backward(u, dout, NULL, B);
+}
+
+void unet_backward_dx(unet *u, const float *dout, float *dx, int B)
+{
+    backward(u, dout, dx, B);
 }

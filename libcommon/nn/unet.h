@@ -114,5 +114,9 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
                  const float *t, int B);
 /* Add to the gradients those of sum(dout * out) for the last forward. */
 void unet_backward(unet *u, const float *dout, int B);
+/* The same, and dx (B, C, H, W) = the gradient of sum(dout * out) at the
+ * last forward's x (the data channels; not the side inputs or t), which
+ * guidance needs (DPS: the network's input-gradient). */
+void unet_backward_dx(unet *u, const float *dout, float *dx, int B);
 
 #endif

@@ -6,7 +6,8 @@ Usage:
   unet-dump ... | /usr/bin/python3 check_unet.py
       Loads the parameters p0 into the mirror (in the C arena's order, which
       is the mirror's registration order) and compares the forward output,
-      the loss, each parameter tensor's gradient and each tensor's change
+      the loss, each parameter tensor's gradient, the loss's gradient at the
+      input x (guidance needs it) and each tensor's change
       p1 - p0 under one torch.optim.AdamW step (lr 1e-2, weight decay 0.1)
       with the C values: relative error at most 1e-4 (max |a - b| over max |b|
       of each tensor).  For the UNet-S configuration it also runs the
@@ -261,6 +262,7 @@ def main():
     f = {k: torch.from_numpy(np.array(d[k])) for k in ("x", "cond", "t", "target")}
     if oned:        # (B, C, 1, L) -> (B, C, L)
         f["x"], f["target"] = f["x"].squeeze(2), f["target"].squeeze(2)
+    f["x"].requires_grad_(True)     # the input-gradient, for guidance (DPS)
     out = net(f["x"], f["t"], f["cond"])
     loss = F.mse_loss(out, f["target"])
     loss.backward()
@@ -283,6 +285,7 @@ def main():
         "output": (rel(np.reshape(d["out"], out.shape), out.detach().numpy()), TOL, ""),
         "loss": (rel(d["loss"], loss.item()), TOL, ""),
         "gradients": (grad_err[0], TOL, "worst of %d tensors: %s" % (len(cg), grad_err[1])),
+        "input gradient": (rel(np.reshape(d["dx"], f["x"].shape), f["x"].grad.numpy()), TOL, ""),
         # the step itself, p1 - p0, not p1: p0 would hide its errors
         "adamw step": (step_err[0], TOL, "worst: %s" % step_err[1]),
     })

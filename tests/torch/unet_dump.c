@@ -6,7 +6,7 @@
  * 3 taps, and the tensors are still written (B, C, 1, W).
  * Writes one raw plain record: the inputs x (B, C, H, W), cond (B, E H W + S),
  * t (B), target (B, heads C, H, W), the parameters before (p0), the output,
- * the MSE loss, the gradients, and the parameters after one AdamW step (p1)
+ * the MSE loss, the gradients, the loss's gradient at x (dx), and the parameters after one AdamW step (p1)
  * with lr 1e-2, weight decay 0.1.  The configuration is in the attributes
  * "unet" (C,H,W,E,S,heads,levels,nmid,temb,groups) and "widths".
  *
@@ -93,7 +93,8 @@ int main(int argc, char **argv)
         return 2;
     double loss = nn_mse(dout, out, target, no);
     memset(u.grads, 0, 4 * u.nparams);
-    unet_backward(&u, dout, B);
+    float *gx = malloc(4 * nx);
+    unet_backward_dx(&u, dout, gx, B);
     opt_config oc = opt_defaults();
     oc.lr = 1e-2;
     oc.weight_decay = 0.1;
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
     tz_record_add(&rec, "out", TZ_F32, 4, dy, out);
     tz_record_add(&rec, "loss", TZ_F64, 0, NULL, &loss);
     tz_record_add(&rec, "grads", TZ_F32, 1, dp, grads);
+    tz_record_add(&rec, "dx", TZ_F32, 4, dx, gx);
     tz_record_add(&rec, "p1", TZ_F32, 1, dp, u.params);
     char buf[128];
     snprintf(buf, sizeof buf, "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d", c.C, c.H, c.W, c.E, c.S,
@@ -127,7 +129,7 @@ int main(int argc, char **argv)
     tz_writer *w = tz_writer_to_file(stdout, 0);
     int rc = tz_write(w, &rec) < 0 || tz_writer_close(w) < 0 ? 3 : 0;
     tz_record_free(&rec);       /* the tensors were borrowed */
-    free(x), free(cond), free(t), free(target), free(out), free(dout), free(p0), free(grads);
+    free(x), free(cond), free(t), free(target), free(out), free(dout), free(p0), free(grads), free(gx);
     opt_free(&os);
     unet_free(&u);
     return rc;

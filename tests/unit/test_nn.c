@@ -135,6 +135,28 @@ void test_mlp_gradient_finite_difference(void)
         fprintf(stderr, "  %d of %zu gradients off, worst relative error %g\n", bad,
                 m.nparams, worst);
     CHECK(bad == 0);
+    /* The input's gradient (x only, not cond or t), the same way. */
+    float dx[B * 3];
+    mlp_loss(&m, x, cond, t, c, B, out);
+    mlp_backward_dx(&m, dout, dx, B);
+    bad = 0, worst = 0;
+    for (int i = 0; i < B * 3; i++) {
+        float keep = x[i];
+        const float h = 1e-2f;
+        x[i] = keep + h;
+        double lp = mlp_loss(&m, x, cond, t, c, B, out);
+        x[i] = keep - h;
+        double lm = mlp_loss(&m, x, cond, t, c, B, out);
+        x[i] = keep;
+        double fd = (lp - lm) / (2 * h);
+        double err = fabs(fd - dx[i]) / fmax(1e-2, fabs(fd));
+        worst = fmax(worst, err);
+        bad += err > 2e-2;
+    }
+    if (bad)
+        fprintf(stderr, "  %d of %d input gradients off, worst relative error %g\n", bad,
+                B * 3, worst);
+    CHECK(bad == 0);
     mlp_free(&m);
 }
 

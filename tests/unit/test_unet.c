@@ -76,6 +76,33 @@ static void check_gradient(const unet_config *cfg, const char *what)
     fprintf(stderr, "  %s: %d of %d gradients off, worst relative error %.2g\n", what, bad,
             tried, worst);
     CHECK(bad == 0);
+    /* The input's gradient (guidance's), against central differences on
+     * every value of x; the parameter gradients it also adds are those of
+     * unet_backward. */
+    float *dx = malloc(4 * nx), *g0 = malloc(4 * u.nparams);
+    memcpy(g0, u.grads, 4 * u.nparams);
+    loss(&u, x, cond, t, c, B, out, no);
+    memset(u.grads, 0, 4 * u.nparams);
+    unet_backward_dx(&u, dout, dx, B);
+    CHECK(memcmp(g0, u.grads, 4 * u.nparams) == 0);
+    bad = 0, worst = 0;
+    for (size_t i = 0; i < nx; i++) {
+        float keep = x[i];
+        const float h = 1e-2f;
+        x[i] = keep + h;
+        double lp = loss(&u, x, cond, t, c, B, out, no);
+        x[i] = keep - h;
+        double lm = loss(&u, x, cond, t, c, B, out, no);
+        x[i] = keep;
+        double fd = (lp - lm) / (2 * h);
+        double err = fabs(fd - dx[i]) / fmax(1e-1, fabs(fd));
+        worst = fmax(worst, err);
+        bad += err > 2e-2;
+    }
+    fprintf(stderr, "  %s: %d of %zu input gradients off, worst relative error %.2g\n", what,
+            bad, nx, worst);
+    CHECK(bad == 0);
+    free(dx), free(g0);
     free(x), free(cond), free(c), free(out), free(dout);
     unet_free(&u);
 }
@@ -85,6 +112,8 @@ void test_unet_gradient_finite_difference(void)
     unet_config cfg = { .C = 2, .H = 8, .W = 4, .E = 1, .S = 2, .heads = 2, .levels = 2,
                         .width = { 4, 8 }, .nmid = 1, .temb = 8, .groups = 2 };
     check_gradient(&cfg, "U-Net");
+    cfg.E = 0, cfg.S = 0;       /* the input convolution reads x alone */
+    check_gradient(&cfg, "U-Net without side inputs");
 }
 
 /* H = 1: the 1-D U-Net of signals, conv1d all through. */
