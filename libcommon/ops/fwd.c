@@ -12,6 +12,7 @@
 
 #include "base/err.h"
 #include "ops/fwd.h"
+#include "ops/lin.h"
 #include "formats/img.h"
 #include "base/mem.h"
 #include "base/par.h"
@@ -217,110 +218,40 @@ const char *fwd_side_fields(const fwd_spec *spec)
     return buf;
 }
 
-/* ---- kernels --------------------------------------------------------- */
+/* ---- the linear part ------------------------------------------------ */
 
-int fwd_gauss_kernel(double sigma, double radius_sigmas, float *k, int cap)
+int fwd_linear(const fwd_spec *spec, lin_chain *lc)
 {
-    int r = (int)ceil(radius_sigmas * sigma);
-    if (2 * r + 1 > cap)
-        r = (cap - 1) / 2;
-    double sum = 0;
-    for (int i = -r; i <= r; i++)
-        sum += exp(-0.5 * i * i / (sigma * sigma));
-    for (int i = -r; i <= r; i++)
-        k[i + r] = (float)(exp(-0.5 * i * i / (sigma * sigma)) / sum);
-    return 2 * r + 1;
-}
-
-void fwd_motion_kernel(int k, double theta, float *kern)
-{
-    /* Splat points spaced 1/16 pixel along the segment bilinearly into the
-     * grid: anti-aliased at any angle, k pixels long at angle 0. */
-    memset(kern, 0, sizeof(float) * (size_t)k * (size_t)k);
-    double c = (k - 1) / 2.0, half = (k - 1) / 2.0, sum = 0;
-    int steps = 16 * k;
-    for (int s = 0; s <= steps; s++) {
-        double t = k == 1 ? 0 : -half + 2 * half * s / steps;
-        double x = c + t * cos(theta), y = c - t * sin(theta);
-        int x0 = (int)floor(x), y0 = (int)floor(y);
-        double fx = x - x0, fy = y - y0;
-        for (int dy = 0; dy < 2; dy++)
-            for (int dx = 0; dx < 2; dx++) {
-                int xx = x0 + dx, yy = y0 + dy;
-                if (xx < 0 || yy < 0 || xx >= k || yy >= k)
-                    continue;
-                double w = (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
-                kern[yy * k + xx] += (float)w;
-                sum += w;
-            }
-    }
-    for (int i = 0; i < k * k; i++)
-        kern[i] = (float)(kern[i] / sum);
-}
-
-/* Index i reflected into [0, n) without repeating the edge (numpy's and
- * torch's "reflect"). */
-static int reflect(int i, int n)
-{
-    if (n == 1)
-        return 0;
-    int period = 2 * (n - 1);
-    i %= period;
-    if (i < 0)
-        i += period;
-    return i < n ? i : period - i;
-}
-
-/* 1-D convolution of each row of a (rows, n) array with k (taps, centred),
- * reflected edges; tmp holds n floats. */
-static void conv_rows(float *a, int rows, int n, const float *k, int taps, float *tmp)
-{
-    int r = taps / 2;
-    for (int row = 0; row < rows; row++) {
-        float *x = a + (size_t)row * (size_t)n;
-        /* The interior with taps outermost, so the inner loop vectorises;
-         * the edges, where indices reflect, one by one. */
-        int lo = r < n ? r : n, hi = n - r > lo ? n - r : lo;
-        for (int i = lo; i < hi; i++)
-            tmp[i] = 0;
-        for (int j = 0; j < taps; j++) {
-            float kj = k[j];
-            const float *src = x - r + j;
-            for (int i = lo; i < hi; i++)
-                tmp[i] += kj * src[i];
+    memset(lc, 0, sizeof *lc);
+    const char *noisy = NULL;   /* the last operator that added noise */
+    for (int j = 0; j < spec->nops; j++) {
+        const fwd_op *op = &spec->op[j];
+        const char *name = g_kinds[op->kind].name;
+        double noise = 0;
+        int kind = -1;
+        switch (op->kind) {
+        case OP_MASK: kind = LIN_MASK, noise = op->p[1]; break;
+        case OP_BLUR: kind = LIN_BLUR, noise = op->p[1]; break;
+        case OP_MOTION: kind = LIN_MOTION, noise = op->p[1]; break;
+        case OP_DOWN: kind = LIN_DOWN; break;
+        case OP_AWGN: noise = op->p[0]; break;
+        default:
+            return err_set(ERR_USAGE, "%s is not a linear operator (the linear ones: mask, "
+                           "blur, motion, down, and awgn's noise)", name);
         }
-        for (int i = 0; i < n; i++) {
-            if (i == lo)
-                i = hi;
-            if (i >= n)
-                break;
-            float s = 0;
-            for (int j = 0; j < taps; j++)
-                s += k[j] * x[reflect(i - r + j, n)];
-            tmp[i] = s;
+        if (kind >= 0) {
+            if (noisy)
+                return err_set(ERR_USAGE, "%s after %s's noise: the noise is then not white "
+                               "at the output", name, noisy);
+            lc->step[lc->n].kind = kind;
+            lc->step[lc->n++].p = op->p[0];
         }
-        memcpy(x, tmp, sizeof(float) * (size_t)n);
-    }
-}
-
-/* The same down the columns of an (h, w) image; tmp holds h * w floats.
- * Whole rows are combined at a time, so the inner loop runs along memory
- * and vectorises. */
-static void conv_cols(float *a, int h, int w, const float *k, int taps, float *tmp)
-{
-    int r = taps / 2;
-    for (int i = 0; i < h; i++) {
-        float *out = tmp + (size_t)i * (size_t)w;
-        for (int x = 0; x < w; x++)
-            out[x] = 0;
-        for (int j = 0; j < taps; j++) {
-            const float *in = a + (size_t)reflect(i - r + j, h) * (size_t)w;
-            float kj = k[j];
-            for (int x = 0; x < w; x++)
-                out[x] += kj * in[x];
+        if (noise > 0) {
+            noisy = name;
+            lc->noise_var += noise * noise;
         }
     }
-    memcpy(a, tmp, sizeof(float) * (size_t)h * (size_t)w);
+    return 0;
 }
 
 /* Poisson(lambda): multiplication for small lambda, else Hoermann's PTRS
@@ -431,10 +362,10 @@ static void apply_op(apply_ctx *c, int j, float *s, rng_t *r, float *side, scrat
         return;
     }
     case OP_BLUR: {
-        int taps = fwd_gauss_kernel(op->p[0], 3, sc->kern, 2 * 301 + 1);
+        int taps = lin_gauss_kernel(op->p[0], 3, sc->kern, 2 * 301 + 1);
         for (int ch = 0; ch < c->c; ch++) {
-            conv_rows(s + (size_t)ch * hw, c->h, c->w, sc->kern, taps, sc->tmp);
-            conv_cols(s + (size_t)ch * hw, c->h, c->w, sc->kern, taps, sc->tmp);
+            lin_conv_rows(s + (size_t)ch * hw, c->h, c->w, sc->kern, taps, sc->tmp);
+            lin_conv_cols(s + (size_t)ch * hw, c->h, c->w, sc->kern, taps, sc->tmp);
         }
         if (op->p[1] > 0)
             rng_add_normal_f32(r, s, per, (float)op->p[1]);
@@ -444,24 +375,10 @@ static void apply_op(apply_ctx *c, int j, float *s, rng_t *r, float *side, scrat
         int k = (int)op->p[0];
         double theta = M_PI * (2 * rng_uniform(r) - 1);
         *side = (float)(theta / M_PI);
-        fwd_motion_kernel(k, theta, sc->kern);
-        for (int ch = 0; ch < c->c; ch++) {
-            float *img = s + (size_t)ch * hw;
-            for (int y = 0; y < c->h; y++)
-                for (int x = 0; x < c->w; x++) {
-                    float acc = 0;
-                    for (int ky = 0; ky < k; ky++)
-                        for (int kx = 0; kx < k; kx++) {
-                            float kv = sc->kern[ky * k + kx];
-                            if (kv == 0)
-                                continue;
-                            int yy = reflect(y + ky - k / 2, c->h), xx = reflect(x + kx - k / 2, c->w);
-                            acc += kv * img[(size_t)yy * (size_t)c->w + (size_t)xx];
-                        }
-                    sc->tmp[(size_t)y * (size_t)c->w + (size_t)x] = acc;
-                }
-            memcpy(img, sc->tmp, sizeof(float) * hw);
-        }
+        theta = M_PI * (double)*side;   /* the angle the side field records, exactly */
+        lin_motion_kernel(k, theta, sc->kern);
+        for (int ch = 0; ch < c->c; ch++)
+            lin_conv2d(s + (size_t)ch * hw, c->h, c->w, sc->kern, k, sc->tmp);
         if (op->p[1] > 0)
             rng_add_normal_f32(r, s, per, (float)op->p[1]);
         return;
@@ -478,28 +395,15 @@ static void apply_op(apply_ctx *c, int j, float *s, rng_t *r, float *side, scrat
         for (size_t i = 0; i < per; i++)
             s[i] = (float)(poisson(r, fmax(s[i], 0) * op->p[0]) / op->p[0]);
         return;
-    case OP_DOWN: {
-        int f = (int)op->p[0];
-        for (int ch = 0; ch < c->c; ch++) {
-            float *img = s + (size_t)ch * hw;
-            for (int by = 0; by < c->h; by += f)
-                for (int bx = 0; bx < c->w; bx += f) {
-                    double sum = 0;
-                    for (int y = by; y < by + f; y++)
-                        for (int x = bx; x < bx + f; x++)
-                            sum += img[(size_t)y * (size_t)c->w + (size_t)x];
-                    for (int y = by; y < by + f; y++)
-                        for (int x = bx; x < bx + f; x++)
-                            img[(size_t)y * (size_t)c->w + (size_t)x] = (float)(sum / (f * f));
-                }
-        }
+    case OP_DOWN:
+        for (int ch = 0; ch < c->c; ch++)
+            lin_down(s + (size_t)ch * hw, c->h, c->w, (int)op->p[0]);
         return;
-    }
     case OP_SMOOTH: {
         double sd = op->p[0] * (1 + op->p[1] * (2 * rng_uniform(r) - 1));
         *side = (float)sd;
-        int taps = fwd_gauss_kernel(sd, 4, sc->kern, 2 * 4001 + 1);
-        conv_rows(s, rows, c->w, sc->kern, taps, sc->tmp);
+        int taps = lin_gauss_kernel(sd, 4, sc->kern, 2 * 4001 + 1);
+        lin_conv_rows(s, rows, c->w, sc->kern, taps, sc->tmp);
         return;
     }
     case OP_TILT: {

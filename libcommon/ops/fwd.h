@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "formats/tz.h"
+#include "ops/lin.h"
 
 #define FWD_OPS_MAX 16
 
@@ -49,14 +50,11 @@ int fwd_apply(const fwd_spec *spec, const tz_tensor *x, uint64_t first,
  * messages and manuals.  Static storage, overwritten by the next call. */
 const char *fwd_side_fields(const fwd_spec *spec);
 
-/* ---- kernels, exposed for the tests ------------------------------------ */
-
-/* The normalised Gaussian kernel of standard deviation sigma with radius
- * ceil(3 sigma) (blur) into k, which holds 2*ceil(3 sigma)+1 taps.
- * Returns the number of taps. */
-int fwd_gauss_kernel(double sigma, double radius_sigmas, float *k, int cap);
-/* The k x k motion kernel: a line of length k through the centre at angle
- * theta (radians), anti-aliased, normalised to sum 1. */
-void fwd_motion_kernel(int k, double theta, float *kern);
+/* The linear part of spec (lin.h), for guidance and the classical
+ * deconvolutions: mask, blur, motion and down as the chain's steps, their
+ * noise and awgn's summed as the noise variance at the output.  0, or
+ * ERR_USAGE naming the operator that is not linear (jpeg, poisson, ...),
+ * or noise that a later step would colour. */
+int fwd_linear(const fwd_spec *spec, lin_chain *lc);
 
 #endif
