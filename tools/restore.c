@@ -10,7 +10,10 @@
  *
  * With --classic, no model: a classical restorer (method/classic.h) fills
  * the unobserved values of x1 (its mask field given) into x0, and the
- * same scores follow. */
+ * same scores follow.  With --dps SPEC, the model is a generative prior
+ * trained on clean data, guided by the instrument SPEC's linear part
+ * (method/dps.h): the baseline that needs clean data and a known,
+ * differentiable instrument. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,18 +28,20 @@
 #include "base/out.h"        /* out_open, out_commit */
 #include "method/push.h"       /* push_transport */
 #include "method/classic.h"    /* cls_restore */
+#include "method/dps.h"        /* dps_transport */
+#include "ops/fwd.h"           /* fwd_parse, fwd_linear */
 #include "eval/moments.h"      /* mom_read */
 #include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
     const char *model, *method, *reference, *metrics, *samples_field;
-    const char *classic, *prior, *mask;
+    const char *classic, *prior, *mask, *dps;
     int steps, sde, raw, samples;
-    double range, noise_var, ridge;
+    double range, noise_var, ridge, zeta;
 };
 
 static struct cmdline g_opt = { .steps = 40, .method = "euler", .samples = 1, .range = 1,
-                                .mask = "mask", .ridge = -1 };
+                                .mask = "mask", .ridge = -1, .zeta = 1 };
 
 static const cli_opt g_opts[] = {
     { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required without --classic)", 0, 0 },
@@ -56,6 +61,11 @@ static const cli_opt g_opts[] = {
       "with --reference: per-sample and mean MSE, PSNR, SSIM as TSV to FILE", 0, 0 },
     { "data-range", 0, CLI_DOUBLE, &g_opt.range, "L",
       "the data's range for PSNR and SSIM (default 1)", 1e-30, 1e30 },
+    { "dps", 0, CLI_STR, &g_opt.dps, "SPEC",
+      "diffusion posterior sampling: -m is a generative prior, guided through the "
+      "instrument SPEC (its linear part: mask, blur, motion, down, noise)", 0, 0 },
+    { "zeta", 0, CLI_DOUBLE, &g_opt.zeta, "Z", "--dps: the guidance step (default 1)", 0,
+      1e6 },
     { "classic", 0, CLI_STR, &g_opt.classic, "neighbour|harmonic|lmmse",
       "no model: a classical restorer of masked x1 into x0", 0, 0 },
     { "prior", 0, CLI_STR, &g_opt.prior, "FILE",
@@ -125,8 +135,10 @@ static void score_record(scores *sc, const tz_tensor *x, const tz_tensor *y,
 
 /* ---- restoring ----------------------------------------------------------- */
 
-/* x = the mean of K transports of the group's n rows; the samples, if
- * wanted, into all (n, K, D). */
+static lin_chain g_lin;     /* --dps: the instrument's linear part */
+
+/* x = the mean of K transports (or DPS runs) of the group's n rows; the
+ * samples, if wanted, into all (n, K, D). */
 static void restore_group(model *m, const push_group *g, float *x, float *all, float *one,
                           uint64_t first, const push_opts *po)
 {
@@ -137,7 +149,9 @@ static void restore_group(model *m, const push_group *g, float *x, float *all, f
         push_opts o = *po;
         o.seed = cli.seed + k * UINT64_C(0x9e3779b97f4a7c15);
         float *dst = K == 1 ? x : one;
-        if (push_transport(m, g, dst, &o, first) < 0)
+        dps_opts d = { po->steps, g_opt.zeta, o.seed, m->x1 };
+        if ((g_opt.dps ? dps_transport(m, g, &g_lin, dst, &d, first)
+                       : push_transport(m, g, dst, &o, first)) < 0)
             cli_die_last();
         if (K == 1) {
             if (all)
@@ -242,9 +256,16 @@ int main(int argc, char **argv)
         cli_die(EXIT_USAGE, "--prior needs --classic lmmse");
     if (!g_opt.model && !g_opt.classic)
         cli_die(EXIT_USAGE, "need -m MODEL or --classic NAME");
-    if (g_opt.samples > 1 && !g_opt.sde)
+    if (g_opt.samples > 1 && !g_opt.sde && !g_opt.dps)
         cli_die(EXIT_USAGE, "--samples %d needs --sde: the ODE gives one answer",
                 g_opt.samples);
+    if (g_opt.dps) {
+        fwd_spec spec;
+        if (g_opt.classic || g_opt.sde)
+            cli_die(EXIT_USAGE, "--dps is a method of its own: not with --classic or --sde");
+        if (fwd_parse(g_opt.dps, &spec) < 0 || fwd_linear(&spec, &g_lin) < 0)
+            cli_die(EXIT_USAGE, "--dps: %s", err_msg());
+    }
     if (g_opt.metrics && !g_opt.reference)
         cli_die(EXIT_USAGE, "--metrics needs --reference NAME");
     nn_set_threads(cli.threads);
@@ -254,9 +275,11 @@ int main(int argc, char **argv)
         if (push_load(&m, g_opt.model, g_opt.method, g_opt.sde, g_opt.raw, g_opt.steps,
                       &po) < 0)
             cli_die_last();
-        if (m.generative)
-            cli_die(EXIT_USAGE, "%s is a generative model: it restores nothing (see pushback "
-                    "--count)", g_opt.model);
+        if (g_opt.dps && dps_check_model(&m) < 0)
+            cli_die(EXIT_USAGE, "%s: %s", g_opt.model, err_msg());
+        if (m.generative && !g_opt.dps)
+            cli_die(EXIT_USAGE, "%s is a generative model: it restores nothing but with --dps "
+                    "(see also pushback --count)", g_opt.model);
     }
     scores sc = { 0 };
     out_file *mf = NULL;

@@ -48,6 +48,7 @@ int g_check_failed;
     X(test_unet_gradient_finite_difference) \
     X(test_unet_small_shape)     \
     X(test_unet1d_gradient_finite_difference) \
+    X(test_dps_guidance_finite_difference) \
     X(test_nn_conv1d)            \
     X(test_img_png_roundtrip)    \
     X(test_img_png_expand)       \
