@@ -122,7 +122,7 @@ PY
   tzcat -R x=x0 <(tzdata gmm -c 50) -o g.tz
   si-train --generative --steps 0 g.tz -o gen.tz -q
   run --separate-stderr restore -m gen.tz obs.tz -o out.tz
-  fails_with 1 "gen.tz is a generative model"
+  fails_with 1 "gen.tz is a generative model: it restores nothing but with --dps"
   run --separate-stderr restore -m ode.tz -r nope --metrics m.tsv obs.tz -o out.tz
   fails_with 2 "obs.tz: record 0: need an f32 reference field 'nope'"
   # the second input lacks the reference: it is the one named
@@ -187,4 +187,81 @@ PY
   $PY -c "
 import numpy as np; s, x = np.load('s.npy'), np.load('x.npy')
 assert np.array_equal(s[:, 0], x), 'the kept sample is not x0'"
+}
+
+# Fashion-MNIST images through $1 (observations x1, the clean kept as
+# 'clean'), and an untrained generative U-Net of the clean images.
+dps_setup() {
+  tzdata fashion-mnist --split test -c "${2:-32}" | tzcat -R x=x0 | simulate "$1" -o dp.tz
+  tzcat -R x0=clean dp.tz -o do.tz
+  si-train --generative --steps 0 --batch 4 --widths 8,16 --mid 1 --groups 4 --temb 16 \
+    dp.tz -o g0.tz -q
+}
+
+@test "DPS: with an untrained prior (drift 0) it is a normalised descent on |y - A x|: the residual on the observed pixels falls 5-fold" {
+  dps_setup mask:p=0.5:noise=0.05
+  restore -m g0.tz --dps mask:p=0.5:noise=0.05 --zeta 0 -n 40 do.tz -o z0.tz -q
+  restore -m g0.tz --dps mask:p=0.5:noise=0.05 --zeta 1 -n 40 do.tz -o z1.tz -q
+  for f in z0 z1; do
+    tzexport npy -f x0 $f.tz -o $f-x.npy
+    tzexport npy -f x1 $f.tz -o $f-y.npy
+    tzexport npy -f mask $f.tz -o $f-m.npy
+  done
+  $PY - <<'PY'
+import numpy as np
+def resid(f):
+    x, y, m = np.load(f + "-x.npy"), np.load(f + "-y.npy"), np.load(f + "-m.npy")
+    r = (x - y) * m.reshape(x.shape)
+    return np.sqrt((r.astype(np.float64) ** 2).reshape(len(x), -1).sum(1))
+r0, r1 = resid("z0"), resid("z1")
+print("residual: zeta 0 %.3f, zeta 1 %.3f" % (r0.mean(), r1.mean()))
+# zeta 0 leaves the start, N(0, I) noise, untouched: about sqrt(392); each
+# step of zeta 1 moves x by 1 straight towards y, 40 in all
+assert 15 < r0.mean() < 25, r0.mean()
+assert (r1 < r0 / 5).all(), (r0, r1)
+# and what was not observed is not guided: the unobserved pixels keep the start
+x0, x1 = np.load("z0-x.npy"), np.load("z1-x.npy")
+m = np.load("z1-m.npy").reshape(x0.shape)
+assert np.array_equal(x0[m == 0], x1[m == 0])
+PY
+}
+
+@test "DPS: the same bytes whatever the records and threads; K runs' mean; blur and motion run" {
+  dps_setup motion:k=5:noise=0.05 24
+  opts=(-m g0.tz --dps motion:k=5:noise=0.05 --zeta 0.3 -n 6 -k 2 --keep-samples s --seed 2)
+  restore "${opts[@]}" --threads 1 -q do.tz -o a.tz
+  tzcat -n 5 do.tz | restore "${opts[@]}" --threads 2 -q | tzcat -n 24 -o b.tz
+  cmp a.tz b.tz
+  tzexport npy -f s a.tz -o s.npy
+  tzexport npy -f x0 a.tz -o x.npy
+  $PY -c "
+import numpy as np; s, x = np.load('s.npy'), np.load('x.npy')
+assert s.shape == (24, 2, 1, 28, 28)
+assert np.allclose(x, s.astype(np.float64).mean(1), atol=1e-6)
+assert (s[:, 0] != s[:, 1]).any(axis=(1, 2, 3)).all(), 'the two runs start alike'"
+  dps_setup blur:sigma=1:noise=0.05 8
+  restore -m g0.tz --dps blur:sigma=1:noise=0.05 -n 4 -r clean --metrics m.tsv do.tz -o c.tz -q
+  [ "$(wc -l < m.tsv)" -eq 10 ]
+}
+
+@test "DPS: usage and data errors" {
+  dps_setup mask:p=0.5 8
+  run --separate-stderr restore -m g0.tz --dps jpeg:q=30 do.tz -o out.tz
+  fails_with 1 "--dps: jpeg is not a linear operator"
+  run --separate-stderr restore -m g0.tz --dps awgn:sigma=0.1,blur do.tz -o out.tz
+  fails_with 1 "not white at the output"
+  run --separate-stderr restore -m g0.tz --dps mask --sde do.tz -o out.tz
+  fails_with 1 "--dps is a method of its own"
+  si-train --steps 0 --batch 4 --cond mask --widths 8,16 --mid 1 --groups 4 --temb 16 \
+    dp.tz -o cond.tz -q
+  run --separate-stderr restore -m cond.tz --dps mask do.tz -o out.tz
+  fails_with 1 "cond.tz: DPS needs a generative model"
+  si-train --generative --gamma 0.5 --steps 0 --batch 4 --widths 8,16 --mid 1 --groups 4 \
+    --temb 16 dp.tz -o gg.tz -q
+  run --separate-stderr restore -m gg.tz --dps mask do.tz -o out.tz
+  fails_with 1 "DPS needs the plain drift of gamma 0"
+  tzcat -d mask do.tz -o nomask.tz
+  run --separate-stderr restore -m g0.tz --dps mask nomask.tz -o out.tz
+  fails_with 2 "nomask.tz: record 0: DPS needs an f32 field 'mask'"
+  [ ! -e out.tz ]
 }
