@@ -29,19 +29,20 @@
 #include "method/push.h"       /* push_transport */
 #include "method/classic.h"    /* cls_restore */
 #include "method/dps.h"        /* dps_transport */
+#include "method/deconv.h"     /* dcv_restore_record */
 #include "ops/fwd.h"           /* fwd_parse, fwd_linear */
 #include "eval/moments.h"      /* mom_read */
 #include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
     const char *model, *method, *reference, *metrics, *samples_field;
-    const char *classic, *prior, *mask, *dps;
+    const char *classic, *prior, *mask, *dps, *instrument;
     int steps, sde, raw, samples;
     double range, noise_var, ridge, zeta;
 };
 
 static struct cmdline g_opt = { .steps = 40, .method = "euler", .samples = 1, .range = 1,
-                                .mask = "mask", .ridge = -1, .zeta = 1 };
+                                .mask = "mask", .ridge = -1, .zeta = 1, .noise_var = -1 };
 
 static const cli_opt g_opts[] = {
     { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required without --classic)", 0, 0 },
@@ -72,8 +73,12 @@ static const cli_opt g_opts[] = {
       "--classic lmmse: the prior's mean and covariance (a tzmoments file)", 0, 0 },
     { "mask", 0, CLI_STR, &g_opt.mask, "NAME",
       "--classic: the mask field, 1 observed, 0 not (default mask)", 0, 0 },
+    { "instrument", 0, CLI_STR, &g_opt.instrument, "SPEC",
+      "--classic lmmse: the observations went through the linear instrument SPEC (mask, "
+      "blur, motion, down, noise), not a mask alone", 0, 0 },
     { "noise-var", 0, CLI_DOUBLE, &g_opt.noise_var, "V",
-      "--classic lmmse: the noise variance of the observed values (default 0)", 0, 1e30 },
+      "--classic lmmse: the noise variance of the observed values (default 0, or "
+      "--instrument's)", 0, 1e30 },
     { "ridge", 0, CLI_DOUBLE, &g_opt.ridge, "R",
       "--classic lmmse: added to the observed block's diagonal; observed values kept "
       "(default 1e-6 L^2)", 0, 1e30 },
@@ -87,6 +92,8 @@ static const cli_spec g_spec = {
     "reference.",
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
+
+static lin_chain g_lin;     /* --dps, --instrument: the instrument's linear part */
 
 /* ---- scores ------------------------------------------------------------ */
 
@@ -134,8 +141,6 @@ static void score_record(scores *sc, const tz_tensor *x, const tz_tensor *y,
 }
 
 /* ---- restoring ----------------------------------------------------------- */
-
-static lin_chain g_lin;     /* --dps: the instrument's linear part */
 
 /* x = the mean of K transports (or DPS runs) of the group's n rows; the
  * samples, if wanted, into all (n, K, D). */
@@ -212,9 +217,20 @@ static void classic_run(tz_reader *r, tz_writer *w, scores *sc)
     if (method == CLS_LMMSE) {
         if (mom_read(g_opt.prior, &mf) < 0)
             cli_die_last();
-        p = (cls_prior){ mf.d, mf.mean, mf.cov, g_opt.noise_var, g_opt.ridge >= 0 ?
+        double s2 = g_opt.noise_var >= 0 ? g_opt.noise_var
+                    : g_opt.instrument ? g_lin.noise_var : 0;
+        p = (cls_prior){ mf.d, mf.mean, mf.cov, s2, g_opt.ridge >= 0 ?
                          g_opt.ridge : 1e-6 * g_opt.range * g_opt.range };
         pp = &p;
+    }
+    /* --instrument: the image's shape from the prior's sample shape */
+    int C = 1, H = 1, W = 1;
+    if (g_opt.instrument) {
+        if (mf.rank != 2 && mf.rank != 3)
+            cli_die(EXIT_DATA, "%s: --instrument needs a prior of images ((H, W) or (C, H, W) "
+                    "per sample)", g_opt.prior);
+        C = mf.rank == 3 ? (int)mf.shape[0] : 1;
+        H = (int)mf.shape[mf.rank - 2], W = (int)mf.shape[mf.rank - 1];
     }
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
@@ -225,7 +241,10 @@ static void classic_run(tz_reader *r, tz_writer *w, scores *sc)
                  tz_reader_index(r));
         if (rec.kind == TZ_BATCH) {
             check_reference(&rec, tz_record_find(&rec, "x1"), "x1", where);
-            if (cls_restore_record(&rec, "x1", g_opt.mask, "x0", method, pp, cli.threads) < 0)
+            if ((g_opt.instrument
+                     ? dcv_restore_record(&rec, "x1", "x0", pp, &g_lin, C, H, W, cli.threads)
+                     : cls_restore_record(&rec, "x1", g_opt.mask, "x0", method, pp,
+                                          cli.threads)) < 0)
                 cli_die(-err_code(), "%s: %s", where, err_msg());
             if (g_opt.reference)
                 score_record(sc, tz_record_find(&rec, "x0"), tz_record_find(&rec, "x1"),
@@ -254,6 +273,13 @@ int main(int argc, char **argv)
             cli_die(EXIT_USAGE, "--prior FILE goes with --classic lmmse, and only with it");
     } else if (g_opt.prior)
         cli_die(EXIT_USAGE, "--prior needs --classic lmmse");
+    if (g_opt.instrument) {
+        fwd_spec spec;
+        if (!g_opt.prior)
+            cli_die(EXIT_USAGE, "--instrument goes with --classic lmmse --prior FILE");
+        if (fwd_parse(g_opt.instrument, &spec) < 0 || fwd_linear(&spec, &g_lin) < 0)
+            cli_die(EXIT_USAGE, "--instrument: %s", err_msg());
+    }
     if (!g_opt.model && !g_opt.classic)
         cli_die(EXIT_USAGE, "need -m MODEL or --classic NAME");
     if (g_opt.samples > 1 && !g_opt.sde && !g_opt.dps)
