@@ -265,3 +265,26 @@ assert (s[:, 0] != s[:, 1]).any(axis=(1, 2, 3)).all(), 'the two runs start alike
   fails_with 2 "nomask.tz: record 0: DPS needs an f32 field 'mask'"
   [ ! -e out.tz ]
 }
+
+@test "--means K1,K2: the means of the first K1, K2 samples as fields x0_meanK, from the kept samples" {
+  pairs 120
+  sde_model
+  restore -m sde.tz --sde -k 4 --keep-samples s --means 1,3,4 -n 10 --seed 6 obs.tz -o r.tz
+  for f in s x0 x0_mean1 x0_mean3 x0_mean4; do tzexport npy -f $f r.tz -o $f.npy; done
+  $PY - <<'PY'
+import numpy as np
+s = np.load("s.npy").astype(np.float64)
+for k in (1, 3, 4):
+    m = np.load("x0_mean%d.npy" % k)
+    assert np.array_equal(m, s[:, :k].mean(1).astype(np.float32)), k
+assert np.array_equal(np.load("x0_mean1.npy"), np.load("s.npy")[:, 0])
+assert np.allclose(np.load("x0.npy"), np.load("x0_mean4.npy"), atol=1e-6)
+PY
+  # the same without --keep-samples
+  restore -m sde.tz --sde -k 4 --means 3 -n 10 --seed 6 obs.tz | tzexport npy -f x0_mean3 -o m3.npy
+  cmp m3.npy x0_mean3.npy
+  run --separate-stderr restore -m sde.tz --sde -k 4 --means 5 obs.tz -o out.tz
+  fails_with 1 "--means needs up to 16 counts from 1 to --samples .4."
+  run --separate-stderr restore --classic harmonic --means 1 obs.tz -o out.tz
+  fails_with 1 "--means is for samples"
+}

@@ -35,7 +35,7 @@
 #include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
-    const char *model, *method, *reference, *metrics, *samples_field;
+    const char *model, *method, *reference, *metrics, *samples_field, *means;
     const char *classic, *prior, *mask, *dps, *instrument;
     int steps, sde, raw, samples;
     double range, noise_var, ridge, zeta;
@@ -56,6 +56,9 @@ static const cli_opt g_opts[] = {
       "posterior samples per observation, averaged (K > 1 needs --sde; default 1)", 1, 4096 },
     { "keep-samples", 0, CLI_STR, &g_opt.samples_field, "NAME",
       "also write the K samples as field NAME, shape (N, K, ...)", 0, 0 },
+    { "means", 0, CLI_STR, &g_opt.means, "K1,K2,...",
+      "also the means of the first K1, K2, ... samples, as fields X0_meanK (X0 the model's "
+      "x0)", 0, 0 },
     { "reference", 'r', CLI_STR, &g_opt.reference, "NAME",
       "the clean field to score against (it passes through)", 0, 0 },
     { "metrics", 0, CLI_STR, &g_opt.metrics, "FILE",
@@ -174,6 +177,31 @@ static void restore_group(model *m, const push_group *g, float *x, float *all, f
     }
 }
 
+/* --means: the counts, in the order given (at most 16). */
+static int g_nmeans;
+static int g_means[16];
+
+static void parse_means(void)
+{
+    for (const char *p = g_opt.means; p && *p;) {
+        char *end;
+        long k = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || k < 1 || k > g_opt.samples || g_nmeans == 16)
+            cli_die(EXIT_USAGE, "--means needs up to 16 counts from 1 to --samples (%d), "
+                    "comma-separated; got '%s'", g_opt.samples, g_opt.means);
+        g_means[g_nmeans++] = (int)k;
+        p = *end ? end + 1 : end;
+    }
+}
+
+/* The field of the mean of the first k samples. */
+static const char *mean_name(const model *m, int k)
+{
+    static char buf[MODEL_NAME_MAX + 32];
+    snprintf(buf, sizeof buf, "%s_mean%d", m->x0, k);
+    return buf;
+}
+
 /* With --reference, the record's reference field must match y (named x1). */
 static void check_reference(const tz_record *rec, const tz_tensor *y, const char *x1,
                             const char *where)
@@ -204,6 +232,31 @@ static void prepare_record(const model *m, tz_record *rec, const char *where)
         (g_opt.samples_field &&
          !tz_record_add(rec, g_opt.samples_field, TZ_F32, rank + 1, dims, NULL)))
         cli_die_last();
+    for (int i = 0; i < g_nmeans; i++) {
+        if (tz_record_find(rec, mean_name(m, g_means[i])))
+            cli_die(EXIT_DATA, "%s: field '%s' is already there", where,
+                    mean_name(m, g_means[i]));
+        if (!tz_record_add(rec, mean_name(m, g_means[i]), TZ_F32, rank, ydims, NULL))
+            cli_die_last();
+    }
+}
+
+/* --means: each mean of the first k of the K samples in all (n, K, D),
+ * summed in double in sample order, into the records. */
+static void scatter_means(const model *m, const push_group *g, const float *all, float *x,
+                          size_t D, size_t K)
+{
+    for (int c = 0; c < g_nmeans; c++) {
+        size_t k = (size_t)g_means[c];
+        for (uint64_t i = 0; i < g->rows; i++)
+            for (size_t j = 0; j < D; j++) {
+                double s = 0;
+                for (size_t q = 0; q < k; q++)
+                    s += all[(i * K + q) * D + j];
+                x[i * D + j] = (float)(s / (double)k);
+            }
+        push_group_scatter(g, mean_name(m, g_means[c]), x, D);
+    }
 }
 
 /* ---- classical restorers ------------------------------------------------- */
@@ -292,6 +345,9 @@ int main(int argc, char **argv)
         if (fwd_parse(g_opt.dps, &spec) < 0 || fwd_linear(&spec, &g_lin) < 0)
             cli_die(EXIT_USAGE, "--dps: %s", err_msg());
     }
+    if (g_opt.means && g_opt.classic)
+        cli_die(EXIT_USAGE, "--means is for samples: not with --classic");
+    parse_means();
     if (g_opt.metrics && !g_opt.reference)
         cli_die(EXIT_USAGE, "--metrics needs --reference NAME");
     nn_set_threads(cli.threads);
@@ -335,13 +391,15 @@ int main(int argc, char **argv)
                 prepare_record(&m, &g.rec[i], g.where[i]);
         float *x = mem_alloc_array(g.rows, 4 * D);
         float *one = K > 1 ? mem_alloc_array(g.rows, 4 * D) : NULL;
-        float *all = g_opt.samples_field ? mem_alloc_array(g.rows, 4 * D * K) : NULL;
-        if (g.rows && (!x || (K > 1 && !one) || (g_opt.samples_field && !all)))
+        int keep = g_opt.samples_field || g_nmeans;
+        float *all = keep ? mem_alloc_array(g.rows, 4 * D * K) : NULL;
+        if (g.rows && (!x || (K > 1 && !one) || (keep && !all)))
             cli_die_last();
         restore_group(&m, &g, x, all, one, done, &po);
         push_group_scatter(&g, m.x0, x, D);
-        if (all)
+        if (g_opt.samples_field)
             push_group_scatter(&g, g_opt.samples_field, all, D * K);
+        scatter_means(&m, &g, all, x, D, K);    /* x is written: keep it last */
         free(x), free(one), free(all);
         for (int i = 0; i < g.n; i++) {
             tz_record *rec = &g.rec[i];
