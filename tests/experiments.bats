@@ -72,3 +72,30 @@ quick() {   # run a script in a scratch copy of the tree's layout
   awk -F'\t' 'NR == 2 { o = $4 } NR > 2 && $1 ~ /neighbour|harmonic/ { n++; if (!($4 > o + 3)) exit 1 } END { exit n != 2 }' "$m"
   grep -q "PSNR convention" tree/build/demo/quick/report.md
 }
+
+@test "exp-restoration QUICK: every method on the same test images, three tasks, DPS tuned on validation images" {
+  quick exp-restoration
+  q=tree/build/restoration/quick
+  t=$q/metrics.tsv
+  [ "$(head -1 "$t")" = "$(printf 'task\tmethod\testimate\tneeds\tmse\tpsnr\tpsnr_of_mse\tssim\twall_s')" ]
+  # mask: observation, 3 classical, SCSI ode + 2 means, clean LMMSE, DPS 2 means,
+  # the oracle's ode + 2 means = 13 rows; each blur: the same with one classical
+  [ "$(awk -F'\t' '$1 == "mask"' "$t" | wc -l)" -eq 13 ]
+  [ "$(awk -F'\t' '$1 == "gblur"' "$t" | wc -l)" -eq 11 ]
+  [ "$(awk -F'\t' '$1 == "motion"' "$t" | wc -l)" -eq 11 ]
+  # Jensen: the PSNR of the mean MSE is at most the mean PSNR, every row
+  awk -F'\t' 'NR > 1 && $7 > $6 + 1e-9 { exit 1 }' "$t"
+  # the classical baselines beat the observation (the fills by 3 dB on
+  # masks, the Wiener filter on the blurs)
+  awk -F'\t' '$3 == "-" && $2 == "observation" { o[$1] = $6 }
+      $2 ~ /harmonic|neighbour/ { if (!($6 > o[$1] + 3)) bad++; n++ }
+      $2 ~ /^Wiener/ { if (!($6 > o[$1])) bad++; n++ } END { exit bad || n != 4 }' "$t"
+  # the mean of two samples scores above one sample (PSNR rewards the mean)
+  awk -F'\t' '$3 == "mean-1" { a[$1 $2] = $6 } $3 == "mean-2" { b[$1 $2] = $6 }
+      END { for (k in a) { n++; if (!(b[k] > a[k])) bad++ } exit bad || n != 9 }' "$t"
+  # DPS's zeta from the validation images: both tried, per task
+  [ "$(tail -n +2 "$q/tuning.tsv" | wc -l)" -eq 6 ]
+  for k in mask gblur motion; do [ -s "$q/grid-$k.png" ]; done
+  grep -q "PSNR convention" "$q/report.md"
+  grep -q "masking: SCSI mean-8 at or above" "$q/report.md"
+}
