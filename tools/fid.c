@@ -195,6 +195,7 @@ static void finish(sample_set *s)
     s->cov = mem_alloc_array(s->d * s->d, sizeof(double));
     if (!s->mean || !s->cov || mom_finish(&s->acc, s->mean, s->cov, NULL) < 0)
         cli_die_last();
+    mom_free(&s->acc);          /* its d x d sums, before the distance needs more */
 }
 
 /* A's mean and covariance from the moments file at path. */
