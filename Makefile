@@ -78,7 +78,7 @@ endif
 
 # Install the Debian packages, if missing: deps those to build and run the
 # demo (the C toolchain, the libraries, the data set, man); test-deps those
-# and bats, NumPy and PyTorch, which only the tests use.
+# and bats, NumPy, SciPy and PyTorch, which only the tests use.
 deps:
 	@scripts/install-deps
 

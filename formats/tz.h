@@ -109,6 +109,11 @@ uint64_t tz_tensor_count(const tz_tensor *t);
 size_t tz_tensor_row_bytes(const tz_tensor *t);
 /* Bytes of the whole tensor. */
 size_t tz_tensor_bytes(const tz_tensor *t);
+/* The shape dims[0..rank) as "[a,b,c]" ("[]" for rank 0) into buf, which
+ * TZ_SHAPE_TEXT_MAX bytes hold whole for any rank up to TZ_RANK_MAX (a
+ * shorter buf gets a cut string).  Returns buf. */
+#define TZ_SHAPE_TEXT_MAX (2 + TZ_RANK_MAX * 21)
+const char *tz_shape_text(const uint64_t *dims, int rank, char *buf, size_t len);
 /* Element i (row-major) of t as a double, whatever its dtype; NaN for a
  * dtype without numbers. */
 double tz_tensor_get(const tz_tensor *t, uint64_t i);

@@ -150,6 +150,16 @@ size_t tz_tensor_bytes(const tz_tensor *t)
     return (size_t)tz_tensor_count(t) * tz_dtype_size(t->dtype);
 }
 
+const char *tz_shape_text(const uint64_t *dims, int rank, char *buf, size_t len)
+{
+    size_t k = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < rank && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%" PRIu64, i ? "," : "", dims[i]);
+    if (k < len)
+        snprintf(buf + k, len - k, "]");
+    return buf;
+}
+
 /* Validate one tensor's shape: known dtype, rank within caps, and the
  * element size times the product of the non-zero dims at most the payload
  * cap (tz(5)), so that no partial product (a row's bytes, say) can

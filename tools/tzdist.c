@@ -196,25 +196,15 @@ static void gather(sample_set *s, int nsets, const char *path, const char *const
     }
 }
 
-/* "[a,b,c]" into buf. */
-static const char *shape_text(const sample_set *s, char *buf, size_t len)
-{
-    int k = snprintf(buf, len, "[");
-    for (int i = 0; i < s->rank && k < (int)len - 24; i++)
-        k += snprintf(buf + k, len - (size_t)k, "%s%" PRIu64, i ? "," : "", s->dims[i]);
-    snprintf(buf + k, len - (size_t)k, "]");
-    return buf;
-}
-
 static void check_same_shape(const sample_set *a, const sample_set *b)
 {
     if (a->rank == b->rank &&
         !memcmp(a->dims, b->dims, sizeof(uint64_t) * (size_t)a->rank))
         return;
-    char sa[128], sb[128];
+    char sa[TZ_SHAPE_TEXT_MAX], sb[TZ_SHAPE_TEXT_MAX];
     cli_die(EXIT_DATA, "per-sample shapes differ: %s '%s' is %s, %s '%s' is %s",
-            a->name, a->field, shape_text(a, sa, sizeof sa), b->name, b->field,
-            shape_text(b, sb, sizeof sb));
+            a->name, a->field, tz_shape_text(a->dims, a->rank, sa, sizeof sa),
+            b->name, b->field, tz_shape_text(b->dims, b->rank, sb, sizeof sb));
 }
 
 static void need_two(const sample_set *s)
@@ -257,9 +247,9 @@ static void compare_sets(FILE *f, const sample_set *a, const sample_set *b)
 static void compare_images(FILE *f, const sample_set *a, const sample_set *b)
 {
     if (a->rank != 2 && a->rank != 3) {
-        char sa[128];
-        cli_die(EXIT_DATA, "%s: '%s' is %s per sample; --images needs (C,H,W) or "
-                "(H,W)", a->name, a->field, shape_text(a, sa, sizeof sa));
+        char sa[TZ_SHAPE_TEXT_MAX];
+        cli_die(EXIT_DATA, "%s: '%s' is %s per sample; --images needs (C,H,W) or (H,W)",
+                a->name, a->field, tz_shape_text(a->dims, a->rank, sa, sizeof sa));
     }
     if (a->n != b->n)
         cli_die(EXIT_DATA, "%s has %" PRIu64 " samples of '%s', %s has %" PRIu64

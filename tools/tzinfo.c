@@ -121,12 +121,8 @@ static void print_totals(const field *f, int nf, uint64_t records, uint64_t samp
                "type", "shape", "count", "min", "max", "mean", "std", "nan", "inf");
     for (int i = 0; i < nf; i++) {
         const field *x = &f[i];
-        char shape[128];
-        int n = snprintf(shape, sizeof shape, "[");
-        for (int d = x->rank ? 1 : 0; d < x->rank && n < 100; d++)
-            n += snprintf(shape + n, sizeof shape - (size_t)n, "%s%" PRIu64,
-                          d > 1 ? "," : "", x->dims[d]);
-        snprintf(shape + n, sizeof shape - (size_t)n, "]");
+        char shape[TZ_SHAPE_TEXT_MAX];
+        tz_shape_text(x->dims + 1, x->rank ? x->rank - 1 : 0, shape, sizeof shape);
         if (!g_opt.stats) {
             printf("  %-12s %-4s per-sample %s, %" PRIu64 " rows\n", x->name,
                    tz_dtype_name(x->dtype), shape, x->rows);

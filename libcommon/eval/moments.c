@@ -8,12 +8,10 @@
 #include <string.h>
 
 #include "eval/moments.h"
+#include "eval/psd.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "formats/tz.h"
-
-void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
-            double *w, double *work, const int *lwork, int *info);
 
 int mom_init(mom_acc *a, size_t d, int masked)
 {
@@ -87,42 +85,6 @@ int mom_add(mom_acc *a, const float *x, const float *m, size_t mcount)
     return 0;
 }
 
-/* C = V max(L, 0) V^T in place (C symmetric, d x d). */
-static int clip_psd(double *C, size_t d)
-{
-    int n = (int)d, info = 0, lwork = -1;
-    double q;
-    double *w = mem_alloc_array(d, sizeof(double));
-    if (!w)
-        return ERR_IO;
-    dsyev_("V", "U", &n, C, &n, w, &q, &lwork, &info);
-    lwork = info == 0 ? (int)q : 0;
-    double *work = info == 0 ? mem_alloc_array((size_t)lwork, sizeof(double)) : NULL;
-    double *V = work ? mem_alloc_array(d * d, sizeof(double)) : NULL;
-    if (!V) {
-        free(w), free(work);
-        return info ? err_set(ERR_NUMERIC, "moments: dsyev's workspace query failed (%d)",
-                              info) : ERR_IO;
-    }
-    /* dsyev on the row-major C sees its transpose: the same matrix */
-    dsyev_("V", "U", &n, C, &n, w, work, &lwork, &info);
-    if (info != 0) {
-        free(w), free(work), free(V);
-        return err_set(ERR_NUMERIC, "moments: the eigendecomposition failed (dsyev info %d)",
-                       info);
-    }
-    /* Column-major: eigenvector k is C[k*d .. k*d + d); row k of V =
-     * sqrt(max(L_k, 0)) times it, and C = V^T V. */
-    for (size_t k = 0; k < d; k++) {
-        double s = w[k] > 0 ? sqrt(w[k]) : 0;
-        for (size_t i = 0; i < d; i++)
-            V[k * d + i] = s * C[k * d + i];
-    }
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0, V, n, V, n, 0.0, C, n);
-    free(w), free(work), free(V);
-    return 0;
-}
-
 int mom_finish(mom_acc *a, double *mean, double *cov, uint64_t *min_pairs)
 {
     flush(a);
@@ -156,12 +118,9 @@ int mom_finish(mom_acc *a, double *mean, double *cov, uint64_t *min_pairs)
                          nij * mu[i] * mu[j]) / (nij - 1);
                 cov[i * d + j] = cov[j * d + i] = c;
             }
-        int rc = clip_psd(cov, d);
+        int rc = psd_clip(cov, d);
         if (rc < 0)
             return rc;
-        for (size_t i = 0; i < d; i++)      /* exactly symmetric */
-            for (size_t j = i + 1; j < d; j++)
-                cov[j * d + i] = cov[i * d + j];
     }
     for (size_t i = 0; i < d; i++)
         mean[i] = a->masked && a->N[i * d + i] == 0 ? 0 : a->shift[i] + mu[i];

@@ -14,7 +14,7 @@
  *               C_ij   = 1/(|P_ij|-1) sum_{k in P_ij} (x_ki - mean_i)(x_kj - mean_j)
  *                                                          (0 if |P_ij| < 2),
  *             then made positive semi-definite: C = V max(L, 0) V^T from its
- *             eigendecomposition C = V L V^T (LAPACK dsyev).  This is what
+ *             eigendecomposition C = V L V^T (LAPACK dsyev; psd.h).  This is what
  *             can be estimated from masked data alone.  With every value
  *             observed it is the full estimator (but for the clipping of
  *             rounding-size negative eigenvalues).

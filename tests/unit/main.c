@@ -85,7 +85,11 @@ int g_check_failed;
     X(test_classic_neighbour_4x4) \
     X(test_classic_harmonic)     \
     X(test_classic_lmmse_2d)     \
-    X(test_moments_estimators)
+    X(test_moments_estimators)   \
+    X(test_frechet_trace_sqrt)   \
+    X(test_psd_sqrt)             \
+    X(test_kid_mmd2_vs_naive)    \
+    X(test_kid_pool_and_subsets)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)
