@@ -68,7 +68,7 @@ assert moved > 0.05, moved          # the restoration is not the observation
 PY
 }
 
-@test "lmmse --instrument blur: numpy's estimate with A from the kernel, to 1e-5" {
+@test "lmmse --instrument blur, down: numpy's estimate with A from the kernels, to 1e-5" {
   synth s 300 1 9 11 1
   observe blur:sigma=1:noise=0.05 s 30
   # the instrument's noise variance by default, plus the default ridge 1e-6
@@ -90,6 +90,12 @@ PY
   observe blur:sigma=3:noise=0.05 c 20
   restore -q --classic lmmse --prior c.mom --instrument blur:sigma=3:noise=0.05 obs.tz -o r.tz
   check_lmmse r.tz c.mom blur:sigma=3:noise=0.05 0.002501
+  # a blur, then 2 x 2 block means
+  synth d 300 1 6 8 10
+  observe blur:sigma=0.6,down:f=2,awgn:sigma=0.05 d 20
+  restore -q --classic lmmse --prior d.mom --instrument blur:sigma=0.6,down:f=2,awgn:sigma=0.05 \
+    obs.tz -o r.tz
+  check_lmmse r.tz d.mom blur:sigma=0.6,down:f=2,awgn:sigma=0.05 0.002501
 }
 
 @test "lmmse --instrument blur on Fashion-MNIST (28 x 28, one gain for all): numpy's, to 1e-5" {
@@ -217,6 +223,14 @@ assert abs(x - y)[~m].min() > 1e-3"
   fails_with 2 "noangle.tz: record 0: need an f32 field 'angle' of 1 values per sample"
   run --separate-stderr restore --classic lmmse --prior s.mom --instrument mask obs.tz -o out.tz
   fails_with 2 "obs.tz: record 0: need an f32 field 'mask' of 99 values per sample"
+  # NaN in the observations
+  observe blur:sigma=1:noise=0.05 s 10
+  tzexport -q npy -f x1 obs.tz -o y.npy
+  tzexport -q npy -f clean obs.tz -o clean.npy
+  $PY -c "import numpy as np; y = np.load('y.npy'); y[3, 0, 2, 2] = np.nan; np.save('y.npy', y)"
+  $PY "$ROOT/tests/npy2tz.py" nan.tz clean=clean.npy x1=y.npy
+  run --separate-stderr restore --classic lmmse --prior s.mom --instrument blur nan.tz -o out.tz
+  fails_with 4 "nan.tz: record 0: 'x1' holds NaN or Inf \(sample 3\)"
   # no noise and no ridge: unobserved pixels make A S A^T singular
   observe mask:p=0.5 s 10
   run --separate-stderr restore --classic lmmse --prior s.mom --instrument mask --ridge 0 obs.tz -o out.tz
@@ -367,6 +381,10 @@ PY
   simulate -q blur:noise=0.05 s.tz -o obs.tz
   tzmoments -q --stationary blur:noise=0.05 -f x1 obs.tz -o a.mom
   tzcat -q -n 7 obs.tz | tzmoments -q --stationary blur:noise=0.05 -f x1 -o b.mom
+  cmp a.mom b.mom
+  simulate -q motion:k=3:noise=0.05 s.tz -o mobs.tz
+  tzmoments -q --stationary motion:k=3:noise=0.05 -f x1 mobs.tz -o a.mom
+  tzcat -q -n 7 mobs.tz | tzmoments -q --stationary motion:k=3:noise=0.05 -f x1 -o b.mom
   cmp a.mom b.mom
   # on multiples of 2^-12, so that adding 0.25 is exact in f32
   tzexport -q npy -f x1 obs.tz -o y.npy

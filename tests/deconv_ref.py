@@ -99,6 +99,10 @@ def chain_matrix(spec, C, H, W, mask=None, angle=None):
         elif name == "motion":
             K = motion_kernel(int(o.get("k", 5)), np.pi * float(angle))
             S = np.kron(np.eye(C), conv2d_matrix(H, W, K))
+        elif name == "down":
+            f = int(o.get("f", 2))
+            D = lambda n: np.kron(np.eye(n // f), np.full((f, f), 1 / f))
+            S = np.kron(np.eye(C), np.kron(D(H), D(W)))
         elif name == "awgn":
             continue
         else:
