@@ -178,9 +178,18 @@ int dcv_restore_record(tz_record *rec, const char *yname, const char *xname,
 {
     tz_tensor *y = tz_record_find(rec, yname);
     size_t d = (size_t)C * (size_t)H * (size_t)W, hw = (size_t)H * (size_t)W;
-    if (!y || y->dtype != TZ_F32 || y->rank < 2 || tz_tensor_row_bytes(y) != 4 * d)
-        return err_set(ERR_DATA, "need an f32 observation field '%s' of %d x %d x %d images",
-                       yname, C, H, W);
+    if (!y || y->dtype != TZ_F32 || y->rank < 3 || y->rank > 4)
+        return err_set(ERR_DATA, "need an f32 observation field '%s' of images (N, H, W) or "
+                       "(N, C, H, W)", yname);
+    /* The images' shape, not only their size: a prior of 11 x 9 images
+     * passed a size check on 9 x 11 ones, and A (a blur's, a motion's) was
+     * then built on the wrong grid, silently. */
+    uint64_t yc = y->rank == 4 ? y->dims[1] : 1, yh = y->dims[y->rank - 2],
+             yw = y->dims[y->rank - 1];
+    if (yc != (uint64_t)C || yh != (uint64_t)H || yw != (uint64_t)W)
+        return err_set(ERR_DATA, "'%s' holds %llu x %llu x %llu images, the prior %d x %d x %d",
+                       yname, (unsigned long long)yc, (unsigned long long)yh,
+                       (unsigned long long)yw, C, H, W);
     if (p->d != d)
         return err_set(ERR_DATA, "the prior has %zu values per sample, '%s' %zu", p->d,
                        yname, d);

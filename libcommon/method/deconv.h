@@ -29,7 +29,8 @@
 #include "ops/lin.h"
 #include "formats/tz.h"
 
-/* A batch record's observations `y` (f32, n x C H W), with the side fields
+/* A batch record's observations `y` (f32 images (n, C, H, W), or (n, H, W)
+ * when C is 1: the prior's shape, not only its size), with the side fields
  * the chain needs (mask, angle), restored into the new f32 field `x` of
  * y's shape, under prior p (p->s2 the noise variance), the images split
  * over `threads` threads (the bytes do not depend on the count).  0;
