@@ -141,10 +141,58 @@ PY
   run --separate-stderr restore --classic lmmse data.tz -o out.tz
   fails_with 1 "--prior FILE goes with --classic lmmse"
   run --separate-stderr restore --classic median data.tz -o out.tz
-  fails_with 1 "--classic needs neighbour, harmonic or lmmse; got 'median'"
+  fails_with 1 "--classic needs neighbour, harmonic, lmmse or deblock; got 'median'"
   run --separate-stderr restore --classic harmonic -m x.tz data.tz -o out.tz
   fails_with 1 "not with -m"
   run --separate-stderr restore data.tz -o out.tz
   fails_with 1 "need -m MODEL or --classic NAME"
   [ ! -e out.tz ]
+}
+
+@test "deblock: numpy's filter across the 8x8 block edges; small steps smoothed, real edges and T 0 kept" {
+  $PY - <<'PY'
+import numpy as np
+r = np.random.default_rng(3)
+# 2-channel 20x27 images: constant 8x8 blocks (steps between them) plus a
+# little noise, and one large step (a real edge) inside
+b = r.uniform(0.3, 0.7, (6, 2, 3, 4))
+y = np.kron(b, np.ones((8, 8)))[:, :, :20, :27] + 0.01 * r.standard_normal((6, 2, 20, 27))
+y[:, :, :, 8:] += 0.6 * (r.random((6, 1, 1, 1)) < 0.5)     # a real edge at column 8 in some
+np.save("y.npy", y.astype(np.float32))
+PY
+  $PY "$ROOT/tests/npy2tz.py" j.tz x1=y.npy
+  restore --classic deblock --threshold 0.15 j.tz -o d.tz -q
+  restore --classic deblock --threshold 0 j.tz -o d0.tz -q
+  tzexport npy -f x0 d.tz -o d.npy
+  tzexport npy -f x0 d0.tz -o d0.npy
+  $PY - <<'PY'
+import numpy as np
+y = np.load("y.npy"); d = np.load("d.npy"); d0 = np.load("d0.npy")
+assert np.array_equal(d0, y), "threshold 0 is not the identity"
+def one_pass(src, t):           # across the edges along the last axis
+    out = src.copy(); n = src.shape[-1]
+    for e in range(8, n, 8):
+        p0, q0 = src[..., e - 1], src[..., e]
+        p1 = src[..., e - 2] if e >= 2 else p0
+        q1 = src[..., e + 1] if e + 1 < n else q0
+        s = np.abs(q0 - p0) < t
+        out[..., e - 1] = np.where(s, (p1 + 2 * p0 + q0) / 4, p0)
+        out[..., e] = np.where(s, (p0 + 2 * q0 + q1) / 4, q0)
+    return out
+ref = one_pass(y.astype(np.float32), np.float32(0.15))
+ref = one_pass(ref.swapaxes(-1, -2), np.float32(0.15)).swapaxes(-1, -2)
+assert np.allclose(d, ref, atol=1e-6), np.abs(d - ref).max()
+# away from the horizontal edges (rows 7, 8, 15, 16), a column-8 step of
+# 0.15 or more (the real edge) is kept and a smaller one smoothed
+rows = [i for i in range(20) if i not in (7, 8, 15, 16)]
+step = np.abs(y[..., rows, 8] - y[..., rows, 7])
+keep, smooth = step >= 0.15, step < 0.15
+assert keep.sum() > 10 and smooth.sum() > 10, (keep.sum(), smooth.sum())
+assert np.array_equal(d[..., rows, 7][keep], y[..., rows, 7][keep])
+assert (d[..., rows, 7][smooth] != y[..., rows, 7][smooth]).all()
+# inside a block, away from its edges, nothing moves
+assert np.array_equal(d[..., 2:6, 2:6], y[..., 2:6, 2:6])
+PY
+  run --separate-stderr restore --classic deblock <(tzdata gmm -c 5 | tzcat -R x=x1) -o out.tz
+  fails_with 2 "deblock needs f32 images"
 }

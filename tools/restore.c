@@ -30,6 +30,7 @@
 #include "method/classic.h"    /* cls_restore */
 #include "method/dps.h"        /* dps_transport */
 #include "method/deconv.h"     /* dcv_restore_record */
+#include "method/deblock.h"    /* dbk_restore_record */
 #include "ops/fwd.h"           /* fwd_parse, fwd_linear */
 #include "eval/moments.h"      /* mom_read */
 #include "formats/tz.h"         /* tz_reader, tz_writer */
@@ -38,11 +39,11 @@ struct cmdline {
     const char *model, *method, *reference, *metrics, *samples_field, *means;
     const char *classic, *prior, *mask, *dps, *instrument;
     int steps, sde, raw, samples;
-    double range, noise_var, ridge, zeta;
+    double range, noise_var, ridge, zeta, threshold;
 };
 
 static struct cmdline g_opt = { .steps = 40, .method = "euler", .samples = 1, .range = 1,
-                                .mask = "mask", .ridge = -1, .zeta = 1, .noise_var = -1 };
+                                .mask = "mask", .ridge = -1, .zeta = 1, .noise_var = -1, .threshold = 0.1 };
 
 static const cli_opt g_opts[] = {
     { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required without --classic)", 0, 0 },
@@ -70,8 +71,11 @@ static const cli_opt g_opts[] = {
       "instrument SPEC (its linear part: mask, blur, motion, down, noise)", 0, 0 },
     { "zeta", 0, CLI_DOUBLE, &g_opt.zeta, "Z", "--dps: the guidance step (default 1)", 0,
       1e6 },
-    { "classic", 0, CLI_STR, &g_opt.classic, "neighbour|harmonic|lmmse",
-      "no model: a classical restorer of masked x1 into x0", 0, 0 },
+    { "classic", 0, CLI_STR, &g_opt.classic, "neighbour|harmonic|lmmse|deblock",
+      "no model: a classical restorer of x1 into x0 (masked images; deblock: JPEG images)",
+      0, 0 },
+    { "threshold", 0, CLI_DOUBLE, &g_opt.threshold, "T",
+      "--classic deblock: block-edge steps below T are smoothed (default 0.1)", 0, 1e30 },
     { "prior", 0, CLI_STR, &g_opt.prior, "FILE",
       "--classic lmmse: the prior's mean and covariance (a tzmoments file)", 0, 0 },
     { "mask", 0, CLI_STR, &g_opt.mask, "NAME",
@@ -296,6 +300,8 @@ static void classic_run(tz_reader *r, tz_writer *w, scores *sc)
             check_reference(&rec, tz_record_find(&rec, "x1"), "x1", where);
             if ((g_opt.instrument
                      ? dcv_restore_record(&rec, "x1", "x0", pp, &g_lin, C, H, W, cli.threads)
+                     : method == CLS_DEBLOCK
+                     ? dbk_restore_record(&rec, "x1", "x0", g_opt.threshold)
                      : cls_restore_record(&rec, "x1", g_opt.mask, "x0", method, pp,
                                           cli.threads)) < 0)
                 cli_die(-err_code(), "%s: %s", where, err_msg());
@@ -320,8 +326,8 @@ int main(int argc, char **argv)
         if (g_opt.model)
             cli_die(EXIT_USAGE, "--classic restores without a model: not with -m");
         if (cls_parse(g_opt.classic) < 0)
-            cli_die(EXIT_USAGE, "--classic needs neighbour, harmonic or lmmse; got '%s'",
-                    g_opt.classic);
+            cli_die(EXIT_USAGE, "--classic needs neighbour, harmonic, lmmse or deblock; got "
+                    "'%s'", g_opt.classic);
         if ((cls_parse(g_opt.classic) == CLS_LMMSE) != (g_opt.prior != NULL))
             cli_die(EXIT_USAGE, "--prior FILE goes with --classic lmmse, and only with it");
     } else if (g_opt.prior)

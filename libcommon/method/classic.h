@@ -86,9 +86,11 @@ int cls_lmmse(const cls_prior *p, const float *y, const float *m, size_t mcount,
 
 /* ---- a batch of images --------------------------------------------------- */
 
-enum { CLS_NEIGHBOUR, CLS_HARMONIC, CLS_LMMSE };
+/* CLS_DEBLOCK is method/deblock.h's, named here so that one name parses
+ * them all; cls_restore does not take it. */
+enum { CLS_NEIGHBOUR, CLS_HARMONIC, CLS_LMMSE, CLS_DEBLOCK };
 
-/* The restorer named "neighbour", "harmonic" or "lmmse", or -1. */
+/* The restorer named "neighbour", "harmonic", "lmmse" or "deblock", or -1. */
 int cls_parse(const char *name);
 
 /* Restore n images of d = C*H*W values each (y, n x d; masks m, n x
