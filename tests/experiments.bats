@@ -99,3 +99,18 @@ quick() {   # run a script in a scratch copy of the tree's layout
   grep -q "PSNR convention" "$q/report.md"
   grep -q "masking: SCSI mean-8 at or above" "$q/report.md"
 }
+
+@test "exp-jpeg QUICK: five qualities, the deblocking threshold tuned on validation images, the target stated" {
+  quick exp-jpeg
+  q=tree/build/jpeg/quick
+  t=$q/metrics.tsv
+  [ "$(head -1 "$t" | cut -f1-9)" = "$(printf 'quality\tin_training_range\tpsnr_observed\tpsnr_deblock\tthreshold\tpsnr_scsi\tssim_observed\tssim_deblock\tssim_scsi')" ]
+  [ "$(tail -n +2 "$t" | cut -f1,2 | tr '\t\n' ':,')" = "10:yes,30:yes,50:yes,70:no,90:no," ]
+  # the JPEG image gets better with the quality; the tuned filter is at
+  # least the image (threshold 0, no filter, is among those tried)
+  awk -F'\t' 'NR > 2 && !($3 > p) { exit 1 } NR > 1 { p = $3; if ($4 < $3 - 1e-9) exit 1 }' "$t"
+  # 5 thresholds x 5 qualities tried
+  [ "$(tail -n +2 "$q/tuning.tsv" | wc -l)" -eq 25 ]
+  [ -s "$q/grid.png" ]
+  grep -Eq "^Met at (all 5 qualities|[0-4] of 5; missed at quality [0-9])" "$q/report.md"
+}
