@@ -124,7 +124,7 @@ demo: deps
 
 # Each writes results/NAME/ (report.md, metrics.tsv); QUICK=1 for the
 # few-minute variants that tests/experiments.bats runs.
-EXPERIMENTS := toy2d gaussian restoration jpeg
+EXPERIMENTS := toy2d gaussian restoration jpeg inner-steps
 experiments: $(addprefix experiment-,$(EXPERIMENTS))
 experiment-%: test-deps all
 	scripts/exp-$*

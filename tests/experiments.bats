@@ -114,3 +114,18 @@ quick() {   # run a script in a scratch copy of the tree's layout
   [ -s "$q/grid.png" ]
   grep -Eq "^Met at (all 5 qualities|[0-4] of 5; missed at quality [0-9])" "$q/report.md"
 }
+
+@test "exp-inner-steps QUICK: PSNR checkpoints against the loop's wall time, ODE and SDE, each budget spent" {
+  quick exp-inner-steps
+  q=tree/build/inner-steps/quick
+  t=$q/metrics.tsv
+  [ "$(head -1 "$t")" = "$(printf 'transport\tinner\titeration\tsgd_steps\tloop_s\tpsnr\tssim')" ]
+  # 4 configurations, each with checkpoints; SGD steps = iterations x inner;
+  # the loop time grows along a configuration and its last checkpoint is
+  # past the budget (6 s)
+  [ "$(tail -n +2 "$t" | cut -f1,2 | sort -u | wc -l)" -eq 4 ]
+  awk -F'\t' 'NR > 1 { if ($4 != $3 * $2) exit 1; k = $1 $2; if (k == pk && !($5 > pl)) exit 1
+      pk = k; pl = $5; last[k] = $5 } END { for (k in last) if (last[k] < 6) exit 1 }' "$t"
+  [ -s "$q/psnr-wall.png" ]
+  grep -q "| ode | 10 |" "$q/report.md"
+}
