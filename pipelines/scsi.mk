@@ -63,6 +63,10 @@
 #   LOG_EVERY  si-train --log-every.  Default: 10
 #   V          1: show the commands as they run.  Default: 0 (one line per
 #              iteration, on standard error)
+#   CLEAN      for the target oracle only: a stream of clean samples (field
+#              x0, and nothing the simulator would add).  Default: none
+#   ORACLE_K   for the target oracle: simulated observations per clean
+#              sample.  Default: 4
 #   BIN        the directory of the tools.  Default: ../bin beside this file
 #              if it holds them (a source tree after make), else empty: the
 #              tools found on PATH.
@@ -74,7 +78,11 @@
 # bytes whatever THREADS, -j and interruptions.
 #
 # Targets: all (the default: every iteration and final.tz), iter-N (the
-# iterations up to N), clean (remove the run's files from OUT).
+# iterations up to N), oracle ($(OUT)/oracle.tz: the SI-Oracle, the
+# reference that saw clean data: a new model with the loop's settings,
+# trained for ITERS x INNER steps of BATCH on clean pairs, CLEAN's samples
+# through the simulator ORACLE_K times each; seed SEED, the pairs' seed
+# SEED*10^6 + 999999), clean (remove the run's files from OUT).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -118,6 +126,8 @@ COMBINED = 0
 WARM =
 THREADS =
 KEEP = 1
+CLEAN =
+ORACLE_K = 4
 LOG_EVERY = 10
 V = 0
 
@@ -260,7 +270,7 @@ clear_tmp = rm -f $@.tmp.* $@.new $@.new.tmp.*
 
 # ---- targets -----------------------------------------------------------
 
-.PHONY: all clean FORCE $(addprefix iter-,$(shell seq 0 $(ITERS)))
+.PHONY: all clean oracle FORCE $(addprefix iter-,$(shell seq 0 $(ITERS)))
 all: $(OUT)/final.tz
 
 FORCE:
@@ -317,6 +327,17 @@ $(foreach n,$(wordlist 2,999,$(ITER_NUMS)), \
   $(eval $(OUT)/iter-$(n)/candidates.tz: $(OUT)/iter-$(shell printf %03d $$((10#$(n) - 1)))/model.tz))
 
 $(foreach n,$(ITER_NUMS),$(eval iter-$(shell echo $$((10#$(n)))): $(OUT)/iter-$(n)/model.tz))
+
+# The SI-Oracle: the loop's network, optimiser and step count on clean pairs.
+oracle: $(OUT)/oracle.tz
+
+$(OUT)/oracle.tz: $(CLEAN) $(HP)
+	$(Q)$(if $(CLEAN),,echo "scsi.mk: the target oracle needs CLEAN=FILE" >&2; exit 2;) $(clear_tmp)
+	$(Q)SECONDS=0; $(T)simulate -q $(THR) -K $(ORACLE_K) --seed $$(( $(SEED) * 1000000 + 999999 )) \
+	  $(if $(SIM_EXEC),--exec "$$SIM_EXEC" --timeout $(SIM_TIMEOUT),'$(SIM)') $(CLEAN) | \
+	  $(T)si-train -q $(THR) --steps $$(( $(ITERS) * $(INNER) )) --batch $(BATCH) --seed $(SEED) \
+	  $(NEW_MODEL) -o $@; \
+	echo "scsi: the SI-Oracle, $$(( $(ITERS) * $(INNER) )) steps on clean pairs of $(CLEAN), $${SECONDS}s -> $@" >&2
 
 # final.tz links to the last model; it is remade when it links elsewhere
 # (after a change of ITERS) or the last model is newer.

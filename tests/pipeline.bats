@@ -181,3 +181,27 @@ EOF
   [ "$status" -ne 0 ] && [[ "$output" == *"ITERS must be 0 to 999"* ]]
   [ ! -e run/hparams.txt ]
 }
+
+@test "oracle: the loop's network and settings, ITERS x INNER steps on clean pairs; the same bytes for any THREADS; CLEAN required" {
+  observe 600
+  tzcat -f x0 obs.tz -o clean.tz
+  scsi OBS=obs.tz OUT=run ITERS=2 INNER=150 "${SMALL[@]}" GAMMA=0.3 THREADS=1 CLEAN=clean.tz oracle all
+  scsi OBS=obs.tz OUT=run2 ITERS=2 INNER=150 "${SMALL[@]}" GAMMA=0.3 THREADS=2 CLEAN=clean.tz oracle
+  cmp run/oracle.tz run2/oracle.tz
+  # the loop's model and the oracle: the same settings, the same step count
+  a() { tzinfo "$1" | grep -E '^  @(arch|width|hidden|gamma|step|lr|temb|ema_decay|clip)=' | sort; }
+  diff <(a run/final.tz) <(a run/oracle.tz)
+  tzinfo run/oracle.tz | grep -q '^  @step=300$'
+  # it learned from clean pairs: its restorations beat the observations
+  tzcat -d x0 obs.tz | restore -m run/oracle.tz -n 20 -o r.tz -q
+  tzexport npy -f x0 r.tz -o r.npy
+  tzexport npy -f x0 obs.tz -o c.npy
+  tzexport npy -f x1 obs.tz -o y.npy
+  /usr/bin/python3 -c "
+import numpy as np; r, c, y = (np.load(f) for f in ('r.npy', 'c.npy', 'y.npy'))
+assert ((r - c) ** 2).mean() < 0.8 * ((y - c) ** 2).mean(), (((r - c) ** 2).mean(), ((y - c) ** 2).mean())"
+  run --separate-stderr scsi OBS=obs.tz OUT=run3 ITERS=2 INNER=15 "${SMALL[@]}" oracle
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *"the target oracle needs CLEAN=FILE"* ]]
+  [ ! -e run3/oracle.tz ]
+}
