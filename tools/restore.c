@@ -28,7 +28,7 @@
 #include "base/out.h"        /* out_open, out_commit */
 #include "method/push.h"       /* push_transport */
 #include "method/classic.h"    /* cls_restore */
-#include "method/dps.h"        /* dps_transport */
+#include "method/post.h"       /* post_group */
 #include "method/deconv.h"     /* dcv_restore_record */
 #include "method/deblock.h"    /* dbk_restore_record */
 #include "ops/fwd.h"           /* fwd_parse, fwd_linear */
@@ -149,54 +149,9 @@ static void score_record(scores *sc, const tz_tensor *x, const tz_tensor *y,
 
 /* ---- restoring ----------------------------------------------------------- */
 
-/* x = the mean of K transports (or DPS runs) of the group's n rows; the
- * samples, if wanted, into all (n, K, D). */
-static void restore_group(model *m, const push_group *g, float *x, float *all, float *one,
-                          uint64_t first, const push_opts *po)
-{
-    uint64_t n = g->rows;
-    size_t D = (size_t)m->net.dim, K = (size_t)g_opt.samples;
-    for (size_t k = 0; k < K; k++) {
-        /* Sample 0 is keyed by --seed alone, so K = 1 is pushback's. */
-        push_opts o = *po;
-        o.seed = cli.seed + k * UINT64_C(0x9e3779b97f4a7c15);
-        float *dst = K == 1 ? x : one;
-        dps_opts d = { po->steps, g_opt.zeta, o.seed, m->x1 };
-        if ((g_opt.dps ? dps_transport(m, g, &g_lin, dst, &d, first)
-                       : push_transport(m, g, dst, &o, first)) < 0)
-            cli_die_last();
-        if (K == 1) {
-            if (all)
-                memcpy(all, x, 4 * (size_t)n * D);
-            break;
-        }
-        for (uint64_t i = 0; i < n; i++) {
-            const float *s = one + i * D;
-            float *mean = x + i * D;
-            for (size_t j = 0; j < D; j++)
-                mean[j] = (k ? mean[j] : 0) + s[j] / (float)K;
-            if (all)
-                memcpy(all + (i * K + k) * D, s, 4 * D);
-        }
-    }
-}
-
 /* --means: the counts, in the order given (at most 16). */
 static int g_nmeans;
 static int g_means[16];
-
-static void parse_means(void)
-{
-    for (const char *p = g_opt.means; p && *p;) {
-        char *end;
-        long k = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || k < 1 || k > g_opt.samples || g_nmeans == 16)
-            cli_die(EXIT_USAGE, "--means needs up to 16 counts from 1 to --samples (%d), "
-                    "comma-separated; got '%s'", g_opt.samples, g_opt.means);
-        g_means[g_nmeans++] = (int)k;
-        p = *end ? end + 1 : end;
-    }
-}
 
 /* The field of the mean of the first k samples. */
 static const char *mean_name(const model *m, int k)
@@ -218,7 +173,7 @@ static void check_reference(const tz_record *rec, const tz_tensor *y, const char
 }
 
 /* Check a batch record against the model and the options, and add its
- * restoration field (and samples field) for restore_group to fill. */
+ * restoration field (and samples field) for post_group to fill. */
 static void prepare_record(const model *m, tz_record *rec, const char *where)
 {
     const tz_tensor *y = push_observation(m, rec, where);
@@ -242,24 +197,6 @@ static void prepare_record(const model *m, tz_record *rec, const char *where)
                     mean_name(m, g_means[i]));
         if (!tz_record_add(rec, mean_name(m, g_means[i]), TZ_F32, rank, ydims, NULL))
             cli_die_last();
-    }
-}
-
-/* --means: each mean of the first k of the K samples in all (n, K, D),
- * summed in double in sample order, into the records. */
-static void scatter_means(const model *m, const push_group *g, const float *all, float *x,
-                          size_t D, size_t K)
-{
-    for (int c = 0; c < g_nmeans; c++) {
-        size_t k = (size_t)g_means[c];
-        for (uint64_t i = 0; i < g->rows; i++)
-            for (size_t j = 0; j < D; j++) {
-                double s = 0;
-                for (size_t q = 0; q < k; q++)
-                    s += all[(i * K + q) * D + j];
-                x[i * D + j] = (float)(s / (double)k);
-            }
-        push_group_scatter(g, mean_name(m, g_means[c]), x, D);
     }
 }
 
@@ -353,7 +290,9 @@ int main(int argc, char **argv)
     }
     if (g_opt.means && g_opt.classic)
         cli_die(EXIT_USAGE, "--means is for samples: not with --classic");
-    parse_means();
+    if ((g_nmeans = post_parse_counts(g_opt.means, g_opt.samples, g_means, 16)) < 0)
+        cli_die(EXIT_USAGE, "--means needs up to 16 counts from 1 to --samples (%d), "
+                "comma-separated; got '%s'", g_opt.samples, g_opt.means);
     if (g_opt.metrics && !g_opt.reference)
         cli_die(EXIT_USAGE, "--metrics needs --reference NAME");
     nn_set_threads(cli.threads);
@@ -401,11 +340,16 @@ int main(int argc, char **argv)
         float *all = keep ? mem_alloc_array(g.rows, 4 * D * K) : NULL;
         if (g.rows && (!x || (K > 1 && !one) || (keep && !all)))
             cli_die_last();
-        restore_group(&m, &g, x, all, one, done, &po);
+        post_opts o = { g_opt.samples, g_opt.dps ? &g_lin : NULL, g_opt.zeta, cli.seed };
+        if (post_group(&m, &g, &po, &o, done, x, all, one) < 0)
+            cli_die_last();
         push_group_scatter(&g, m.x0, x, D);
         if (g_opt.samples_field)
             push_group_scatter(&g, g_opt.samples_field, all, D * K);
-        scatter_means(&m, &g, all, x, D, K);    /* x is written: keep it last */
+        for (int c = 0; c < g_nmeans; c++) {    /* x is free now */
+            post_mean_of_first(all, g.rows, D, K, (size_t)g_means[c], x);
+            push_group_scatter(&g, mean_name(&m, g_means[c]), x, D);
+        }
         free(x), free(one), free(all);
         for (int i = 0; i < g.n; i++) {
             tz_record *rec = &g.rec[i];
