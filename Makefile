@@ -30,7 +30,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 HEADERS := $(wildcard libcommon/*/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
-TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump
+TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump $(BUILD)/cnn-dump
 
 .PHONY: all check unit bats layers deps test-deps depcheck install clean bench fuzz \
         demo sanitize experiments
@@ -62,6 +62,9 @@ $(BUILD)/layer-dump: $(BUILD)/obj/tests/torch/layer_dump.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unet-dump: $(BUILD)/obj/tests/torch/unet_dump.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cnn-dump: $(BUILD)/obj/tests/torch/cnn_dump.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC)) $(LIB)
