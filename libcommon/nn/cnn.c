@@ -202,7 +202,7 @@ int cnn_forward(cnn *n, float *logits, const float *x, int B)
 int cnn_features(cnn *n, float *feat, const float *x, int B)
 {
     int rc = forward_features(n, x, B);
-    if (rc == 0)
+    if (rc == 0 && feat)
         memcpy(feat, n->fpost, sizeof(float) * (size_t)B * (size_t)n->c.features);
     return rc;
 }

@@ -66,7 +66,8 @@ void cnn_free(cnn *n);
  * cnn_backward, and the features (B, F) in n->fpost.  0 or ERR_IO. */
 int cnn_forward(cnn *n, float *logits, const float *x, int B);
 /* feat (B, F) of x: the forward pass up to the penultimate layer, the
- * last Linear skipped.  0 or ERR_IO. */
+ * last Linear skipped; feat may be NULL (the features then are in
+ * n->fpost alone).  0 or ERR_IO. */
 int cnn_features(cnn *n, float *feat, const float *x, int B);
 /* Add to the gradients those of sum(dlogits * logits) for the last
  * cnn_forward. */
