@@ -86,10 +86,11 @@ static _Noreturn void log_failed(const char *path)
     cli_die(EXIT_IO, "%s: write failed: %s", path, strerror(errno));
 }
 
-/* The network of a new model: the default's, with the options' changes. */
-static cnn_config new_config(const lab_set *s)
+/* The network of a new model, but for its input's shape: the default's,
+ * with the options' changes.  Checked before the input is read. */
+static cnn_config new_config(void)
 {
-    cnn_config c = cnn_small(s->chw[0], s->chw[1], s->chw[2], g_opt.classes);
+    cnn_config c = cnn_small(1, 1, 1, g_opt.classes);
     c.features = g_opt.features;
     if (g_opt.widths && (c.nconv = mattr_parse_list(g_opt.widths, CNN_CONV_MAX, 1, 65536,
                                                     c.width)) < 0)
@@ -109,6 +110,7 @@ static void train(char *const *files, int nfiles)
 {
     if ((!cli.output || !strcmp(cli.output, "-")) && isatty(STDOUT_FILENO))
         cli_die(EXIT_USAGE, "refusing to write a model to a terminal; use -o FILE");
+    cnn_config c = new_config();
     clf_model m;
     memset(&m, 0, sizeof m);
     snprintf(m.x, sizeof m.x, "%s", g_opt.field ? g_opt.field : "x");
@@ -124,7 +126,7 @@ static void train(char *const *files, int nfiles)
     lab_set s;
     if (lab_load(&s, files, nfiles, m.x, m.label, g_opt.classes) < 0)
         cli_die_last();
-    cnn_config c = new_config(&s);
+    c.C = s.chw[0], c.H = s.chw[1], c.W = s.chw[2];
     if (clf_create(&m, &c) < 0)
         cli_die_last();
     m.os.threads = cli.threads;
@@ -180,7 +182,7 @@ static const tz_tensor *images(const clf_model *m, const tz_record *rec, const c
     int chw[3] = { c->C, c->H, c->W };
     if (!t)
         cli_die(EXIT_DATA, "%s: no image field '%s'", where, field);
-    if (lab_check_images(t, chw, where) < 0)
+    if (lab_check_images(t, chw, "the classifier takes", where) < 0)
         cli_die_last();
     size_t d = (size_t)c->C * (size_t)c->H * (size_t)c->W;
     const float *x = t->data;

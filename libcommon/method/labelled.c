@@ -11,7 +11,8 @@
 
 enum { LAB_RNG_STEP = 0x4c420001 };
 
-int lab_check_images(const tz_tensor *t, const int chw[3], const char *where)
+int lab_check_images(const tz_tensor *t, const int chw[3], const char *whose,
+                     const char *where)
 {
     char have[TZ_SHAPE_TEXT_MAX];
     if (t->dtype != TZ_F32 || t->rank != 4)
@@ -20,10 +21,9 @@ int lab_check_images(const tz_tensor *t, const int chw[3], const char *where)
                        tz_shape_text(t->dims, t->rank, have, sizeof have));
     if (chw && (t->dims[1] != (uint64_t)chw[0] || t->dims[2] != (uint64_t)chw[1] ||
                 t->dims[3] != (uint64_t)chw[2]))
-        return err_set(ERR_DATA, "%s: field '%s' holds images of %s; the classifier takes "
-                       "[%d,%d,%d]", where, t->name,
-                       tz_shape_text(t->dims + 1, 3, have, sizeof have), chw[0], chw[1],
-                       chw[2]);
+        return err_set(ERR_DATA, "%s: field '%s' holds images of %s; %s [%d,%d,%d]", where,
+                       t->name, tz_shape_text(t->dims + 1, 3, have, sizeof have), whose,
+                       chw[0], chw[1], chw[2]);
     return 0;
 }
 
@@ -53,7 +53,7 @@ static int add_record(lab_set *s, const tz_record *rec, const char *xf, const ch
     if (!x)
         return err_set(ERR_DATA, "%s: no image field '%s'", where, xf);
     int first = !s->acc.rows;       /* the first rows set the shape */
-    int rc = lab_check_images(x, first ? NULL : s->chw, where);
+    int rc = lab_check_images(x, first ? NULL : s->chw, "the first record holds", where);
     if (rc < 0)
         return rc;
     uint64_t n = x->dims[0];

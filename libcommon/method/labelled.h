@@ -17,8 +17,10 @@
 #include "formats/tz.h"
 
 /* 0, or ERR_DATA naming `where` and the field if t is not an f32 field of
- * images (N, C, H, W), or, if chw is not NULL, not of that (C, H, W). */
-int lab_check_images(const tz_tensor *t, const int chw[3], const char *where);
+ * images (N, C, H, W), or, if chw is not NULL, not of that (C, H, W),
+ * which the message gives after `whose` ("the classifier takes"). */
+int lab_check_images(const tz_tensor *t, const int chw[3], const char *whose,
+                     const char *where);
 
 /* The n labels of rec's field `field` as int32 into y.  0, or ERR_DATA
  * naming `where`: no such field, not of shape (n), not whole numbers, or
