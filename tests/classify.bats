@@ -182,6 +182,14 @@ PY
   run --separate-stderr classify features -m m.tz nan.tz -o out.tz
   fails_with 4 "nan.tz: record 0: field 'x' holds NaN \(sample 4 of the input\)"
   [ ! -e out.tz ]
+  # a log that cannot be written stops the run: status 3, no model
+  run --separate-stderr classify train --steps 3 --batch 4 --log-every 1 --log /dev/full $SMALL \
+    f.tz -o out.tz
+  fails_with 3 "^classify: /dev/full: write failed: No space left on device$"
+  [ ! -e out.tz ]
+  classify train -q --steps 3 --batch 4 --log-every 2 --log l.tsv $SMALL f.tz -o out.tz
+  [ "$(cut -f1 l.tsv | tr '\n' ' ')" = "step 0 2 " ]
+  rm out.tz
   # the field is already there
   classify features -q -m m.tz f.tz -o ff.tz
   run --separate-stderr classify features -m m.tz ff.tz -o out.tz

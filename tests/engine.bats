@@ -79,12 +79,19 @@ UCHECK=$BATS_TEST_DIRNAME/torch/check_unet.py
 # The measured errors (check_unet.py's standard error) go to the TAP stream.
 show() { sed 's/^/# /' <<<"$1" >&3; }
 
-ucheck() {  # C H W E S LEVELS W1,W2,.. NMID TEMB GROUPS HEADS BATCH SEED
-  run --separate-stderr bash -c "set -o pipefail; '$UDUMP' $* | /usr/bin/python3 '$UCHECK'"
+# A dump program's step through its mirror: DUMP CHECK ARGS...
+mirror() {
+  local dump=$1 check=$2
+  shift 2
+  run --separate-stderr bash -c "set -o pipefail; '$dump' $* | /usr/bin/python3 '$check'"
   echo "$output" "$stderr"
   show "$stderr"
   [ "$status" -eq 0 ]
   [[ "$stderr" == *"adamw step"* ]]
+}
+
+ucheck() {  # C H W E S LEVELS W1,W2,.. NMID TEMB GROUPS HEADS BATCH SEED
+  mirror "$UDUMP" "$UCHECK" "$@"
 }
 
 # Flip the sign of the largest of the last $3 values of tensor 'grads' in
@@ -160,11 +167,7 @@ CDUMP=${SCSI_TEST_BIN:-$BATS_TEST_DIRNAME/../build/rel}/cnn-dump
 CCHECK=$BATS_TEST_DIRNAME/torch/check_cnn.py
 
 ccheck() {  # C H W W1,W2,.. S1,S2,.. F K BATCH SEED
-  run --separate-stderr bash -c "set -o pipefail; '$CDUMP' $* | /usr/bin/python3 '$CCHECK'"
-  echo "$output" "$stderr"
-  show "$stderr"
-  [ "$status" -eq 0 ]
-  [[ "$stderr" == *"adamw step"* ]]
+  mirror "$CDUMP" "$CCHECK" "$@"
 }
 
 @test "classifier (fid's features; 28x28x1, batch 20): logits, features, loss, gradients, AdamW agree with PyTorch" {

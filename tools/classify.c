@@ -7,7 +7,6 @@
  * records' sizes nor --threads.  eval and features stream record by
  * record; the network sees each sample at a fixed place in a fixed-size
  * block (classifier.h), so their output does not depend on them either. */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -79,13 +78,6 @@ static const cli_spec g_spec = {
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
-/* A line of the log did not get to the file: the run stops (si-train's
- * rule: a log with lines missing would mislead). */
-static _Noreturn void log_failed(const char *path)
-{
-    cli_die(EXIT_IO, "%s: write failed: %s", path, strerror(errno));
-}
-
 /* The network of a new model, but for its input's shape: the default's,
  * with the options' changes.  Checked before the input is read. */
 static cnn_config new_config(void)
@@ -135,11 +127,8 @@ static void train(char *const *files, int nfiles)
     int32_t *y = mem_alloc_array((size_t)B, sizeof(int32_t));
     if (!x || !y)
         cli_die_last();
-    FILE *log = NULL;
-    if (g_opt.log && !(log = fopen(g_opt.log, "w")))
-        cli_die(EXIT_IO, "%s: cannot create: %s", g_opt.log, strerror(errno));
-    if (log && (fprintf(log, "step\tloss\tlr\n") < 0 || fflush(log) != 0))
-        log_failed(g_opt.log);
+    cli_log log;
+    cli_log_open(&log, g_opt.log, "step\tloss\tlr");
     cli_progress bar;
     cli_progress_start(&bar, "classify: steps", g_opt.steps);
     double avg = NAN;
@@ -152,17 +141,15 @@ static void train(char *const *files, int nfiles)
             cli_die(EXIT_NUMERIC, "step %" PRIu64 ": the loss is %g (lower --lr?); the model "
                     "was not written", k, loss);
         avg = isnan(avg) ? loss : 0.99 * avg + 0.01 * loss;
-        if (log && (k % (uint64_t)g_opt.log_every == 0 || k + 1 == g_opt.steps) &&
-            (fprintf(log, "%" PRIu64 "\t%.6g\t%.6g\n", k, loss, lr) < 0 || fflush(log) != 0))
-            log_failed(g_opt.log);
+        if (k % (uint64_t)g_opt.log_every == 0 || k + 1 == g_opt.steps)
+            cli_log_line(&log, "%" PRIu64 "\t%.6g\t%.6g", k, loss, lr);
         cli_progress_update(&bar, k + 1);
     }
     cli_progress_end(&bar, g_opt.steps);
     for (size_t i = 0; i < m.net.nparams; i++)
         if (!isfinite(m.net.params[i]))
             cli_die(EXIT_NUMERIC, "parameters are not finite; the model was not written");
-    if (log && fclose(log) != 0)
-        log_failed(g_opt.log);
+    cli_log_close(&log);
     cli_info("%" PRIu64 " steps on %" PRIu64 " images, final average loss %.6g", g_opt.steps,
              s.n, avg);
     m.loss_avg = avg;

@@ -88,16 +88,14 @@ int clf_save(const clf_model *m, const char *path, int level)
     };
     for (size_t i = 0; rc == 0 && i < sizeof nums / sizeof *nums; i++)
         rc = mattr_set_num(&rec, nums[i].k, nums[i].v);
-    if (rc == 0)
-        rc = tz_record_set_attr_u64(&rec, "warmup", m->oc.warmup);
-    if (rc == 0)
-        rc = tz_record_set_attr_u64(&rec, "step", m->os.step);
-    if (rc == 0)
-        rc = tz_record_set_attr_u64(&rec, "seed", m->seed);
-    if (rc == 0)
-        rc = tz_record_set_attr(&rec, "x", m->x);
-    if (rc == 0)
-        rc = tz_record_set_attr(&rec, "label", m->label);
+    struct { const char *k; uint64_t v; } whole[] = {
+        { "warmup", m->oc.warmup }, { "step", m->os.step }, { "seed", m->seed },
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof whole / sizeof *whole; i++)
+        rc = tz_record_set_attr_u64(&rec, whole[i].k, whole[i].v);
+    const char *names[][2] = { { "x", m->x }, { "label", m->label } };
+    for (size_t i = 0; rc == 0 && i < 2; i++)
+        rc = tz_record_set_attr(&rec, names[i][0], names[i][1]);
     if (rc == 0)
         rc = tz_save(path, level, &rec);
     tz_record_free(&rec);
@@ -133,18 +131,15 @@ static int read_attrs(const tz_record *rec, clf_model *m, cnn_config *c)
 int clf_load(clf_model *m, const char *path)
 {
     memset(m, 0, sizeof *m);
-    tz_reader *r = tz_reader_open(path);
-    if (!r)
-        return err_code();
     tz_record rec;
-    tz_record_init(&rec, TZ_PLAIN);
-    int rc = tz_read(r, &rec);
-    if (rc == 0)
-        rc = err_set(ERR_DATA, "no record: not a model file");
+    int rc = mattr_read(path, &rec);
+    if (rc < 0)
+        return rc;
+    /* Every attribute is checked, and the shape they make against the
+     * tensor, before anything is allocated. */
     cnn_config c;
     memset(&c, 0, sizeof c);
-    if (rc > 0)
-        rc = read_attrs(&rec, m, &c);
+    rc = read_attrs(&rec, m, &c);
     size_t np = rc == 0 ? cnn_param_count(&c) : 0;
     if (rc == 0 && !np) {
         char why[512];      /* the shape's complaint, now a bad file's */
@@ -155,19 +150,15 @@ int clf_load(clf_model *m, const char *path)
     if (rc == 0 && (!p || p->dtype != TZ_F32 || tz_tensor_count(p) != np))
         rc = err_set(ERR_DATA, "tensor 'params' is missing or not the %zu f32 values the "
                      "model's attributes make", np);
-    uint64_t step = m->os.step;     /* opt_state is not made for a loaded model */
+    uint64_t step = m->os.step;     /* the optimiser is not made for a loaded model */
     memset(&m->os, 0, sizeof m->os);
     m->os.step = step;
     if (rc == 0 && (rc = cnn_init(&m->net, &c, m->seed)) == 0)
         memcpy(m->net.params, p->data, sizeof(float) * np);
-    /* The file must be whole: one record, then its end. */
-    if (rc == 0 && (rc = tz_read(r, &rec)) > 0)
-        rc = err_set(ERR_DATA, "more than one record: not a model file");
     if (rc < 0) {
         rc = err_prefix(rc, "%s", path);
         cnn_free(&m->net);
     }
-    tz_reader_close(r);
     tz_record_free(&rec);
     return rc;
 }

@@ -9,6 +9,29 @@
 #include "base/err.h"
 #include "method/mattr.h"
 
+int mattr_read(const char *path, tz_record *rec)
+{
+    tz_record_init(rec, TZ_PLAIN);
+    tz_reader *r = tz_reader_open(path);
+    if (!r)
+        return err_code();
+    int rc = tz_read(r, rec);
+    if (rc == 0)
+        rc = err_set(ERR_DATA, "%s: no record: not a model file", path);
+    if (rc > 0) {
+        tz_record next;     /* rec's data must outlive this look past it */
+        tz_record_init(&next, TZ_PLAIN);
+        rc = tz_read(r, &next);
+        if (rc > 0)
+            rc = err_set(ERR_DATA, "%s: more than one record: not a model file", path);
+        tz_record_free(&next);
+    }
+    tz_reader_close(r);
+    if (rc < 0)
+        tz_record_free(rec);
+    return rc;
+}
+
 int mattr_set_num(tz_record *r, const char *key, double v)
 {
     char buf[40];

@@ -15,6 +15,12 @@
 
 #include "formats/tz.h"
 
+/* The one record of the model file at path into rec (initialised here;
+ * the caller frees it on success, and it holds nothing on failure).  A
+ * model file is whole: one record, then its end; ERR_DATA naming the file
+ * if it holds none or more, or the reader's ERR_*. */
+int mattr_read(const char *path, tz_record *rec);
+
 /* Set key to v in full precision (%.17g).  0 or ERR_*. */
 int mattr_set_num(tz_record *r, const char *key, double v);
 /* Set key to the n numbers of v as "a,b,c".  0 or ERR_*. */

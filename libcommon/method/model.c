@@ -179,19 +179,10 @@ int model_save(const model *m, const char *path, int level)
 int model_load(model *m, const char *path)
 {
     memset(m, 0, sizeof *m);
-    tz_reader *r = tz_reader_open(path);
-    if (!r)
-        return err_code();
     tz_record rec;
-    tz_record_init(&rec, TZ_PLAIN);
-    int rc = tz_read(r, &rec);
-    if (rc == 0)
-        rc = err_set(ERR_DATA, "%s: no record: not a model file", path);
-    if (rc < 0) {
-        tz_reader_close(r);
-        tz_record_free(&rec);
+    int rc = mattr_read(path, &rec);
+    if (rc < 0)
         return rc;
-    }
     /* Every attribute is checked, and the declared shape against the
      * tensors the file holds, before anything is allocated: a small file
      * must not be able to ask for gigabytes. */
@@ -267,14 +258,10 @@ int model_load(model *m, const char *path)
             memcpy(dst[i], tens[i]->data, sizeof(float) * np);
     if (rc == 0)
         m->os.step = step;
-    /* The file must be whole: one record, then its end. */
-    if (rc == 0 && (rc = tz_read(r, &rec)) > 0)
-        rc = err_set(ERR_DATA, "more than one record: not a model file");
     if (rc < 0) {
         rc = err_prefix(rc, "%s", path);
         model_free(m);
     }
-    tz_reader_close(r);
     tz_record_free(&rec);
     return rc;
 }

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from check_unet import TOL, UNet, records, rel, report, worst
+from check_unet import TOL, UNet, adamw_error, conclude, records, rel, worst
 
 
 class CNN(nn.Module):
@@ -103,14 +103,7 @@ def main():
     loss.backward()
     cg = net.split(d["grads"])
     grad_err = worst({n: (cg[n], p.grad.numpy()) for n, p in net.named_parameters()})
-    # The step from the C gradients (check_mlp.py says why).
-    net.load_flat(d["grads"], "grad")
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.1)
-    opt.step()
-    p0, c1 = net.split(d["p0"]), net.split(d["p1"])
-    step_err = worst({n: (c1[n] - p0[n].astype(np.float64),
-                          p.detach().numpy() - p0[n].astype(np.float64))
-                      for n, p in net.named_parameters()})
+    step_err = adamw_error(net, d)
     checks = {
         "logits": (rel(d["logits"], logits.detach().numpy()), TOL, ""),
         "features": (rel(d["features"], feat.detach().numpy()), TOL, ""),
@@ -120,10 +113,7 @@ def main():
         "init within bound": (max(over - 1, 0), 1e-6, "max |p| sqrt(fan_in) = %.4f" % over),
         "init spread": (max(0.9 - spread, 0), 0, "least range / 2 bound = %.3f" % spread),
     }
-    bad = report(checks)
-    if bad:
-        print("MISMATCH:", ", ".join(bad), file=sys.stderr)
-        sys.exit(1)
+    conclude(checks)
 
 
 if __name__ == "__main__":
