@@ -203,7 +203,8 @@ PY
       "train -m m.tz train.tz -o o.tz" "train --widths 8,x train.tz -o o.tz" \
       "train --widths 8,16 --strides 2 train.tz -o o.tz" "train --strides 3,2,2 train.tz -o o.tz" \
       "train --classes 1 train.tz -o o.tz" "features -m m.tz --logits features test.tz" \
-      "features -m m.tz --name a=b test.tz" "train --batch 0 train.tz -o o.tz"; do
+      "features -m m.tz --name a=b test.tz" "train --batch 0 train.tz -o o.tz" \
+      "train --label $(printf 'l%.0s' {1..64}) train.tz -o o.tz"; do
     run --separate-stderr classify $args
     [ "$status" -eq 1 ] || { echo "classify $args: status $status: $stderr"; return 1; }
     [ -n "$stderr" ] && [ ! -e o.tz ]

@@ -275,16 +275,19 @@ int main(int argc, char **argv)
     if (first == argc)
         cli_die(EXIT_USAGE, "need an action: train, eval or features");
     const char *action = argv[first++];
+    /* the model file keeps the field names in MODEL_NAME_MAX bytes */
+    const char *names[4] = { g_opt.field, g_opt.label, g_opt.name, g_opt.logits };
+    for (int i = 0; i < 4; i++)
+        if (names[i] && (!tz_name_valid(names[i], strlen(names[i])) ||
+                         strlen(names[i]) >= MODEL_NAME_MAX))
+            cli_die(EXIT_USAGE, "'%s' is not a valid field name (at most %d characters)",
+                    names[i], MODEL_NAME_MAX - 1);
     nn_set_threads(cli.threads);
     if (!strcmp(action, "train")) {
         if (g_opt.model)
             cli_die(EXIT_USAGE, "train makes a new model; -m is for eval and features");
         train(argv + first, argc - first);
     } else if (!strcmp(action, "eval") || !strcmp(action, "features")) {
-        const char *names[2] = { g_opt.name, g_opt.logits };
-        for (int i = 0; i < 2; i++)
-            if (names[i] && !tz_name_valid(names[i], strlen(names[i])))
-                cli_die(EXIT_USAGE, "'%s' is not a valid field name", names[i]);
         if (g_opt.logits && !strcmp(g_opt.logits, g_opt.name))
             cli_die(EXIT_USAGE, "--logits and --name both name '%s'", g_opt.name);
         apply(action, argv + first, argc - first);
