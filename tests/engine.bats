@@ -145,21 +145,23 @@ PY
   [[ "$stderr" == *"worst of 74 tensors"* ]]
 }
 
+# The mirror $1 on the step record $2 with a gradient's sign flipped (the
+# largest of the last $3 values, flip_grad's): it must fail on the gradients.
+catches() {
+  flip_grad "$2" bad.tz "$3"
+  run --separate-stderr /usr/bin/python3 "$1" < bad.tz
+  echo "$output" "$stderr"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+}
+
 @test "the U-Net mirror catches a wrong engine: a corrupted gradient fails, tensor by tensor" {
   "$UDUMP" 3 16 16 1 2 2 16,32 1 32 4 1 3 2 > step.tz
   /usr/bin/python3 "$UCHECK" < step.tz
   # the largest gradient of all
-  flip_grad step.tz bad.tz 0
-  run --separate-stderr /usr/bin/python3 "$UCHECK" < bad.tz
-  echo "$output" "$stderr"
-  [ "$status" -eq 1 ]
-  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+  catches "$UCHECK" step.tz 0
   # one value of the last, smallest tensor (side.2.bias): caught on its own scale
-  flip_grad step.tz bad2.tz 32
-  run --separate-stderr /usr/bin/python3 "$UCHECK" < bad2.tz
-  echo "$output" "$stderr"
-  [ "$status" -eq 1 ]
-  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+  catches "$UCHECK" step.tz 32
   [[ "$stderr" == *"worst of 74 tensors: side.2.bias"* ]]
 }
 
@@ -185,15 +187,8 @@ ccheck() {  # C H W W1,W2,.. S1,S2,.. F K BATCH SEED
 @test "the classifier mirror catches a wrong engine: a corrupted gradient fails" {
   "$CDUMP" 1 12 12 4,8 1,2 6 3 4 2 > step.tz
   /usr/bin/python3 "$CCHECK" < step.tz
-  flip_grad step.tz bad.tz 0
-  run --separate-stderr /usr/bin/python3 "$CCHECK" < bad.tz
-  echo "$output" "$stderr"
-  [ "$status" -eq 1 ]
-  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+  catches "$CCHECK" step.tz 0
   # one value of the smallest tensor, the last (out.bias: 3 values)
-  flip_grad step.tz bad2.tz 3
-  run --separate-stderr /usr/bin/python3 "$CCHECK" < bad2.tz
-  echo "$output" "$stderr"
-  [ "$status" -eq 1 ]
+  catches "$CCHECK" step.tz 3
   [[ "$stderr" == *"worst of 8 tensors: out.bias"* ]]
 }
