@@ -1,5 +1,6 @@
 # Makefile - the SCSI toolkit.  `make` builds bin/; `make check` runs every
-# test; `make install PREFIX=...`; `make SAN=1 check` is the sanitizer run.
+# test; `make install PREFIX=...`; `make SAN=1 check` is the sanitizer run;
+# `make classifier` trains fid's classifier.
 # `make deps` installs what the build and the demo need, `make test-deps`
 # that and what the tests need (scripts/install-deps).  See README.md.
 
@@ -30,10 +31,10 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 HEADERS := $(wildcard libcommon/*/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
-TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump
+TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump $(BUILD)/cnn-dump
 
 .PHONY: all check unit bats layers deps test-deps depcheck install clean bench fuzz \
-        demo sanitize experiments
+        demo sanitize experiments classifier
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -62,6 +63,9 @@ $(BUILD)/layer-dump: $(BUILD)/obj/tests/torch/layer_dump.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unet-dump: $(BUILD)/obj/tests/torch/unet_dump.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cnn-dump: $(BUILD)/obj/tests/torch/cnn_dump.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC)) $(LIB)
@@ -121,6 +125,13 @@ fuzz:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	scripts/demo
+
+# The classifier of fid's features (fid --classifier): trained from the
+# Debian data set into build/classifier/, deterministically; its test
+# accuracy printed and in results/classifier/report.md.
+classifier: deps
+	@$(MAKE) --no-print-directory all
+	scripts/classifier
 
 # Each writes results/NAME/ (report.md, metrics.tsv); QUICK=1 for the
 # few-minute variants that tests/experiments.bats runs.

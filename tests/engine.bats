@@ -3,10 +3,11 @@
 #        PyTorch mirror, tests/torch/check_mlp.py, its conv2d and
 #        conv1d and GroupNorm against torch.nn.functional
 #        (tests/torch/check_layers.py), and the U-Net (libcommon/nn/unet.c),
-#        2-D and 1-D, against its mirror, tests/torch/check_unet.py
+#        2-D and 1-D, against its mirror, tests/torch/check_unet.py, and
+#        the classifier (libcommon/nn/cnn.c) against tests/torch/check_cnn.py
 # also requires: Debian's python3-torch under /usr/bin/python3 (a missing
 #        torch fails these tests; it does not skip them), build/*/nn-dump,
-#        build/*/layer-dump, build/*/unet-dump
+#        build/*/layer-dump, build/*/unet-dump, build/*/cnn-dump
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -78,12 +79,19 @@ UCHECK=$BATS_TEST_DIRNAME/torch/check_unet.py
 # The measured errors (check_unet.py's standard error) go to the TAP stream.
 show() { sed 's/^/# /' <<<"$1" >&3; }
 
-ucheck() {  # C H W E S LEVELS W1,W2,.. NMID TEMB GROUPS HEADS BATCH SEED
-  run --separate-stderr bash -c "set -o pipefail; '$UDUMP' $* | /usr/bin/python3 '$UCHECK'"
+# A dump program's step through its mirror: DUMP CHECK ARGS...
+mirror() {
+  local dump=$1 check=$2
+  shift 2
+  run --separate-stderr bash -c "set -o pipefail; '$dump' $* | /usr/bin/python3 '$check'"
   echo "$output" "$stderr"
   show "$stderr"
   [ "$status" -eq 0 ]
   [[ "$stderr" == *"adamw step"* ]]
+}
+
+ucheck() {  # C H W E S LEVELS W1,W2,.. NMID TEMB GROUPS HEADS BATCH SEED
+  mirror "$UDUMP" "$UCHECK" "$@"
 }
 
 # Flip the sign of the largest of the last $3 values of tensor 'grads' in
@@ -137,20 +145,50 @@ PY
   [[ "$stderr" == *"worst of 74 tensors"* ]]
 }
 
+# The mirror $1 on the step record $2 with a gradient's sign flipped (the
+# largest of the last $3 values, flip_grad's): it must fail on the gradients.
+catches() {
+  flip_grad "$2" bad.tz "$3"
+  run --separate-stderr /usr/bin/python3 "$1" < bad.tz
+  echo "$output" "$stderr"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+}
+
 @test "the U-Net mirror catches a wrong engine: a corrupted gradient fails, tensor by tensor" {
   "$UDUMP" 3 16 16 1 2 2 16,32 1 32 4 1 3 2 > step.tz
   /usr/bin/python3 "$UCHECK" < step.tz
   # the largest gradient of all
-  flip_grad step.tz bad.tz 0
-  run --separate-stderr /usr/bin/python3 "$UCHECK" < bad.tz
-  echo "$output" "$stderr"
-  [ "$status" -eq 1 ]
-  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+  catches "$UCHECK" step.tz 0
   # one value of the last, smallest tensor (side.2.bias): caught on its own scale
-  flip_grad step.tz bad2.tz 32
-  run --separate-stderr /usr/bin/python3 "$UCHECK" < bad2.tz
-  echo "$output" "$stderr"
-  [ "$status" -eq 1 ]
-  [[ "$stderr" == *"MISMATCH: gradients"* ]]
+  catches "$UCHECK" step.tz 32
   [[ "$stderr" == *"worst of 74 tensors: side.2.bias"* ]]
+}
+
+CDUMP=${SCSI_TEST_BIN:-$BATS_TEST_DIRNAME/../build/rel}/cnn-dump
+CCHECK=$BATS_TEST_DIRNAME/torch/check_cnn.py
+
+ccheck() {  # C H W W1,W2,.. S1,S2,.. F K BATCH SEED
+  mirror "$CDUMP" "$CCHECK" "$@"
+}
+
+@test "classifier (fid's features; 28x28x1, batch 20): logits, features, loss, gradients, AdamW agree with PyTorch" {
+  ccheck 1 28 28 32,64,64 1,2,2 128 10 20 1
+  [[ "$stderr" == *"worst of 10 tensors"* ]]
+  # the unit test's parameter count is PyTorch's
+  [ "$(/usr/bin/python3 "$CCHECK" --count 1 28 28 10)" = 458570 ]
+}
+
+@test "classifier of odd shapes (3x9x7, four convolutions, stride 2 first) agrees with PyTorch" {
+  ccheck 3 9 7 4,6,5,3 2,1,2,2 12 5 11 3
+  [[ "$stderr" == *"worst of 12 tensors"* ]]
+}
+
+@test "the classifier mirror catches a wrong engine: a corrupted gradient fails" {
+  "$CDUMP" 1 12 12 4,8 1,2 6 3 4 2 > step.tz
+  /usr/bin/python3 "$CCHECK" < step.tz
+  catches "$CCHECK" step.tz 0
+  # one value of the smallest tensor, the last (out.bias: 3 values)
+  catches "$CCHECK" step.tz 3
+  [[ "$stderr" == *"worst of 8 tensors: out.bias"* ]]
 }

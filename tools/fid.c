@@ -5,7 +5,9 @@
  * The Frechet distance needs only each set's mean and covariance, summed
  * as the samples stream past (moments.h): memory d^2, not n d.  KID needs
  * samples: a uniform sample of at most --kid-pool of each input is held
- * (kid.h), never more.  Output is TSV text, as tzdist's. */
+ * (kid.h), never more.  With --classifier each image is first mapped to
+ * the classifier's penultimate layer (classifier.h), and the features are
+ * what is summed and pooled.  Output is TSV text, as tzdist's. */
 #include <cblas.h>           /* openblas_set_num_threads */
 #include <inttypes.h>
 #include <math.h>
@@ -20,9 +22,12 @@
 #include "base/mem.h"        /* mem_alloc_array */
 #include "base/out.h"        /* out_open, out_commit */
 #include "formats/tz.h"      /* tz_reader, tz_record */
+#include "method/classifier.h"   /* clf_load, clf_apply */
+#include "method/labelled.h"     /* lab_check_images */
+#include "nn/nn.h"           /* nn_set_threads */
 
 struct cmdline {
-    const char *field, *field_b, *stats, *save_stats;
+    const char *field, *field_b, *stats, *save_stats, *classifier;
     int kid_subsets;
     uint64_t kid_size, kid_pool;
 };
@@ -40,6 +45,9 @@ static const cli_opt g_opts[] = {
       "instead of a stream; the one operand is B; no KID", 0, 0 },
     { "save-stats", 0, CLI_STR, &g_opt.save_stats, "FILE",
       "also write A's mean and covariance to FILE, a moments file as tzmoments writes", 0, 0 },
+    { "classifier", 0, CLI_STR, &g_opt.classifier, "MODEL",
+      "compare the images' features: the penultimate layer of the classifier MODEL "
+      "(classify train)", 0, 0 },
     { "kid-subsets", 0, CLI_INT, &g_opt.kid_subsets, "K",
       "KID's random subsets (default 100; 0: no KID, no samples held)", 0, 1e6 },
     { "kid-subset-size", 0, CLI_U64, &g_opt.kid_size, "M",
@@ -71,6 +79,11 @@ typedef struct {
     uint64_t dims[TZ_RANK_MAX];
     double *mean, *cov;     /* d, d x d; owned */
 } sample_set;
+
+/* With --classifier: the model, and one record's features (owned). */
+static clf_model g_clf;
+static float *g_feat;
+static uint64_t g_feat_cap;
 
 static int kid_on(void)
 {
@@ -107,17 +120,44 @@ static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
         g_opt.field_b = g_opt.field;
 }
 
-/* The first record's field t sets s's shape and starts its sums. */
+/* The first record's field t sets s's shape and starts its sums: the
+ * shape of a sample, or with --classifier of its features. */
 static void start(sample_set *s, const tz_tensor *t)
 {
     s->rank = t->rank - 1;
     memcpy(s->dims, t->dims + 1, sizeof(uint64_t) * (size_t)s->rank);
-    s->d = tz_tensor_row_bytes(t) / sizeof(float);
+    if (g_opt.classifier)
+        s->rank = 1, s->dims[0] = (uint64_t)g_clf.net.c.features;
+    s->d = g_opt.classifier ? (size_t)s->dims[0] : tz_tensor_row_bytes(t) / sizeof(float);
     if (!s->d)
         cli_die(EXIT_DATA, "%s: field '%s' has no values per sample", s->name, s->field);
     if (mom_init(&s->acc, s->d, 0) < 0 ||
         (kid_on() && kid_pool_init(&s->pool, s->d, g_opt.kid_pool, cli.seed, s->side) < 0))
         cli_die_last();
+}
+
+/* The values the samples of t add to s: their own, or with --classifier
+ * their features, the first being sample s->n of its set. */
+static const float *points(sample_set *s, const tz_tensor *t, uint64_t at)
+{
+    if (!g_opt.classifier)
+        return t->data;
+    const cnn_config *c = &g_clf.net.c;
+    int chw[3] = { c->C, c->H, c->W };
+    char where[600];
+    snprintf(where, sizeof where, "%s: record %" PRIu64, s->name, at);
+    if (lab_check_images(t, chw, "the classifier takes", where) < 0)
+        cli_die_last();
+    uint64_t n = t->dims[0];
+    if (n > g_feat_cap) {
+        free(g_feat);
+        if (!(g_feat = mem_alloc_array(n, sizeof(float) * s->d)))
+            cli_die_last();
+        g_feat_cap = n;
+    }
+    if (clf_apply(&g_clf, t->data, n, s->n, g_feat, NULL) < 0)
+        cli_die_last();
+    return g_feat;
 }
 
 /* Every sample of field[k] of the stream at path into set[k], k < nsets
@@ -150,24 +190,24 @@ static void read_sets(sample_set *set, int nsets, const char *path)
                         t->rank);
             if (!s->acc.d)
                 start(s, t);
-            else if (t->rank - 1 != s->rank ||
-                     memcmp(s->dims, t->dims + 1, sizeof(uint64_t) * (size_t)s->rank))
+            else if (!g_opt.classifier &&       /* which checks images against itself */
+                     (t->rank - 1 != s->rank ||
+                      memcmp(s->dims, t->dims + 1, sizeof(uint64_t) * (size_t)s->rank)))
                 cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' changes shape", name,
                         at, s->field);
-            /* Each sample's features are its values as they stand (pixels, or
-             * vectors made elsewhere).  A learned feature map, a classifier's
-             * penultimate layer, would map x to its features here. */
-            for (uint64_t i = 0; i < t->dims[0]; i++) {
-                const float *x = (const float *)t->data + i * s->d;
-                for (size_t j = 0; j < s->d; j++)
-                    if (!isfinite(x[j]))
-                        cli_die(EXIT_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s "
-                                "(sample %" PRIu64 " of the input)", name, at, s->field,
-                                isnan(x[j]) ? "NaN" : "Inf", s->n + i);
-                if (mom_add(&s->acc, x, NULL, 0) < 0 ||
-                    (kid_on() && kid_pool_add(&s->pool, x) < 0))
-                    cli_die_last();
+            size_t vals = tz_tensor_row_bytes(t) / sizeof(float);
+            for (uint64_t i = 0; i < t->dims[0] * vals; i++) {
+                float v = ((const float *)t->data)[i];
+                if (!isfinite(v))
+                    cli_die(EXIT_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s "
+                            "(sample %" PRIu64 " of the input)", name, at, s->field,
+                            isnan(v) ? "NaN" : "Inf", s->n + i / vals);
             }
+            const float *x = points(s, t, at);
+            for (uint64_t i = 0; i < t->dims[0]; i++)
+                if (mom_add(&s->acc, x + i * s->d, NULL, 0) < 0 ||
+                    (kid_on() && kid_pool_add(&s->pool, x + i * s->d) < 0))
+                    cli_die_last();
             s->n += t->dims[0];
         }
     }
@@ -261,6 +301,11 @@ int main(int argc, char **argv)
     const char *pa, *pb;
     parse_cmdline(argc, argv, &pa, &pb);
     openblas_set_num_threads(1);    /* sums in one fixed order; KID threads itself */
+    if (g_opt.classifier) {
+        nn_set_threads(cli.threads);
+        if (clf_load(&g_clf, g_opt.classifier) < 0)
+            cli_die_last();
+    }
     sample_set s[2] = { { .side = 0 }, { .side = 1 } };
     sample_set *a = &s[0], *b = &s[1];
     snprintf(a->field, sizeof a->field, "%s", g_opt.field);
@@ -300,5 +345,7 @@ int main(int argc, char **argv)
         kid_pool_free(&s[k].pool);
         free(s[k].mean), free(s[k].cov);
     }
+    clf_free(&g_clf);
+    free(g_feat);
     return 0;
 }

@@ -7,7 +7,6 @@
  * run resumed from its model file gives the same bytes as one that never
  * stopped.  Images (x0 of shape (N, C, H, W)) get the U-Net, signals (N,
  * C, L) the 1-D U-Net, other data the MLP, unless --arch says otherwise. */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -168,14 +167,6 @@ static void new_settings(model *m)
     m->ip.denoiser = g_opt.denoiser;
 }
 
-/* A line of the log did not get to the file (a full disk, --log /dev/full):
- * the run stops, since a log with lines missing would mislead; what was
- * written stays. */
-static _Noreturn void log_failed(const char *path)
-{
-    cli_die(EXIT_IO, "%s: write failed: %s", path, strerror(errno));
-}
-
 int main(int argc, char **argv)
 {
     int first, rc;
@@ -225,11 +216,8 @@ int main(int argc, char **argv)
     if (!xt || !target || !out || !dout || pairs_batch_alloc(&b, &ds, B) < 0 ||
         model_snapshot_alloc(&keep, &m) < 0)
         cli_die_last();
-    FILE *log = NULL;
-    if (g_opt.log && !(log = fopen(g_opt.log, "w")))
-        cli_die(EXIT_IO, "%s: cannot create: %s", g_opt.log, strerror(errno));
-    if (log && (fprintf(log, "step\tloss\tlr\tgrad_norm\n") < 0 || fflush(log) != 0))
-        log_failed(g_opt.log);
+    cli_log log;
+    cli_log_open(&log, g_opt.log, "step\tloss\tlr\tgrad_norm");
     cli_progress bar;
     cli_progress_start(&bar, "si-train: steps", g_opt.steps);
     double avg = m.loss_avg;    /* carried in the file: resuming decides alike */
@@ -264,19 +252,15 @@ int main(int argc, char **argv)
         net_backward(&m.net, dout, B);
         double lr = opt_lr(&m.oc, k);
         double norm = opt_step(&m.os, &m.oc, m.net.params, m.net.grads);
-        /* Flushed line by line: a run that fails keeps its log. */
-        if (log && (k % (uint64_t)g_opt.log_every == 0 || m.os.step == end) &&
-            (fprintf(log, "%" PRIu64 "\t%.6g\t%.6g\t%.6g\n", k, loss, lr, norm) < 0 ||
-             fflush(log) != 0))
-            log_failed(g_opt.log);
+        if (k % (uint64_t)g_opt.log_every == 0 || m.os.step == end)
+            cli_log_line(&log, "%" PRIu64 "\t%.6g\t%.6g\t%.6g", k, loss, lr, norm);
         cli_progress_update(&bar, m.os.step - (end - g_opt.steps));
     }
     cli_progress_end(&bar, g_opt.steps);
     for (size_t i = 0; i < m.net.nparams; i++)
         if (!isfinite(m.net.params[i]))
             cli_die(EXIT_NUMERIC, "parameters are not finite; the model was not written");
-    if (log && fclose(log) != 0)
-        log_failed(g_opt.log);
+    cli_log_close(&log);
     if (g_opt.steps)
         cli_info("%" PRIu64 " steps, final average loss %.6g", g_opt.steps, avg);
     m.loss_avg = avg;

@@ -1,6 +1,4 @@
 /* model.c - saving and loading trainable interpolants; see model.h. */
-#include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +6,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "method/mattr.h"
 #include "method/model.h"
 #include "formats/tz.h"
 
@@ -38,18 +37,9 @@ int model_create(model *m, const net_config *c)
 
 int model_parse_widths(const char *list, unet_config *u)
 {
-    char buf[128];
-    const char *w[UNET_LEVELS_MAX + 1];
-    int n = model_split_names(list, buf, sizeof buf, w, UNET_LEVELS_MAX + 1);
-    if (n < 1 || n > UNET_LEVELS_MAX)
+    int n = mattr_parse_list(list, UNET_LEVELS_MAX, 1, 4096, u->width);
+    if (n < 0)
         return ERR_USAGE;
-    for (int i = 0; i < n; i++) {
-        char *end;
-        long v = strtol(w[i], &end, 10);
-        if (*end || v < 1 || v > 4096)
-            return ERR_USAGE;
-        u->width[i] = (int)v;
-    }
     u->levels = n;
     return 0;
 }
@@ -106,162 +96,31 @@ void model_free(model *m)
  * the range a loaded file may give.  The bounds keep every size the
  * network derives from them within its integer types, so that a file is
  * checked before anything is allocated for it. */
-typedef struct {
-    const char *key;
-    int *v;
-    int lo, hi;
-} int_attr;
-
 enum { DIM_MAX = 1 << 26 };     /* values per sample */
 
-static int arch_attrs(net_config *c, int_attr *a)
+static int arch_attrs(net_config *c, mattr_int *a)
 {
     int n = 0;
     if (c->arch == NET_MLP) {
         mlp_config *m = &c->mlp;
-        a[n++] = (int_attr){ "dim", &m->dim, 1, DIM_MAX };
-        a[n++] = (int_attr){ "cond_dim", &m->cond, 0, DIM_MAX };
-        a[n++] = (int_attr){ "temb", &m->temb, 2, 4096 };
-        a[n++] = (int_attr){ "width", &m->width, 1, 65536 };
-        a[n++] = (int_attr){ "hidden", &m->hidden, 1, MLP_LAYERS_MAX - 1 };
+        a[n++] = (mattr_int){ "dim", &m->dim, 1, DIM_MAX };
+        a[n++] = (mattr_int){ "cond_dim", &m->cond, 0, DIM_MAX };
+        a[n++] = (mattr_int){ "temb", &m->temb, 2, 4096 };
+        a[n++] = (mattr_int){ "width", &m->width, 1, 65536 };
+        a[n++] = (mattr_int){ "hidden", &m->hidden, 1, MLP_LAYERS_MAX - 1 };
         return n;
     }
     unet_config *u = &c->unet;
-    a[n++] = (int_attr){ "channels", &u->C, 1, 65536 };
-    a[n++] = (int_attr){ "height", &u->H, 1, 65536 };
-    a[n++] = (int_attr){ "img_width", &u->W, 1, 65536 };
-    a[n++] = (int_attr){ "side_channels", &u->E, 0, 65536 };
-    a[n++] = (int_attr){ "side_scalars", &u->S, 0, 65536 };
-    a[n++] = (int_attr){ "levels", &u->levels, 1, UNET_LEVELS_MAX };
-    a[n++] = (int_attr){ "mid", &u->nmid, 0, 8 };
-    a[n++] = (int_attr){ "temb", &u->temb, 1, 4096 };
-    a[n++] = (int_attr){ "groups", &u->groups, 1, 65536 };
+    a[n++] = (mattr_int){ "channels", &u->C, 1, 65536 };
+    a[n++] = (mattr_int){ "height", &u->H, 1, 65536 };
+    a[n++] = (mattr_int){ "img_width", &u->W, 1, 65536 };
+    a[n++] = (mattr_int){ "side_channels", &u->E, 0, 65536 };
+    a[n++] = (mattr_int){ "side_scalars", &u->S, 0, 65536 };
+    a[n++] = (mattr_int){ "levels", &u->levels, 1, UNET_LEVELS_MAX };
+    a[n++] = (mattr_int){ "mid", &u->nmid, 0, 8 };
+    a[n++] = (mattr_int){ "temb", &u->temb, 1, 4096 };
+    a[n++] = (mattr_int){ "groups", &u->groups, 1, 65536 };
     return n;
-}
-
-/* ---- attributes -------------------------------------------------------- */
-
-static int set_num(tz_record *r, const char *key, double v)
-{
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.17g", v);
-    return tz_record_set_attr(r, key, buf);
-}
-
-/* The attribute key's text; ERR_DATA if it is missing. */
-static int get_text(const tz_record *r, const char *key, const char **s)
-{
-    *s = tz_record_attr(r, key);
-    if (!*s || !**s)
-        return err_set(ERR_DATA, "model attribute '%s' is missing", key);
-    return 0;
-}
-
-/* s itself if it is short and printable, for a one-line message. */
-static const char *shown(const char *s)
-{
-    for (const char *p = s; *p; p++)
-        if (*p < 0x20 || *p > 0x7e || p - s > 40)
-            return "(unprintable or long)";
-    return s;
-}
-
-/* The attribute key as a finite number in [lo, hi] (NaN too if nan_ok). */
-static int get_num(const tz_record *r, const char *key, double lo, double hi, int nan_ok,
-                   double *v)
-{
-    const char *s;
-    char *end;
-    int rc = get_text(r, key, &s);
-    if (rc)
-        return rc;
-    *v = strtod(s, &end);
-    if (*end || end == s)
-        return err_set(ERR_DATA, "model attribute '%s' is not a number: '%s'", key, shown(s));
-    if (isnan(*v) && nan_ok)
-        return 0;
-    if (!isfinite(*v) || *v < lo || *v > hi)
-        return err_set(ERR_DATA, "model attribute '%s' is %s, outside [%g, %g]", key,
-                       shown(s), lo, hi);
-    return 0;
-}
-
-/* The attribute key as a whole number in decimal digits (no sign, no
- * exponent), at most hi. */
-static int get_u64(const tz_record *r, const char *key, uint64_t hi, uint64_t *v)
-{
-    const char *s;
-    int rc = get_text(r, key, &s);
-    if (rc)
-        return rc;
-    if (strspn(s, "0123456789") != strlen(s))
-        return err_set(ERR_DATA, "model attribute '%s' is not a whole number in decimal "
-                       "digits: '%s'", key, shown(s));
-    errno = 0;
-    *v = strtoull(s, NULL, 10);
-    if (errno || *v > hi)
-        return err_set(ERR_DATA, "model attribute '%s' is %s, more than %" PRIu64, key,
-                       shown(s), hi);
-    return 0;
-}
-
-static int get_int(const tz_record *r, const int_attr *a)
-{
-    const char *s;
-    int rc = get_text(r, a->key, &s);
-    if (rc)
-        return rc;
-    if (strspn(s, "0123456789") != strlen(s))
-        return err_set(ERR_DATA, "model attribute '%s' is not a whole number in decimal "
-                       "digits: '%s'", a->key, shown(s));
-    errno = 0;
-    unsigned long long x = strtoull(s, NULL, 10);
-    if (errno || x < (unsigned long long)a->lo || x > (unsigned long long)a->hi)
-        return err_set(ERR_DATA, "model attribute '%s' is %s, outside %d..%d", a->key,
-                       shown(s), a->lo, a->hi);
-    *a->v = (int)x;
-    return 0;
-}
-
-/* A flag: 0 or 1. */
-static int get_flag(const tz_record *r, const char *key, int *v)
-{
-    double d = 0;
-    int rc = get_num(r, key, 0, 1, 0, &d);
-    if (rc == 0 && d != 0 && d != 1)
-        rc = err_set(ERR_DATA, "model attribute '%s' is %g, not 0 or 1", key, d);
-    *v = d != 0;
-    return rc;
-}
-
-static int get_name(const tz_record *r, const char *key, char *dst, size_t n)
-{
-    const char *s = tz_record_attr(r, key);
-    if (!s || strlen(s) >= n)
-        return err_set(ERR_DATA, "model attribute '%s' is missing or too long", key);
-    if (strcmp(shown(s), s))
-        return err_set(ERR_DATA, "model attribute '%s' is not a printable field name", key);
-    strcpy(dst, s);
-    return 0;
-}
-
-/* The U-Net's widths, "32,64": as many as its levels. */
-static int get_widths(const tz_record *r, unet_config *u)
-{
-    const char *s = tz_record_attr(r, "widths");
-    int n = 0;
-    char *end;
-    while (s && *s && n < UNET_LEVELS_MAX) {
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 65536 || (*end && *end != ','))
-            break;
-        u->width[n++] = (int)v;
-        s = *end ? end + 1 : end;
-    }
-    if (!s || *s || n != u->levels)
-        return err_set(ERR_DATA, "model attribute 'widths' is missing or not %d widths",
-                       u->levels);
-    return 0;
 }
 
 /* ---- files ------------------------------------------------------------- */
@@ -288,20 +147,15 @@ int model_save(const model *m, const char *path, int level)
         { "clip", o->clip }, { "ema_decay", o->ema }, { "loss_avg", m->loss_avg },
     };
     for (size_t i = 0; rc == 0 && i < sizeof nums / sizeof *nums; i++)
-        rc = set_num(&rec, nums[i].k, nums[i].v);
-    int_attr ia[16];
+        rc = mattr_set_num(&rec, nums[i].k, nums[i].v);
+    mattr_int ia[16];
     int na = arch_attrs(&c, ia);
     for (int i = 0; rc == 0 && i < na; i++)
-        rc = set_num(&rec, ia[i].key, *ia[i].v);
+        rc = mattr_set_num(&rec, ia[i].key, *ia[i].v);
     if (rc == 0)
         rc = tz_record_set_attr(&rec, "arch", c.arch == NET_MLP ? "mlp" : "unet");
-    if (rc == 0 && c.arch == NET_UNET) {
-        char buf[64] = "";
-        for (int l = 0; l < c.unet.levels; l++)
-            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", l ? "," : "",
-                     c.unet.width[l]);
-        rc = tz_record_set_attr(&rec, "widths", buf);
-    }
+    if (rc == 0 && c.arch == NET_UNET)
+        rc = mattr_set_list(&rec, "widths", c.unet.width, c.unet.levels);
     if (rc == 0)
         rc = tz_record_set_attr_u64(&rec, "warmup", o->warmup);
     if (rc == 0)
@@ -325,19 +179,10 @@ int model_save(const model *m, const char *path, int level)
 int model_load(model *m, const char *path)
 {
     memset(m, 0, sizeof *m);
-    tz_reader *r = tz_reader_open(path);
-    if (!r)
-        return err_code();
     tz_record rec;
-    tz_record_init(&rec, TZ_PLAIN);
-    int rc = tz_read(r, &rec);
-    if (rc == 0)
-        rc = err_set(ERR_DATA, "%s: no record: not a model file", path);
-    if (rc < 0) {
-        tz_reader_close(r);
-        tz_record_free(&rec);
+    int rc = mattr_read(path, &rec);
+    if (rc < 0)
         return rc;
-    }
     /* Every attribute is checked, and the declared shape against the
      * tensors the file holds, before anything is allocated: a small file
      * must not be able to ask for gigabytes. */
@@ -351,43 +196,43 @@ int model_load(model *m, const char *path)
         c.arch = NET_UNET;
     else
         rc = err_set(ERR_DATA, "model attribute 'arch' is '%s', not mlp or unet",
-                     arch ? shown(arch) : "(none)");
-    int_attr ia[16];
+                     arch ? mattr_shown(arch) : "(none)");
+    mattr_int ia[16];
     int na = arch_attrs(&c, ia);
     for (int i = 0; rc == 0 && i < na; i++)
-        rc = get_int(&rec, &ia[i]);
+        rc = mattr_get_int(&rec, &ia[i]);
     if (rc == 0 && c.arch == NET_UNET) {
         const unet_config *u = &c.unet;
-        rc = get_widths(&rec, &c.unet);
+        rc = mattr_get_list(&rec, "widths", u->levels, 1, 65536, c.unet.width);
         if (rc == 0 && (uint64_t)u->C * (uint64_t)u->H * (uint64_t)u->W > DIM_MAX)
             rc = err_set(ERR_DATA, "model attributes 'channels', 'height' and 'img_width' "
                          "make more than %d values per sample", DIM_MAX);
     }
     int denoiser = 0;
     if (rc == 0 && tz_record_attr(&rec, "denoiser"))
-        rc = get_flag(&rec, "denoiser", &denoiser);
+        rc = mattr_get_flag(&rec, "denoiser", &denoiser);
     m->ip.denoiser = denoiser;
-    if (rc == 0) rc = get_num(&rec, "gamma", 0, 100, 0, &m->ip.g);
-    if (rc == 0) rc = get_flag(&rec, "combined", &m->ip.combined);
-    if (rc == 0) rc = get_flag(&rec, "generative", &m->generative);
-    if (rc == 0) rc = get_num(&rec, "lr", 0, 10, 0, &m->oc.lr);
-    if (rc == 0) rc = get_num(&rec, "beta1", 0, 1, 0, &m->oc.beta1);
-    if (rc == 0) rc = get_num(&rec, "beta2", 0, 1, 0, &m->oc.beta2);
-    if (rc == 0) rc = get_num(&rec, "eps", 0, 1, 0, &m->oc.eps);
-    if (rc == 0) rc = get_num(&rec, "weight_decay", 0, 10, 0, &m->oc.weight_decay);
-    if (rc == 0) rc = get_u64(&rec, "warmup", UINT64_MAX, &m->oc.warmup);
-    if (rc == 0) rc = get_u64(&rec, "total", UINT64_MAX, &m->oc.total);
-    if (rc == 0) rc = get_num(&rec, "clip", 0, 1e9, 0, &m->oc.clip);
-    if (rc == 0) rc = get_num(&rec, "ema_decay", 0, 0.999999, 0, &m->oc.ema);
-    if (rc == 0) rc = get_u64(&rec, "seed", UINT64_MAX, &m->seed);
+    if (rc == 0) rc = mattr_get_num(&rec, "gamma", 0, 100, 0, &m->ip.g);
+    if (rc == 0) rc = mattr_get_flag(&rec, "combined", &m->ip.combined);
+    if (rc == 0) rc = mattr_get_flag(&rec, "generative", &m->generative);
+    if (rc == 0) rc = mattr_get_num(&rec, "lr", 0, 10, 0, &m->oc.lr);
+    if (rc == 0) rc = mattr_get_num(&rec, "beta1", 0, 1, 0, &m->oc.beta1);
+    if (rc == 0) rc = mattr_get_num(&rec, "beta2", 0, 1, 0, &m->oc.beta2);
+    if (rc == 0) rc = mattr_get_num(&rec, "eps", 0, 1, 0, &m->oc.eps);
+    if (rc == 0) rc = mattr_get_num(&rec, "weight_decay", 0, 10, 0, &m->oc.weight_decay);
+    if (rc == 0) rc = mattr_get_u64(&rec, "warmup", UINT64_MAX, &m->oc.warmup);
+    if (rc == 0) rc = mattr_get_u64(&rec, "total", UINT64_MAX, &m->oc.total);
+    if (rc == 0) rc = mattr_get_num(&rec, "clip", 0, 1e9, 0, &m->oc.clip);
+    if (rc == 0) rc = mattr_get_num(&rec, "ema_decay", 0, 0.999999, 0, &m->oc.ema);
+    if (rc == 0) rc = mattr_get_u64(&rec, "seed", UINT64_MAX, &m->seed);
     uint64_t step = 0;      /* the optimiser's, set once it is made */
-    if (rc == 0) rc = get_u64(&rec, "step", UINT64_MAX, &step);
+    if (rc == 0) rc = mattr_get_u64(&rec, "step", UINT64_MAX, &step);
     m->loss_avg = NAN;      /* optional: a fresh average if absent or NaN */
     if (rc == 0 && tz_record_attr(&rec, "loss_avg"))
-        rc = get_num(&rec, "loss_avg", 0, HUGE_VAL, 1, &m->loss_avg);
-    if (rc == 0) rc = get_name(&rec, "x0", m->x0, sizeof m->x0);
-    if (rc == 0) rc = get_name(&rec, "x1", m->x1, sizeof m->x1);
-    if (rc == 0) rc = get_name(&rec, "cond", m->cond, sizeof m->cond);
+        rc = mattr_get_num(&rec, "loss_avg", 0, HUGE_VAL, 1, &m->loss_avg);
+    if (rc == 0) rc = mattr_get_name(&rec, "x0", m->x0, sizeof m->x0);
+    if (rc == 0) rc = mattr_get_name(&rec, "x1", m->x1, sizeof m->x1);
+    if (rc == 0) rc = mattr_get_name(&rec, "cond", m->cond, sizeof m->cond);
     c.mlp.heads = c.unet.heads = si_heads(&m->ip);
     size_t np = rc == 0 ? net_param_count(&c) : 0;
     if (rc == 0 && !np) {
@@ -413,14 +258,10 @@ int model_load(model *m, const char *path)
             memcpy(dst[i], tens[i]->data, sizeof(float) * np);
     if (rc == 0)
         m->os.step = step;
-    /* The file must be whole: one record, then its end. */
-    if (rc == 0 && (rc = tz_read(r, &rec)) > 0)
-        rc = err_set(ERR_DATA, "more than one record: not a model file");
     if (rc < 0) {
         rc = err_prefix(rc, "%s", path);
         model_free(m);
     }
-    tz_reader_close(r);
     tz_record_free(&rec);
     return rc;
 }

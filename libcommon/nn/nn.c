@@ -296,6 +296,29 @@ double nn_mse(float *dpred, const float *pred, const float *target, size_t n)
     return s / (double)n;
 }
 
+double nn_softmax_xent(float *dlogits, double *loss, const float *logits,
+                       const int32_t *labels, int B, int K)
+{
+    double total = 0;
+    for (int i = 0; i < B; i++) {
+        const float *z = logits + (size_t)i * (size_t)K;
+        double top = z[0], s = 0;
+        for (int k = 1; k < K; k++)
+            top = z[k] > top ? z[k] : top;
+        for (int k = 0; k < K; k++)
+            s += exp((double)z[k] - top);
+        double lse = top + log(s), l = lse - z[labels[i]];
+        total += l;
+        if (loss)
+            loss[i] = l;
+        if (dlogits)
+            for (int k = 0; k < K; k++)
+                dlogits[(size_t)i * (size_t)K + (size_t)k] =
+                    (float)((exp((double)z[k] - lse) - (k == labels[i])) / B);
+    }
+    return total / B;
+}
+
 /* ---- convolution -------------------------------------------------------- */
 
 static size_t conv_groups(int B)

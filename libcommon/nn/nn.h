@@ -10,6 +10,7 @@
 #define NN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Threads of the layers (at most NN_SLOTS; the results do not depend on
  * it).  OpenBLAS is kept to one thread: the layers split their GEMMs. */
@@ -120,5 +121,13 @@ void nn_concat_backward(float *da, float *db, const float *dout, int B, int Ca,
 /* Mean squared error over n elements; dpred (if not NULL) receives
  * d loss / d pred = 2 (pred - target) / n (assigned, not added). */
 double nn_mse(float *dpred, const float *pred, const float *target, size_t n);
+
+/* Softmax cross-entropy of B rows of K logits against labels in [0, K):
+ * the mean over the rows of log sum_k exp(z_k) - z_label, each computed
+ * after subtracting the row's largest logit (no overflow), in double.
+ * dlogits (if not NULL) receives d loss / d logits = (softmax - onehot) / B
+ * (assigned, not added); loss (if not NULL) each row's own term. */
+double nn_softmax_xent(float *dlogits, double *loss, const float *logits,
+                       const int32_t *labels, int B, int K);
 
 #endif

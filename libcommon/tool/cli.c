@@ -307,6 +307,44 @@ void cli_parse(const cli_spec *s, int argc, char **argv, int *first)
     *first = argc - nop;
 }
 
+/* ---- training logs --------------------------------------------------- */
+
+static _Noreturn void log_failed(const cli_log *l)
+{
+    cli_die(EXIT_IO, "%s: write failed: %s", l->path, strerror(errno));
+}
+
+void cli_log_open(cli_log *l, const char *path, const char *header)
+{
+    l->f = NULL;
+    l->path = path;
+    if (!path)
+        return;
+    if (!(l->f = fopen(path, "w")))
+        cli_die(EXIT_IO, "%s: cannot create: %s", path, strerror(errno));
+    if (fprintf(l->f, "%s\n", header) < 0 || fflush(l->f) != 0)
+        log_failed(l);
+}
+
+void cli_log_line(cli_log *l, const char *fmt, ...)
+{
+    if (!l->f)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfprintf(l->f, fmt, ap);
+    va_end(ap);
+    if (rc < 0 || fputc('\n', l->f) == EOF || fflush(l->f) != 0)
+        log_failed(l);
+}
+
+void cli_log_close(cli_log *l)
+{
+    if (l->f && fclose(l->f) != 0)
+        log_failed(l);
+    l->f = NULL;
+}
+
 /* ---- progress -------------------------------------------------------- */
 
 double cli_now(void)

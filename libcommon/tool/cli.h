@@ -9,6 +9,7 @@
 #define CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/err.h"
 
@@ -95,6 +96,22 @@ typedef struct {
 void cli_progress_start(cli_progress *p, const char *label, uint64_t total);
 void cli_progress_update(cli_progress *p, uint64_t done);
 void cli_progress_end(cli_progress *p, uint64_t done);
+
+/* A training log (si-train and classify --log): TSV lines, each flushed
+ * as it is written, so that a run that fails keeps what it logged.  A
+ * line that does not get to the file (a full disk, --log /dev/full) stops
+ * the run with status 3: a log with lines missing would mislead. */
+typedef struct {
+    FILE *f;                /* NULL: no log */
+    const char *path;
+} cli_log;
+
+/* Create the log at path with its header line (path NULL: no log, and
+ * the other calls do nothing).  Dies with status 3 if it cannot. */
+void cli_log_open(cli_log *l, const char *path, const char *header);
+/* One line, printf-style, without its newline. */
+void cli_log_line(cli_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_log_close(cli_log *l);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);

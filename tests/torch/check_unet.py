@@ -184,6 +184,31 @@ def report(checks):
     return [k for k, (v, tol, _) in checks.items() if not v <= tol]
 
 
+def conclude(checks):
+    """Report checks (see report); exit 1 naming those over their tolerance."""
+    bad = report(checks)
+    if bad:
+        print("MISMATCH:", ", ".join(bad), file=sys.stderr)
+        sys.exit(1)
+
+
+def adamw_error(net, d):
+    """(error, name) of the worst tensor of one torch.optim.AdamW step (lr 1e-2,
+    weight decay 0.1) from the dump's p0 and C gradients, against the C step:
+    the step itself, p1 - p0, not p1, which p0 would hide the errors of.  The
+    step is taken from the C gradients (as check_mlp.py explains: near AdamW's
+    eps the update magnifies rounding the gradient check bounds).  Leaves the
+    stepped parameters in net."""
+    net.load_flat(d["p0"])
+    net.load_flat(d["grads"], "grad")
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.1)
+    opt.step()
+    p0, c1 = net.split(d["p0"]), net.split(d["p1"])
+    return worst({n: (c1[n] - p0[n].astype(np.float64),
+                      p.detach().numpy() - p0[n].astype(np.float64))
+                  for n, p in net.named_parameters()})
+
+
 def names_shapes(m):
     return [(n, tuple(p.shape)) for n, p in m.named_parameters()]
 
@@ -240,10 +265,7 @@ def main():
     torch.set_num_threads(1)
     if sys.argv[1:2] == ["--structure"]:
         C, H, W = (map(int, sys.argv[2:5]) if len(sys.argv) >= 5 else (1, 28, 28))
-        bad = report(structure(C, H, W))
-        if bad:
-            print("MISMATCH:", ", ".join(bad), file=sys.stderr)
-            sys.exit(1)
+        conclude(structure(C, H, W))
         return
     (_, d, attrs), = [r for r in records(sys.stdin.buffer) if r[0] != 3]
     C, H, W, E, S, heads, levels, nmid, temb, groups = map(int, attrs["unet"].split(","))
@@ -272,27 +294,15 @@ def main():
     if VERBOSE:
         for n, (a, b) in pairs.items():
             print("  grad %-16s %-18s %.3g" % (n, tuple(b.shape), rel(a, b)), file=sys.stderr)
-    # The step is taken from the C gradients (as check_mlp.py explains: near
-    # AdamW's eps the update magnifies rounding the gradient check bounds).
-    net.load_flat(d["grads"], "grad")
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.1)
-    opt.step()
-    p0, c1 = net.split(d["p0"]), net.split(d["p1"])
-    step_err = worst({n: (c1[n] - p0[n].astype(np.float64),
-                          p.detach().numpy() - p0[n].astype(np.float64))
-                      for n, p in net.named_parameters()})
+    step_err = adamw_error(net, d)
     checks.update({
         "output": (rel(np.reshape(d["out"], out.shape), out.detach().numpy()), TOL, ""),
         "loss": (rel(d["loss"], loss.item()), TOL, ""),
         "gradients": (grad_err[0], TOL, "worst of %d tensors: %s" % (len(cg), grad_err[1])),
         "input gradient": (rel(np.reshape(d["dx"], f["x"].shape), f["x"].grad.numpy()), TOL, ""),
-        # the step itself, p1 - p0, not p1: p0 would hide its errors
         "adamw step": (step_err[0], TOL, "worst: %s" % step_err[1]),
     })
-    bad = report(checks)
-    if bad:
-        print("MISMATCH:", ", ".join(bad), file=sys.stderr)
-        sys.exit(1)
+    conclude(checks)
 
 
 if __name__ == "__main__":

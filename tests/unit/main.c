@@ -47,6 +47,9 @@ int g_check_failed;
     X(test_nn_upsample_concat)          \
     X(test_unet_gradient_finite_difference) \
     X(test_unet_small_shape)     \
+    X(test_nn_softmax_xent)      \
+    X(test_cnn_gradient_finite_difference) \
+    X(test_cnn_shapes)           \
     X(test_unet1d_gradient_finite_difference) \
     X(test_dps_guidance_finite_difference) \
     X(test_nn_conv1d)            \
@@ -82,6 +85,7 @@ int g_check_failed;
     X(test_chart_series)         \
     X(test_pairs_load_draw)      \
     X(test_model_widths_snapshot) \
+    X(test_mattr_roundtrip_and_rejects) \
     X(test_classic_neighbour_4x4) \
     X(test_classic_harmonic)     \
     X(test_classic_lmmse_2d)     \
