@@ -93,7 +93,12 @@ int g_check_failed;
     X(test_frechet_trace_sqrt)   \
     X(test_psd_sqrt)             \
     X(test_kid_mmd2_vs_naive)    \
-    X(test_kid_pool_and_subsets)
+    X(test_kid_pool_and_subsets) \
+    X(test_gmm_spec)             \
+    X(test_gmm_score_divergence_finite_difference) \
+    X(test_gmm_product_exact)    \
+    X(test_smc_weights_resampling) \
+    X(test_prior_model_score)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)
