@@ -129,3 +129,23 @@ quick() {   # run a script in a scratch copy of the tree's layout
   [ -s "$q/psnr-wall.png" ]
   grep -q "| ode | 10 |" "$q/report.md"
 }
+
+@test "exp-tilt QUICK: every method at every size and seed, exact draws as the floor, the targets stated" {
+  quick exp-tilt
+  q=tree/build/tilt/quick
+  t=$q/metrics.tsv
+  [ "$(head -1 "$t")" = "$(printf 'task\tdim\tmethod\tparticles\tmmd_mean\tmmd_std\tswd_mean\twall_s')" ]
+  # 2 dimensions x (anneal: exact, pg, gsmc, vcg; tilt: and boost) x N = 64, 256
+  [ "$(tail -n +2 "$t" | wc -l)" -eq 36 ]
+  [ "$(awk -F'\t' '$3 == "boost"' "$t" | cut -f1 | sort -u)" = tilt ]
+  # 2 seeds each, every figure a number, every run timed
+  [ "$(tail -n +2 "$q/runs.tsv" | wc -l)" -eq 72 ]
+  awk -F'\t' 'NR > 1 && !($6 + 0 == $6 && $7 > 0 && $8 > 0) { bad++ } END { exit bad > 0 }' "$q/runs.tsv"
+  # the scores tell a biased sampler from the floor: in d = 30 guidance
+  # alone is further from the target than exact draws are
+  awk -F'\t' '$2 == 30 && $4 == 256 { m[$1 "," $3] = $5 }
+      END { exit !(m["anneal,pg"] > 3 * m["anneal,exact"] + 0.01 && m["tilt,pg"] > 3 * m["tilt,exact"] + 0.01) }' "$t"
+  for f in mmd-anneal-2 swd-tilt-30 mmd-tilt-30 ess-anneal-30; do [ -s "$q/$f.png" ]; done
+  grep -Eq "^- anneal, d = 30, N = 256: MMD G-SMC [0-9.]+, VCG-SMC [0-9.]+: VCG-SMC lower by [0-9.inf]+x" "$q/report.md"
+  grep -q "bandwidth the median distance" "$q/report.md"
+}
