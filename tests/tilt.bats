@@ -233,3 +233,12 @@ EOF
   SCSI_FAKE_TTY=1 run --separate-stderr tilt -q --gmm prior.spec -N 10 -n 5 -o a.tz
   [ -z "$stderr" ]
 }
+
+@test "the manual's first example runs as written, and VCG-SMC lands near the exact draws" {
+  sed -n '/^\.SH EXAMPLES/,/^\.SH OPTIONS/p' "$BATS_TEST_DIRNAME/../man/man1/tilt.1" |
+    sed -n '/^\.EX/,/^\.EE/{/^\.E[XE]/d;p}' | sed '/^tzdata/,$d' |
+    sed 's/\\-/-/g; s/\\(aq/'"'"'/g; s/\\en/\\n/g' > example.sh
+  [ "$(grep -c '^tilt' example.sh)" -eq 2 ]
+  bash -e example.sh > dist.tsv
+  awk -F'\t' '$1 == "mmd2" { exit !($2 < 2e-3) }' dist.tsv
+}
