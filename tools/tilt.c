@@ -26,6 +26,7 @@
 #include "method/model.h"    /* model_load */
 #include "method/prior.h"    /* prior_gmm, prior_model */
 #include "method/reward.h"   /* reward_gauss, reward_lin, reward_exec */
+#include "method/smc.h"      /* smc_mean_rows */
 #include "method/tilt.h"     /* tilt_run */
 #include "formats/tz.h"      /* tz_reader, tz_writer */
 
@@ -102,6 +103,7 @@ static const cli_spec g_spec = {
 };
 
 static cli_progress g_bar;
+static double *g_mean;              /* --mean: a sample's values (main's) */
 static uint64_t g_steps_before;     /* steps of the populations already run */
 
 static void on_step(void *ctx, int done)
@@ -155,10 +157,11 @@ static const float *need_field(const tz_record *rec, const char *name, size_t pe
     return t->data;
 }
 
-/* With --likelihood: a population per input sample. */
-static void run_observations(tz_reader *r, tz_writer *w, prior *p, reward *rw,
-                             const tilt_opts *o, FILE *trace, double *x, double *wt,
-                             tilt_row *rows)
+/* With --likelihood: a population per sample of the batch record rec,
+ * whose first sample has stream index *done; x0 (and x0_mean) added. */
+static void tilt_record(tz_record *rec, const char *where, prior *p, reward *rw,
+                        const tilt_opts *o, FILE *trace, double *x, double *wt,
+                        tilt_row *rows, uint64_t *done)
 {
     size_t D = (size_t)p->dim, n = g_opt.particles, hw = (size_t)rw->H * (size_t)rw->W;
     int want_mask = 0, want_angle = 0;
@@ -166,53 +169,123 @@ static void run_observations(tz_reader *r, tz_writer *w, prior *p, reward *rw,
         want_mask |= rw->lc.step[i].kind == LIN_MASK;
         want_angle |= rw->lc.step[i].kind == LIN_MOTION;
     }
+    uint64_t B = tz_record_batch(rec);
+    const float *y = need_field(rec, g_opt.field, D, where);
+    const float *mask = want_mask ? need_field(rec, "mask", hw, where) : NULL;
+    const float *angle = want_angle ? need_field(rec, "angle", 1, where) : NULL;
+    const tz_tensor *ty = tz_record_find(rec, g_opt.field);
+    const char *names[2] = { "x0", "x0_mean" };
+    float *dst[2] = { NULL, NULL };
+    for (int f = 0; f < 1 + g_opt.mean; f++) {
+        if (tz_record_find(rec, names[f]))
+            cli_die(EXIT_DATA, "%s: field '%s' is already there", where, names[f]);
+        tz_tensor *t = tz_record_add(rec, names[f], TZ_F32, ty->rank, ty->dims, NULL);
+        if (!t)
+            cli_die_last();
+        dst[f] = t->data;
+    }
+    for (uint64_t b = 0; b < B; b++, ++*done) {
+        reward_observe(rw, y + b * D, mask ? mask + b * hw : NULL, angle ? angle[b] : 0);
+        int nrows = tilt_run(p, rw, o, n, *done, x, wt, rows);
+        if (nrows < 0)
+            cli_die(-nrows, "%s: sample %" PRIu64 ": %s", where, b, err_msg());
+        g_steps_before += (uint64_t)o->steps;
+        size_t pick = tilt_pick(o, wt, n, *done);
+        for (size_t j = 0; j < D; j++)
+            dst[0][b * D + j] = (float)x[pick * D + j];
+        if (dst[1]) {
+            smc_mean_rows(wt, x, n, D, g_mean);
+            for (size_t j = 0; j < D; j++)
+                dst[1][b * D + j] = (float)g_mean[j];
+        }
+        if (trace)
+            write_trace(trace, *done, rows, nrows);
+    }
+}
+
+/* Check the command line's combinations; fill o from it. */
+static void parse_cmdline(int argc, char **argv, int *first, tilt_opts *o)
+{
+    cli_parse(&g_spec, argc, argv, first);
+    if (!g_opt.model == !g_opt.gmm)
+        cli_die(EXIT_USAGE, "need one prior: -m MODEL or --gmm FILE");
+    if (!!g_opt.gauss + !!g_opt.likelihood + !!g_opt.exec > 1)
+        cli_die(EXIT_USAGE, "one reward at most: --gauss, --likelihood or --exec");
+    if (*first < argc && !g_opt.likelihood)
+        cli_die(EXIT_USAGE, "only --likelihood reads input (the observations); got '%s'",
+                argv[*first]);
+    if ((g_opt.mean || strcmp(g_opt.field, "x1")) && !g_opt.likelihood)
+        cli_die(EXIT_USAGE, "--mean and --field go with --likelihood");
+    if (g_opt.exec && strlen(g_opt.exec) > TZ_VALUE_MAX)
+        cli_die(EXIT_USAGE, "--exec: COMMAND longer than %d bytes", TZ_VALUE_MAX);
+    *o = (tilt_opts){ .gamma = g_opt.gamma, .steps = g_opt.steps, .sigma_max = g_opt.sigma_max,
+                      .sigma_min = g_opt.sigma_min, .lambda = g_opt.lambda, .ess = g_opt.ess,
+                      .resample_final = g_opt.resample, .level = g_opt.level,
+                      .mcmc_steps = g_opt.mcmc_steps, .mcmc_step = g_opt.mcmc_step,
+                      .seed = cli.seed, .progress = on_step, .method = -1 };
+    for (int i = 0; tilt_methods[i]; i++)
+        if (!strcmp(g_opt.method, tilt_methods[i]))
+            o->method = i;
+    if (o->method < 0)
+        cli_die(EXIT_USAGE, "--method must be pg, gsmc, vcg, boost or exact; got '%s'",
+                g_opt.method);
+}
+
+/* The prior: the mixture into g, or the model into m (its EMA weights
+ * unless --raw, as pushback samples). */
+static void open_prior(prior *p, gmm *g, model *m)
+{
+    if (g_opt.gmm) {
+        if (gmm_read(g, g_opt.gmm) < 0 || prior_gmm(p, g, cli.threads) < 0)
+            cli_die_last();
+        return;
+    }
+    if (model_load(m, g_opt.model) < 0)
+        cli_die_last();
+    if (!g_opt.raw && m->os.ema)
+        memcpy(m->net.params, m->os.ema, sizeof(float) * m->net.nparams);
+    if (prior_model(p, m, g_opt.probes, cli.seed) < 0)
+        cli_die(EXIT_USAGE, "%s: %s", g_opt.model, err_msg());
+}
+
+/* The reward (an --exec program is started here), its scale into o, and
+ * the method checked against both. */
+static void open_reward(reward *rw, const prior *p, tilt_opts *o)
+{
+    int rc = 0;
+    if (g_opt.gauss)
+        rc = reward_gauss(rw, g_opt.gauss, p->dim);
+    else if (g_opt.likelihood && reward_lin(rw, g_opt.likelihood, p->rank, p->shape) < 0)
+        cli_die(EXIT_USAGE, "--likelihood: %s", err_msg());
+    else if (g_opt.exec)
+        rc = reward_exec(rw, g_opt.exec, p->rank, p->shape, cli.seed, g_opt.timeout);
+    else if (!g_opt.likelihood)
+        reward_none(rw, p->dim);
+    if (rc < 0)
+        cli_die_last();
+    o->scale = g_opt.scale > 0 ? g_opt.scale : rw->scale;
+    if (tilt_check(o, p, rw) < 0) {
+        reward_free(rw);
+        cli_die_err(ERR_USAGE);
+    }
+}
+
+/* With --likelihood: every record of r to w, each batch one through
+ * tilt_record. */
+static void run_observations(tz_reader *r, tz_writer *w, prior *p, reward *rw,
+                             const tilt_opts *o, FILE *trace, double *x, double *wt,
+                             tilt_row *rows)
+{
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     uint64_t done = 0;
     char where[600];
     int rc;
     while ((rc = tz_read(r, &rec)) == 1) {
-        if (rec.kind != TZ_BATCH) {
-            if (tz_write(w, &rec) < 0)
-                cli_die_last();
-            continue;
-        }
         snprintf(where, sizeof where, "%s: record %" PRIu64, tz_reader_name(r),
                  tz_reader_index(r));
-        uint64_t B = tz_record_batch(&rec);
-        const float *y = need_field(&rec, g_opt.field, D, where);
-        const float *mask = want_mask ? need_field(&rec, "mask", hw, where) : NULL;
-        const float *angle = want_angle ? need_field(&rec, "angle", 1, where) : NULL;
-        const tz_tensor *ty = tz_record_find(&rec, g_opt.field);
-        const char *names[2] = { "x0", "x0_mean" };
-        float *dst[2] = { NULL, NULL };
-        for (int f = 0; f < 1 + g_opt.mean; f++) {
-            if (tz_record_find(&rec, names[f]))
-                cli_die(EXIT_DATA, "%s: field '%s' is already there", where, names[f]);
-            tz_tensor *t = tz_record_add(&rec, names[f], TZ_F32, ty->rank, ty->dims, NULL);
-            if (!t)
-                cli_die_last();
-            dst[f] = t->data;
-        }
-        for (uint64_t b = 0; b < B; b++, done++) {
-            reward_observe(rw, y + b * D, mask ? mask + b * hw : NULL, angle ? angle[b] : 0);
-            int nrows = tilt_run(p, rw, o, n, done, x, wt, rows);
-            if (nrows < 0)
-                cli_die(-nrows, "%s: sample %" PRIu64 ": %s", where, b, err_msg());
-            g_steps_before += (uint64_t)o->steps;
-            size_t pick = tilt_pick(o, wt, n, done);
-            for (size_t j = 0; j < D; j++) {
-                dst[0][b * D + j] = (float)x[pick * D + j];
-                if (dst[1]) {
-                    double s = 0;
-                    for (size_t i = 0; i < n; i++)
-                        s += wt[i] * x[i * D + j];
-                    dst[1][b * D + j] = (float)s;
-                }
-            }
-            if (trace)
-                write_trace(trace, done, rows, nrows);
-        }
+        if (rec.kind == TZ_BATCH)
+            tilt_record(&rec, where, p, rw, o, trace, x, wt, rows, &done);
         if (tz_write(w, &rec) < 0)
             cli_die_last();
     }
@@ -224,50 +297,18 @@ static void run_observations(tz_reader *r, tz_writer *w, prior *p, reward *rw,
 int main(int argc, char **argv)
 {
     int first;
-    cli_parse(&g_spec, argc, argv, &first);
-    if (!g_opt.model == !g_opt.gmm)
-        cli_die(EXIT_USAGE, "need one prior: -m MODEL or --gmm FILE");
-    if (!!g_opt.gauss + !!g_opt.likelihood + !!g_opt.exec > 1)
-        cli_die(EXIT_USAGE, "one reward at most: --gauss, --likelihood or --exec");
-    if (first < argc && !g_opt.likelihood)
-        cli_die(EXIT_USAGE, "only --likelihood reads input (the observations); got '%s'",
-                argv[first]);
-    if ((g_opt.mean || strcmp(g_opt.field, "x1")) && !g_opt.likelihood)
-        cli_die(EXIT_USAGE, "--mean and --field go with --likelihood");
-    if (g_opt.exec && strlen(g_opt.exec) > TZ_VALUE_MAX)
-        cli_die(EXIT_USAGE, "--exec: COMMAND longer than %d bytes", TZ_VALUE_MAX);
-    tilt_opts o = { .gamma = g_opt.gamma, .steps = g_opt.steps, .sigma_max = g_opt.sigma_max,
-                    .sigma_min = g_opt.sigma_min, .lambda = g_opt.lambda, .ess = g_opt.ess,
-                    .resample_final = g_opt.resample, .level = g_opt.level,
-                    .mcmc_steps = g_opt.mcmc_steps, .mcmc_step = g_opt.mcmc_step,
-                    .seed = cli.seed, .progress = on_step, .method = -1 };
-    for (int i = 0; tilt_methods[i]; i++)
-        if (!strcmp(g_opt.method, tilt_methods[i]))
-            o.method = i;
-    if (o.method < 0)
-        cli_die(EXIT_USAGE, "--method must be pg, gsmc, vcg, boost or exact; got '%s'",
-                g_opt.method);
+    tilt_opts o;
+    parse_cmdline(argc, argv, &first, &o);
     nn_set_threads(cli.threads);
-
-    /* the prior */
     gmm g;
     model m;
     prior p;
-    if (g_opt.gmm) {
-        if (gmm_read(&g, g_opt.gmm) < 0 || prior_gmm(&p, &g, cli.threads) < 0)
-            cli_die_last();
-    } else {
-        if (model_load(&m, g_opt.model) < 0)
-            cli_die_last();
-        if (!g_opt.raw && m.os.ema)     /* as pushback samples: the EMA */
-            memcpy(m.net.params, m.os.ema, sizeof(float) * m.net.nparams);
-        if (prior_model(&p, &m, g_opt.probes, cli.seed) < 0)
-            cli_die(EXIT_USAGE, "%s: %s", g_opt.model, err_msg());
-    }
+    open_prior(&p, &g, &m);
     size_t n = g_opt.particles, D = (size_t)p.dim;
     double *x = mem_alloc_array(n, D * sizeof(double)), *wt = mem_alloc_array(n, sizeof(double));
     tilt_row *rows = mem_alloc_array((size_t)tilt_trace_rows(&o) + 1, sizeof(tilt_row));
-    if (!x || !wt || !rows)
+    g_mean = mem_alloc_array(D, sizeof(double));
+    if (!x || !wt || !rows || !g_mean)
         cli_die_last();
     out_file *tf = NULL;
     FILE *trace = NULL;
@@ -281,25 +322,8 @@ int main(int argc, char **argv)
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     if (!w)
         cli_die_last();
-    /* the reward */
     reward rw;
-    int rc = 0;
-    if (g_opt.gauss)
-        rc = reward_gauss(&rw, g_opt.gauss, p.dim);
-    else if (g_opt.likelihood && (rc = reward_lin(&rw, g_opt.likelihood, p.rank, p.shape)) < 0)
-        cli_die(EXIT_USAGE, "--likelihood: %s", err_msg());
-    else if (g_opt.exec)
-        rc = reward_exec(&rw, g_opt.exec, p.rank, p.shape, cli.seed, g_opt.timeout);
-    else if (!g_opt.likelihood)
-        reward_none(&rw, p.dim);
-    if (rc < 0)
-        cli_die_last();
-    o.scale = g_opt.scale > 0 ? g_opt.scale : rw.scale;
-    if (tilt_check(&o, &p, &rw) < 0) {
-        reward_free(&rw);
-        cli_die_err(ERR_USAGE);
-    }
-
+    open_reward(&rw, &p, &o);
     cli_progress_start(&g_bar, "tilt: steps", g_opt.likelihood ? 0 : (uint64_t)o.steps);
     if (g_opt.likelihood) {
         tz_reader *r = tz_reader_open_list(argv + first, argc - first);
@@ -310,7 +334,7 @@ int main(int argc, char **argv)
     } else {
         int nrows = tilt_run(&p, &rw, &o, n, 0, x, wt, rows);
         if (nrows < 0) {
-            reward_free(&rw);
+            reward_free(&rw);       /* an --exec program ends with it */
             cli_die_err(nrows);
         }
         g_steps_before += (uint64_t)o.steps;
@@ -330,6 +354,6 @@ int main(int argc, char **argv)
         gmm_free(&g);
     else
         model_free(&m);
-    free(x), free(wt), free(rows);
+    free(x), free(wt), free(rows), free(g_mean);
     return 0;
 }

@@ -46,6 +46,15 @@ double smc_mean(const double *w, const double *a, size_t n)
     return s;
 }
 
+void smc_mean_rows(const double *w, const double *x, size_t n, size_t width, double *out)
+{
+    for (size_t j = 0; j < width; j++)
+        out[j] = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < width; j++)
+            out[j] += w[i] * x[i * width + j];
+}
+
 double smc_cov(const double *w, const double *a, const double *b, size_t n)
 {
     double ma = smc_mean(w, a, n), mb = smc_mean(w, b, n), s = 0;

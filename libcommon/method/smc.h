@@ -30,6 +30,9 @@ void smc_gather(double *x, size_t n, size_t width, const uint32_t *idx, double *
 /* sum_i w_i a_i over the n particles. */
 double smc_mean(const double *w, const double *a, size_t n);
 
+/* out (width) = sum_i w_i x_i over the n rows of x (n, width). */
+void smc_mean_rows(const double *w, const double *x, size_t n, size_t width, double *out);
+
 /* The weighted covariance sum_i w_i (a_i - abar)(b_i - bbar) of two
  * per-particle quantities (a == b: the variance). */
 double smc_cov(const double *w, const double *a, const double *b, size_t n);
