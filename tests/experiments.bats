@@ -149,3 +149,18 @@ quick() {   # run a script in a scratch copy of the tree's layout
   grep -Eq "^- anneal, d = 30, N = 256: MMD G-SMC [0-9.]+, VCG-SMC [0-9.]+: VCG-SMC lower by [0-9.inf]+x" "$q/report.md"
   grep -q "bandwidth the median distance" "$q/report.md"
 }
+
+@test "exp-tilt-inpaint QUICK: tilt's three samplers and DPS on the same masked images, DPS tuned on validation images" {
+  quick exp-tilt-inpaint
+  q=tree/build/tilt-inpaint/quick
+  t=$q/metrics.tsv
+  [ "$(head -1 "$t")" = "$(printf 'method\testimate\tparticles\tmse\tpsnr\tpsnr_of_mse\tssim\twall_s')" ]
+  # the observation, DPS's sample and mean, and a sample and a weighted
+  # mean for each of tilt's samplers, every score a number
+  [ "$(tail -n +2 "$t" | wc -l)" -eq 9 ]
+  [ "$(awk -F'\t' '$1 ~ /^tilt / { print $1 }' "$t" | sort -u | tr '\n' ,)" = "tilt gsmc,tilt pg,tilt vcg," ]
+  awk -F'\t' 'NR > 1 && !($4 > 0 && $5 + 0 == $5 && $7 + 0 == $7) { bad++ } END { exit bad > 0 }' "$t"
+  [ "$(tail -n +2 "$q/tuning.tsv" | wc -l)" -eq 2 ]
+  [ -s "$q/grid.png" ]
+  grep -q "Mean ESS over the steps and images: PG 4.0" "$q/report.md"
+}

@@ -1,6 +1,7 @@
 /* tilt.c - guidance, G-SMC, DriftLite's VCG-SMC and the boosted start;
  * see tilt.h. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ enum {
 /* Rejection sampling's draws per sample before it gives up. */
 #define TILT_TRIES_MAX 10000000
 #define LOG_2PI 1.8378770664093454836
+/* A particle beyond this many times sigma_max has diverged. */
+#define TILT_FAR 1e6
 
 const char *const tilt_methods[] = { "pg", "gsmc", "vcg", "boost", "exact", NULL };
 
@@ -123,17 +126,25 @@ static double dot(const double *a, const double *b, size_t n)
     return s;
 }
 
-/* 0, or ERR_NUMERIC if a particle left the finite numbers. */
+/* 0, or ERR_NUMERIC if a particle left the finite numbers, or went so far
+ * beyond the largest noise level (TILT_FAR times it) that the explicit
+ * steps must have been unstable: a stiff reward, too few levels. */
 static int check_finite(const run *u, int step)
 {
-    for (size_t i = 0; i < u->n * u->D; i++)
-        if (!isfinite(u->x[i]) && step < 0)
-            return err_set(ERR_NUMERIC, "the boosted start's MCMC: particle %zu is not finite "
-                           "(a smaller MCMC step?)", i / u->D);
-        else if (!isfinite(u->x[i]))
-            return err_set(ERR_NUMERIC, "step %d: particle %zu is not finite (the steps are "
-                           "too large for the drift: more steps, or a smaller sigma_max?)",
-                           step, i / u->D);
+    double far = TILT_FAR * fmax(1, u->o->sigma_max);
+    char where[64] = "the boosted start's MCMC";
+    if (step >= 0)
+        snprintf(where, sizeof where, "step %d", step);
+    for (size_t i = 0; i < u->n * u->D; i++) {
+        if (!isfinite(u->x[i]))
+            return err_set(ERR_NUMERIC, "%s: particle %zu is not finite (the steps are too "
+                           "large for the drift: more steps, or a smaller sigma_max?)", where,
+                           i / u->D);
+        if (fabs(u->x[i]) > far)
+            return err_set(ERR_NUMERIC, "%s: particle %zu diverged (a value of %g: the steps "
+                           "are unstable for this drift: more steps, or a smaller reward "
+                           "scale?)", where, i / u->D, u->x[i]);
+    }
     return 0;
 }
 
