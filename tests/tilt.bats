@@ -198,6 +198,18 @@ assert err.max() < 0.15 and err[m == 1].max() < 0.02, err'
   fails_with 1 "notgen.tz: the prior must be a generative model"
 }
 
+@test "explicit steps too large for a stiff reward: status 4 naming the step, nothing written" {
+  printf 'dim 2\ncomponent 1 mean 0 0 cov 1\n' > n2.spec
+  printf 'dim 2\ncomponent 1 mean 1 1 cov 0.0001\n' > stiff.spec
+  # switched on at noise 1 while its curvature is 10^4: the steps overshoot
+  run --separate-stderr tilt --gmm n2.spec --gauss stiff.spec --reward-scale 1 -n 10 -N 10 -o out.tz
+  fails_with 4 "step [0-9]+: particle [0-9]+ diverged"
+  [ ! -e out.tz ]
+  # the default scale (the reward's own, 0.01) keeps them stable
+  tilt -q --gmm n2.spec --gauss stiff.spec -n 10 -N 10 -o out.tz
+  [ -s out.tz ]
+}
+
 @test "a failing reward program: status 5, no output published, no trace" {
   specs
   run --separate-stderr tilt --gmm prior.spec --exec "exit 3" -N 10 -o out.tz --trace t.tsv
