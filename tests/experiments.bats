@@ -129,3 +129,18 @@ quick() {   # run a script in a scratch copy of the tree's layout
   [ -s "$q/psnr-wall.png" ]
   grep -q "| ode | 10 |" "$q/report.md"
 }
+
+@test "exp-generation QUICK: three training sets per task and the floor, scored by fid, the target checked" {
+  quick exp-generation
+  q=tree/build/generation/quick
+  t=$q/metrics.tsv
+  [ "$(head -1 "$t")" = "$(printf 'task\ttraining_data\tfid\tkid\tkid_se\twall_s')" ]
+  [ "$(tail -n +2 "$t" | cut -f1,2 | tr '\t\n' ':,')" = "mask:clean,mask:restored,mask:corrupted,mask:floor: the training split itself,gblur:clean,gblur:restored,gblur:corrupted,gblur:floor: the training split itself," ]
+  # every FID a finite non-negative number; the floor (real images against
+  # real images) below every generative model's
+  awk -F'\t' 'NR > 1 { if ($3 !~ /^[0-9.e+-]+$/ || !($3 >= 0)) exit 1
+      if ($2 ~ /^floor/) fl[$1] = $3; else if (!($1 in lo) || $3 < lo[$1]) lo[$1] = $3 }
+      END { for (k in fl) if (!(fl[k] < lo[k])) exit 1 }' "$t"
+  [ -s "$q/grid-mask.png" ] && [ -s "$q/grid-gblur.png" ]
+  grep -Eq "^- mask: restored/clean FID ratio [0-9.]+ \((within 15%|missed)\)" "$q/report.md"
+}
