@@ -30,11 +30,13 @@
 static const size_t MEDIAN_POINTS = 1000;
 
 struct cmdline {
-    const char *field, *field_b, *bandwidth;
+    const char *field, *field_b, *bandwidth, *floor;
     int directions, images, summary, features, groups;
     uint64_t max, mmd_max;
     double data_range;
     double s;           /* --bandwidth as a number; 0 for median */
+    double widths[16];  /* --features: --bandwidth as a list */
+    int nwidths;
 };
 
 static struct cmdline g_opt = {
@@ -50,7 +52,8 @@ static const cli_opt g_opts[] = {
       "the field of B (default: the name given by --field)", 0, 0 },
     { "bandwidth", 's', CLI_STR, &g_opt.bandwidth, "S|median",
       "width of the MMD's RBF kernel, or median: the median distance "
-      "between samples (default 1)", 0, 0 },
+      "between samples (default 1); with --features a list S1,S2,... of widths "
+      "gives the mean of their kernels", 0, 0 },
     { "directions", 'k', CLI_INT, &g_opt.directions, "K",
       "random directions of the sliced Wasserstein distance (default 500)", 1, 1e6 },
     { "max", 'n', CLI_U64, &g_opt.max, "N",
@@ -62,6 +65,9 @@ static const cli_opt g_opts[] = {
       "the MMD^2 alone, by D random Fourier features of the RBF kernel, reading the "
       "inputs a record at a time (constant memory), with its jackknife standard error",
       1, 1e6 },
+    { "floor", 0, CLI_STR, &g_opt.floor, "R",
+      "--features: also a floor, stream R's field (named by --field) against B, and the "
+      "excess of A over it with its own standard error", 0, 0 },
     { "groups", 0, CLI_INT, &g_opt.groups, "G",
       "--features: the jackknife's groups (default 20; each input needs 2 G samples)",
       2, 1000 },
@@ -151,16 +157,32 @@ static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
                 "than --field's '%s'", g_opt.field);
     if (g_opt.summary && !g_opt.images)
         cli_die(EXIT_USAGE, "--summary needs --images");
+    if (g_opt.floor && !g_opt.features)
+        cli_die(EXIT_USAGE, "--floor needs --features");
     if (g_opt.features && g_opt.images)
         cli_die(EXIT_USAGE, "--features and --images do not go together");
-    if (g_opt.features && !strcmp(g_opt.bandwidth, "median"))
-        cli_die(EXIT_USAGE, "--features reads each sample once, so it needs --bandwidth "
-                "as a number (tzdist -n 1000 on the inputs prints the median's)");
     if (*b && strcmp(*a, "-") == 0 && strcmp(*b, "-") == 0)
         cli_die(EXIT_USAGE, "A and B cannot both be standard input");
     if (!g_opt.field_b)
         g_opt.field_b = g_opt.field;
-    if (strcmp(g_opt.bandwidth, "median") != 0) {
+    if (g_opt.features) {
+        if (!strcmp(g_opt.bandwidth, "median"))
+            cli_die(EXIT_USAGE, "--features reads each sample once, so it needs --bandwidth "
+                    "as numbers (tzdist -n 1000 on the inputs prints the median's)");
+        const char *p = g_opt.bandwidth;
+        for (;;) {
+            char *end;
+            double w = strtod(p, &end);
+            if (end == p || (*end && *end != ',') || !isfinite(w) || w <= 0 ||
+                g_opt.nwidths == 16)
+                cli_die(EXIT_USAGE, "--features: --bandwidth needs 1 to 16 comma-separated "
+                        "numbers > 0; got '%s'", g_opt.bandwidth);
+            g_opt.widths[g_opt.nwidths++] = w;
+            if (!*end)
+                break;
+            p = end + 1;
+        }
+    } else if (strcmp(g_opt.bandwidth, "median") != 0) {
         char *end;
         g_opt.s = strtod(g_opt.bandwidth, &end);
         if (end == g_opt.bandwidth || *end || !isfinite(g_opt.s) || g_opt.s <= 0)
@@ -344,8 +366,8 @@ static void feed(feature_sums *fs, const char *path, int nsets, const char *cons
                 if (d > INT_MAX)
                     cli_die(EXIT_DATA, "%s: %zu values per sample of '%s' are too many",
                             name, d, field[k]);
-                if (!(fs->m = rff_mmd_new((int)d, g_opt.features, g_opt.s, cli.seed,
-                                          g_opt.groups)))
+                if (!(fs->m = rff_mmd_new((int)d, g_opt.features, g_opt.widths,
+                                          g_opt.nwidths, cli.seed, g_opt.groups)))
                     cli_die_last();
                 rff_mmd_set_threads(fs->m, cli.threads);
                 fs->rank = rank;
@@ -382,15 +404,22 @@ static void compare_features(FILE *f, const char *pa, const char *pb)
         feed(&fs, pb, 1, fields + 1, 1);
     } else
         feed(&fs, pa, 2, fields, 0);
+    if (g_opt.floor)
+        feed(&fs, g_opt.floor, 1, fields, 2);
     if (!fs.m)
         cli_die(EXIT_DATA, "%s: no samples of '%s'", pa, g_opt.field);
-    rff_result r;
-    if (rff_mmd_result(fs.m, &r) < 0)
+    rff_result r, fl, ex;
+    if (rff_mmd_result(fs.m, &r) < 0 ||
+        (g_opt.floor && (rff_mmd_floor(fs.m, &fl) < 0 || rff_mmd_excess(fs.m, &ex) < 0)))
         cli_die_last();
     rff_mmd_free(fs.m);
     fprintf(f, "metric\tvalue\nn_a\t%" PRIu64 "\nn_b\t%" PRIu64 "\nmmd2\t%.9g\n"
-            "mmd2_se\t%.9g\nbandwidth\t%.9g\nfeatures\t%d\ngroups\t%d\n", r.n[0], r.n[1],
-            r.mmd2, r.se, g_opt.s, g_opt.features, g_opt.groups);
+            "mmd2_se\t%.9g\n", r.n[0], r.n[1], r.mmd2, r.se);
+    if (g_opt.floor)
+        fprintf(f, "n_r\t%" PRIu64 "\nfloor\t%.9g\nfloor_se\t%.9g\nexcess\t%.9g\n"
+                "excess_se\t%.9g\n", fl.n[0], fl.mmd2, fl.se, ex.mmd2, ex.se);
+    fprintf(f, "bandwidth\t%s\nfeatures\t%d\ngroups\t%d\n", g_opt.bandwidth,
+            g_opt.features, g_opt.groups);
 }
 
 int main(int argc, char **argv)

@@ -13,6 +13,8 @@
  * x D doubles) however many samples a call brings. */
 enum { CHUNK = 256 };
 
+enum { NSETS = 3 };     /* A, B and the floor's R */
+
 struct rff_mmd {
     int d, D, G, threads;
     double *w;          /* D x d frequencies */
@@ -20,15 +22,19 @@ struct rff_mmd {
     double *S;          /* [set][group][D] sums of the features */
     double *Q;          /* [set][group] sums of their squared norms */
     uint64_t *n;        /* [set][group] counts */
-    uint64_t seen[2];   /* samples of each set so far: the next one's group */
+    uint64_t seen[NSETS]; /* samples of each set so far: the next one's group */
     double *phi;        /* CHUNK x D scratch */
 };
 
-rff_mmd *rff_mmd_new(int d, int features, double bandwidth, uint64_t seed, int groups)
+rff_mmd *rff_mmd_new(int d, int features, const double *widths, int nwidths, uint64_t seed,
+                     int groups)
 {
-    if (d < 1 || features < 1 || groups < 2 || !(bandwidth > 0) || !isfinite(bandwidth)) {
-        err_set(ERR_DATA, "random features: need d >= 1, features >= 1, groups >= 2 and a "
-                "finite bandwidth above 0");
+    int ok = d >= 1 && features >= 1 && groups >= 2 && nwidths >= 1;
+    for (int j = 0; ok && j < nwidths; j++)
+        ok = widths[j] > 0 && isfinite(widths[j]);
+    if (!ok) {
+        err_set(ERR_DATA, "random features: need d >= 1, features >= 1, groups >= 2 and "
+                "finite widths above 0");
         return NULL;
     }
     rff_mmd *m = calloc(1, sizeof *m);
@@ -40,9 +46,9 @@ rff_mmd *rff_mmd_new(int d, int features, double bandwidth, uint64_t seed, int g
     size_t D = (size_t)features, G = (size_t)groups;
     m->w = mem_alloc_array(D * (size_t)d, sizeof(double));
     m->b = mem_alloc_array(D, sizeof(double));
-    m->S = mem_calloc_array(2 * G * D, sizeof(double));
-    m->Q = mem_calloc_array(2 * G, sizeof(double));
-    m->n = mem_calloc_array(2 * G, sizeof(uint64_t));
+    m->S = mem_calloc_array(NSETS * G * D, sizeof(double));
+    m->Q = mem_calloc_array(NSETS * G, sizeof(double));
+    m->n = mem_calloc_array(NSETS * G, sizeof(uint64_t));
     m->phi = mem_alloc_array((size_t)CHUNK * D, sizeof(double));
     if (!m->w || !m->b || !m->S || !m->Q || !m->n || !m->phi) {
         rff_mmd_free(m);
@@ -52,7 +58,7 @@ rff_mmd *rff_mmd_new(int d, int features, double bandwidth, uint64_t seed, int g
         rng_t r;
         rng_init(&r, seed, RFF_RNG, k);
         for (int c = 0; c < d; c++)
-            m->w[k * (size_t)d + (size_t)c] = rng_normal(&r) / bandwidth;
+            m->w[k * (size_t)d + (size_t)c] = rng_normal(&r) / widths[k % (size_t)nwidths];
         m->b[k] = 2 * M_PI * rng_uniform(&r);
     }
     return m;
@@ -98,8 +104,8 @@ static void features(void *ctx, uint64_t begin, uint64_t end)
 
 int rff_mmd_add(rff_mmd *m, int set, const float *x, size_t n)
 {
-    if (set != 0 && set != 1)
-        return err_set(ERR_DATA, "random features: the set is 0 or 1, not %d", set);
+    if (set < 0 || set >= NSETS)
+        return err_set(ERR_DATA, "random features: the set is 0, 1 or 2, not %d", set);
     size_t D = (size_t)m->D;
     for (size_t at = 0; at < n; at += CHUNK) {
         size_t rows = n - at < CHUNK ? n - at : CHUNK;
@@ -123,62 +129,98 @@ int rff_mmd_add(rff_mmd *m, int set, const float *x, size_t n)
     return 0;
 }
 
-/* The estimate from both sets' sums without group `drop` (-1: none).
- * S0, S1 are D-vector scratch. */
-static double estimate(const rff_mmd *m, int drop, double *S0, double *S1)
+/* The sums of set `set` without group `drop` (-1: none): S (D values),
+ * and the within-set term (|S|^2 - Q) / (n (n - 1)). */
+static double sums(const rff_mmd *m, int set, int drop, double *S, double *n)
 {
     size_t D = (size_t)m->D;
-    double Q[2] = { 0, 0 }, n[2] = { 0, 0 };
-    double *S[2] = { S0, S1 };
-    for (int s = 0; s < 2; s++) {
-        memset(S[s], 0, D * sizeof(double));
-        for (int g = 0; g < m->G; g++) {
-            if (g == drop)
-                continue;
-            size_t sg = (size_t)s * m->G + (size_t)g;
-            const double *Sg = m->S + sg * D;
-            for (size_t k = 0; k < D; k++)
-                S[s][k] += Sg[k];
-            Q[s] += m->Q[sg];
-            n[s] += (double)m->n[sg];
-        }
+    double Q = 0, c = 0;
+    memset(S, 0, D * sizeof(double));
+    for (int g = 0; g < m->G; g++) {
+        if (g == drop)
+            continue;
+        size_t sg = (size_t)set * m->G + (size_t)g;
+        const double *Sg = m->S + sg * D;
+        for (size_t k = 0; k < D; k++)
+            S[k] += Sg[k];
+        Q += m->Q[sg];
+        c += (double)m->n[sg];
     }
-    double s00 = 0, s11 = 0, s01 = 0;
-    for (size_t k = 0; k < D; k++) {
-        s00 += S0[k] * S0[k];
-        s11 += S1[k] * S1[k];
-        s01 += S0[k] * S1[k];
-    }
-    return (s00 - Q[0]) / (n[0] * (n[0] - 1)) + (s11 - Q[1]) / (n[1] * (n[1] - 1))
-           - 2 * s01 / (n[0] * n[1]);
+    double ss = 0;
+    for (size_t k = 0; k < D; k++)
+        ss += S[k] * S[k];
+    *n = c;
+    return (ss - Q) / (c * (c - 1));
 }
 
-int rff_mmd_result(const rff_mmd *m, rff_result *r)
+static double dot(const double *a, const double *b, size_t n)
 {
-    r->n[0] = m->seen[0], r->n[1] = m->seen[1];
-    for (int s = 0; s < 2; s++)
-        if (m->seen[s] < 2 * (uint64_t)m->G)
+    double s = 0;
+    for (size_t k = 0; k < n; k++)
+        s += a[k] * b[k];
+    return s;
+}
+
+/* MMD^2(X, B) of set x (A or R), without group `drop` (-1: none).  S is
+ * 2 D doubles of scratch. */
+static double pair(const rff_mmd *m, int x, int drop, double *S)
+{
+    size_t D = (size_t)m->D;
+    double nx, nb;
+    double wx = sums(m, x, drop, S, &nx), wb = sums(m, 1, drop, S + D, &nb);
+    return wx + wb - 2 * dot(S, S + D, D) / (nx * nb);
+}
+
+enum { OF_A, OF_R, EXCESS };
+
+static double estimate(const rff_mmd *m, int what, int drop, double *S)
+{
+    switch (what) {
+    case OF_A: return pair(m, 0, drop, S);
+    case OF_R: return pair(m, 2, drop, S);
+    default: return pair(m, 0, drop, S) - pair(m, 2, drop, S);
+    }
+}
+
+static int result(const rff_mmd *m, int what, rff_result *r)
+{
+    int x = what == OF_R ? 2 : 0;
+    r->n[0] = m->seen[x], r->n[1] = m->seen[1];
+    for (int s = 0; s < NSETS; s++)
+        if ((s == 1 || s == x || what == EXCESS) && m->seen[s] < 2 * (uint64_t)m->G)
             return err_set(ERR_DATA, "random features: set %c has %llu samples; the jackknife "
-                           "over %d groups needs at least %d", 'A' + s,
+                           "over %d groups needs at least %d", "ABR"[s],
                            (unsigned long long)m->seen[s], m->G, 2 * m->G);
-    double *S0 = mem_alloc_array(2 * (size_t)m->D, sizeof(double));
-    if (!S0)
-        return ERR_IO;
-    double *S1 = S0 + m->D;
-    r->mmd2 = estimate(m, -1, S0, S1);
-    /* the delete-a-group jackknife: var = (G-1)/G sum (T_g - mean T_g)^2 */
+    double *S = mem_alloc_array(2 * (size_t)m->D, sizeof(double));
     double *t = mem_alloc_array((size_t)m->G, sizeof(double));
-    if (!t) {
-        free(S0);
+    if (!S || !t) {
+        free(S), free(t);
         return ERR_IO;
     }
+    r->mmd2 = estimate(m, what, -1, S);
+    /* the delete-a-group jackknife: var = (G-1)/G sum (T_g - mean T_g)^2 */
     double mean = 0, ss = 0;
     for (int g = 0; g < m->G; g++)
-        mean += t[g] = estimate(m, g, S0, S1);
+        mean += t[g] = estimate(m, what, g, S);
     mean /= m->G;
     for (int g = 0; g < m->G; g++)
         ss += (t[g] - mean) * (t[g] - mean);
     r->se = sqrt((m->G - 1.0) / m->G * ss);
-    free(t), free(S0);
+    free(t), free(S);
     return 0;
+}
+
+int rff_mmd_result(const rff_mmd *m, rff_result *r)
+{
+    return result(m, OF_A, r);
+}
+
+int rff_mmd_floor(const rff_mmd *m, rff_result *r)
+{
+    return result(m, OF_R, r);
+}
+
+int rff_mmd_excess(const rff_mmd *m, rff_result *r)
+{
+    return result(m, EXCESS, r);
 }
