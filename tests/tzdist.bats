@@ -320,11 +320,36 @@ np.save("x.npy", x)'
 @test "--features: usage and data errors" {
   moons 100 1 a.tz
   run -1 tzdist -F 100 -s median a.tz a.tz
-  [[ "$output" == *"needs --bandwidth as a number"* ]]
+  [[ "$output" == *"needs --bandwidth as numbers"* ]]
   run -1 tzdist -F 100 -s 1 --images a.tz a.tz
   run -2 tzdist -F 100 -s 1 --groups 60 a.tz a.tz
   [[ "$output" == *"set A has 100 samples; the jackknife over 60 groups needs at least 120"* ]]
   tzdata gaussian -c 100 -d 3 | tzcat -R x=x0 -o g3.tz
   run -2 tzdist -F 100 -s 1 a.tz g3.tz
   [[ "$output" == *"g3.tz: record 0: 'x0' is "*" per sample, a.tz 'x0' is "* ]]
+}
+
+@test "--features --floor: the floor, and the excess with its own error, which pairing makes small" {
+  moons 2000 1 r.tz
+  moons 2000 2 b.tz
+  # A: R's samples through more noise, one for one
+  simulate --seed 5 awgn:sigma=0.3 r.tz | tzcat -d x0 -R x1=x0 -o a.tz
+  out=$(tzdist -s 1,0.5 -F 2000 --floor r.tz a.tz b.tz)
+  [ "$(metric n_r "$out")" = 2000 ] && [ "$(metric bandwidth "$out")" = 1,0.5 ]
+  m=$(metric mmd2 "$out") f=$(metric floor "$out") e=$(metric excess "$out")
+  near "$e" "$(awk -v m="$m" -v f="$f" 'BEGIN { printf "%.12g", m - f }')" 1e-12
+  # the floor is R against B as the plain mode computes it
+  [ "$f" = "$(metric mmd2 "$(tzdist -s 1,0.5 -F 2000 r.tz b.tz)")" ]
+  # the extra noise is seen: the excess many errors above 0
+  awk -v e="$e" -v se="$(metric excess_se "$out")" 'BEGIN { exit !(se > 0 && e > 5 * se) }'
+  # A nearly R: the excess's error a small part of either estimate's, as
+  # the two share their noise (B's, and R's through A)
+  simulate --seed 5 awgn:sigma=0.01 r.tz | tzcat -d x0 -R x1=x0 -o a2.tz
+  out=$(tzdist -s 1,0.5 -F 2000 --floor r.tz a2.tz b.tz)
+  awk -v se="$(metric excess_se "$out")" -v s1="$(metric mmd2_se "$out")" \
+      -v s2="$(metric floor_se "$out")" 'BEGIN { exit !(se > 0 && se < 0.2 * s1 && se < 0.2 * s2) }'
+  run -1 tzdist -s 1 --floor r.tz a.tz b.tz
+  [[ "$output" == *"--floor needs --features"* ]]
+  run -1 tzdist -F 10 -s 1,x a.tz b.tz
+  [[ "$output" == *"--bandwidth needs 1 to 16 comma-separated numbers > 0; got '1,x'"* ]]
 }
