@@ -130,6 +130,33 @@ quick() {   # run a script in a scratch copy of the tree's layout
   grep -q "| ode | 10 |" "$q/report.md"
 }
 
+@test "exp-generation QUICK: three training sets per task and the floor, scored by fid, the target checked" {
+  quick exp-generation
+  q=tree/build/generation/quick
+  t=$q/metrics.tsv
+  [ "$(head -1 "$t")" = "$(printf 'task\ttraining_data\tfid\tkid\tkid_se\twall_s')" ]
+  [ "$(tail -n +2 "$t" | cut -f1,2 | tr '\t\n' ':,')" = "mask:clean,mask:restored,mask:corrupted,mask:floor: the training split itself,gblur:clean,gblur:restored,gblur:corrupted,gblur:floor: the training split itself," ]
+  # every FID a finite non-negative number; the floor (real images against
+  # real images) below every generative model's
+  awk -F'\t' 'NR > 1 { if ($3 !~ /^[0-9.e+-]+$/ || !($3 >= 0)) exit 1
+      if ($2 ~ /^floor/) fl[$1] = $3; else if (!($1 in lo) || $3 < lo[$1]) lo[$1] = $3 }
+      END { for (k in fl) if (!(fl[k] < lo[k])) exit 1 }' "$t"
+  [ -s "$q/grid-mask.png" ] && [ -s "$q/grid-gblur.png" ]
+  grep -Eq "^- mask: restored/clean FID ratio [0-9.]+ \((within 15%|missed)\)" "$q/report.md"
+}
+
+@test "exp-diagnostic QUICK: a run per simulator with its verdict, the curves, the calibration grid and its estimate" {
+  quick exp-diagnostic
+  q=tree/build/diagnostic/quick
+  [ "$(head -1 $q/metrics.tsv)" = "$(printf 'part\tsimulator\ttrue\texcess\texcess_se\tverdict')" ]
+  [ "$(tail -n +2 $q/metrics.tsv | cut -f1-3 | tr '\t\n' ':,')" = "moons:sigma=0.5:yes,moons:sigma=1.0:no,mask:p=0.3:no,mask:p=0.5:yes,mask:p=0.7:no,blur:sigma=1.0:yes,blur:sigma=1.3:no," ]
+  # the verdict follows the rule: alarm exactly when excess > 3 errors
+  awk -F'\t' 'NR > 1 { if (($4 > 3 * $5) != ($6 == "alarm") || !($5 > 0)) exit 1 }' $q/metrics.tsv
+  [ "$(tail -n +2 $q/calibration.tsv | cut -f1-3 | tr '\t\n' ':,')" = "moons:0.5:mmd2_to_clean,moons:1.0:mmd2_to_clean,blur:1.0:psnr_test,blur:1.3:psnr_test," ]
+  for p in moons mask blur; do [ -s $q/curve-$p.png ]; done
+  grep -Eq "^Met in ([0-9]+ of 7 runs; missed: |all 7 runs)" $q/report.md
+  grep -Eq "^- moons: estimate (0.5|1.0) \(the grid value of least excess\)" $q/report.md
+
 @test "exp-tilt QUICK: every method at every size and seed, exact draws as the floor, the targets stated" {
   quick exp-tilt
   q=tree/build/tilt/quick

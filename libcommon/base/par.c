@@ -193,3 +193,27 @@ void par_for(int threads, uint64_t n, par_fn fn, void *ctx)
     pthread_mutex_unlock(&g_mu);
     pthread_mutex_unlock(&g_use);
 }
+
+typedef struct {
+    par_try_fn fn;
+    void *ctx;
+    _Atomic uint64_t first;
+} try_job;
+
+static void try_chunk(void *ctx, uint64_t begin, uint64_t end)
+{
+    try_job *j = ctx;
+    uint64_t bad = j->fn(j->ctx, begin, end);
+    if (bad >= end)
+        return;
+    uint64_t cur = atomic_load(&j->first);
+    while (bad < cur && !atomic_compare_exchange_weak(&j->first, &cur, bad))
+        ;
+}
+
+uint64_t par_first_failure(int threads, uint64_t n, par_try_fn fn, void *ctx)
+{
+    try_job j = { fn, ctx, n };
+    par_for(threads, n, try_chunk, &j);
+    return atomic_load(&j.first);
+}

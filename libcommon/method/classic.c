@@ -359,8 +359,6 @@ typedef struct {
     size_t d, mcount;
     int C, H, W;
     float *x;
-    uint64_t *failed;       /* per chunk start: the first image that failed, or n */
-    uint64_t n;
 } batch_job;
 
 static int one(const batch_job *j, uint64_t i)
@@ -374,33 +372,21 @@ static int one(const batch_job *j, uint64_t i)
     }
 }
 
-static void batch_chunk(void *ctx, uint64_t begin, uint64_t end)
+static uint64_t batch_chunk(void *ctx, uint64_t begin, uint64_t end)
 {
     batch_job *j = ctx;
     for (uint64_t i = begin; i < end; i++)
-        if (one(j, i) < 0) {
-            j->failed[begin] = i;   /* chunks are disjoint: one writer each */
-            return;
-        }
+        if (one(j, i) < 0)
+            return i;
+    return end;
 }
 
 int cls_restore(int method, const cls_prior *p, const float *y, const float *m,
                 uint64_t n, size_t mcount, int C, int H, int W, float *x, int threads)
 {
     size_t d = method == CLS_LMMSE ? p->d : (size_t)C * (size_t)H * (size_t)W;
-    batch_job j = { method, p, y, m, d, mcount, C, H, W, x, NULL, n };
-    if (!n)
-        return 0;
-    if (!(j.failed = mem_alloc_array(n, sizeof(uint64_t))))
-        return ERR_IO;
-    for (uint64_t i = 0; i < n; i++)
-        j.failed[i] = n;
-    par_for(threads, n, batch_chunk, &j);
-    uint64_t bad = n;
-    for (uint64_t i = 0; i < n; i++)
-        if (j.failed[i] < bad)
-            bad = j.failed[i];
-    free(j.failed);
+    batch_job j = { method, p, y, m, d, mcount, C, H, W, x };
+    uint64_t bad = par_first_failure(threads, n, batch_chunk, &j);
     if (bad == n)
         return 0;
     /* the message was the worker's (thread-local): make it again here */

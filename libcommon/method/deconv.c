@@ -106,8 +106,6 @@ typedef struct {
     int C, H, W;
     size_t d;
     solver *shared;             /* a chain without side information: made once */
-    uint64_t *failed;           /* per chunk start: the first failed image */
-    uint64_t n;
 } job;
 
 static int one(const job *j, solver *s, uint64_t i)
@@ -123,9 +121,10 @@ static int one(const job *j, solver *s, uint64_t i)
                  j->x + i * j->d);
 }
 
-static void chunk(void *ctx, uint64_t begin, uint64_t end)
+static uint64_t chunk(void *ctx, uint64_t begin, uint64_t end)
 {
     job *j = ctx;
+    uint64_t bad = end;
     solver own, *s = &own;
     if (j->shared) {
         /* solve() writes the shared solver's scratch: a copy per thread */
@@ -133,32 +132,31 @@ static void chunk(void *ctx, uint64_t begin, uint64_t end)
         own.u = mem_alloc_array(j->d, sizeof(double));
         own.col = mem_alloc_array(j->d, sizeof(float));
         if (!own.u || !own.col) {
-            j->failed[begin] = begin;
             free(own.u), free(own.col);
-            return;
+            return begin;
         }
         for (uint64_t i = begin; i < end; i++) {
             size_t hw = (size_t)j->H * (size_t)j->W;
             lin_side sd = { j->mask ? j->mask + i * hw : NULL, j->angle ? j->angle[i] : 0 };
             if (solve(&own, j->p, j->lc, &sd, j->y + i * j->d, j->x + i * j->d) < 0) {
-                j->failed[begin] = i;
+                bad = i;
                 break;
             }
         }
         free(own.u), free(own.col);
-        return;
+        return bad;
     }
     if (solver_init(s, j->d, j->C, j->H, j->W) < 0) {
-        j->failed[begin] = begin;
         solver_free(s);
-        return;
+        return begin;
     }
     for (uint64_t i = begin; i < end; i++)
         if (one(j, s, i) < 0) {
-            j->failed[begin] = i;
+            bad = i;
             break;
         }
     solver_free(s);
+    return bad;
 }
 
 static const float *side_field(const tz_record *rec, const char *name, size_t per,
@@ -196,7 +194,7 @@ int dcv_restore_record(tz_record *rec, const char *yname, const char *xname,
     if (tz_record_find(rec, xname))
         return err_set(ERR_DATA, "field '%s' is already there", xname);
     uint64_t n = y->dims[0];
-    job j = { p, lc, NULL, NULL, NULL, NULL, C, H, W, d, NULL, NULL, n };
+    job j = { p, lc, NULL, NULL, NULL, NULL, C, H, W, d, NULL };
     for (int i = 0; i < lc->n; i++) {
         if (lc->step[i].kind == LIN_MASK && !(j.mask = side_field(rec, "mask", hw, n)))
             return ERR_DATA;
@@ -226,19 +224,7 @@ int dcv_restore_record(tz_record *rec, const char *yname, const char *xname,
         }
         j.shared = &shared;
     }
-    if (!(j.failed = mem_alloc_array(n, sizeof(uint64_t)))) {
-        if (j.shared)
-            solver_free(&shared);
-        return ERR_IO;
-    }
-    for (uint64_t i = 0; i < n; i++)
-        j.failed[i] = n;
-    par_for(threads, n, chunk, &j);
-    uint64_t bad = n;
-    for (uint64_t i = 0; i < n; i++)
-        if (j.failed[i] < bad)
-            bad = j.failed[i];
-    free(j.failed);
+    uint64_t bad = par_first_failure(threads, n, chunk, &j);
     if (bad < n) {
         /* the message was the worker's (thread-local): make it again here */
         solver s;
