@@ -1,6 +1,7 @@
 # Makefile - the SCSI toolkit.  `make` builds bin/; `make check` runs every
 # test; `make install PREFIX=...`; `make SAN=1 check` is the sanitizer run;
-# `make classifier` trains fid's classifier.
+# `make classifier` trains fid's classifier.  With Open MPI's mpicc on the
+# PATH, bin/si-train-mpi too (MPI=0: not).
 # `make deps` installs what the build and the demo need, `make test-deps`
 # that and what the tests need (scripts/install-deps).  See README.md.
 
@@ -22,7 +23,8 @@ else
   BIN := bin
 endif
 
-LIB_SRC := $(wildcard libcommon/*/*.c) $(wildcard formats/*.c)
+# libcommon/mpi/ is the MPI build's alone (below).
+LIB_SRC := $(filter-out libcommon/mpi/%,$(wildcard libcommon/*/*.c)) $(wildcard formats/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB := $(BUILD)/libscsi.a
 TOOLS := $(basename $(notdir $(wildcard tools/*.c)))
@@ -33,12 +35,26 @@ HEADERS := $(wildcard libcommon/*/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
 TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump $(BUILD)/cnn-dump
 
+# The MPI build, optional: when mpicc (Open MPI's, Debian's openmpi-bin and
+# libopenmpi-dev) is found, bin/si-train-mpi, data-parallel si-train under
+# mpirun (si-train(1), MPI).  Only the tool, with SCSI_MPI, and
+# libcommon/mpi/ go through mpicc; the library is the same.  Not under
+# SAN=1: Open MPI's own allocations would fail the leak check.
+MPICC ?= mpicc
+ifneq ($(MPI),0)
+ifneq ($(SAN),1)
+HAVE_MPI := $(shell command -v $(MPICC) 2>/dev/null)
+endif
+endif
+MPI_TOOLS := $(if $(HAVE_MPI),si-train-mpi)
+MPI_BINS := $(addprefix $(BIN)/,$(MPI_TOOLS))
+
 .PHONY: all check unit bats layers deps test-deps depcheck install clean bench fuzz \
         demo sanitize experiments classifier
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(TOOL_BINS) $(EXAMPLES)
+all: $(TOOL_BINS) $(EXAMPLES) $(MPI_BINS)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS) | depcheck
 	@mkdir -p $(dir $@)
@@ -51,6 +67,14 @@ $(LIB): $(LIB_OBJ)
 $(BIN)/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/obj-mpi/%.o: %.c $(HEADERS) | depcheck
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) -DSCSI_MPI -c -o $@ $<
+
+$(BIN)/%-mpi: $(BUILD)/obj-mpi/tools/%.o $(BUILD)/obj-mpi/libcommon/mpi/ranks.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -145,7 +169,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
 	           $(DESTDIR)$(PREFIX)/share/scsi/pipelines
-	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(TOOL_BINS) $(MPI_BINS) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 man/man5/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7

@@ -6,7 +6,14 @@
  * step k draws its batch uniformly from it with rng keys (--seed, k), so a
  * run resumed from its model file gives the same bytes as one that never
  * stopped.  Images (x0 of shape (N, C, H, W)) get the U-Net, signals (N,
- * C, L) the 1-D U-Net, other data the MLP, unless --arch says otherwise. */
+ * C, L) the 1-D U-Net, other data the MLP, unless --arch says otherwise.
+ *
+ * With --shards S each step's batch is S micro-batches whose gradients
+ * are summed in a fixed tree (shards.h).  Built as si-train-mpi (with
+ * SCSI_MPI, by mpicc) and started by mpirun, the processes share the
+ * shards, every one of them holding the whole data set and the model and
+ * taking the same steps; process 0 alone logs and writes the model, the
+ * same bytes as one process with the same S. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,17 +21,21 @@
 #include <string.h>
 #include <unistd.h>     /* isatty */
 
-#include "base/mem.h"        /* mem_alloc_array */
 #include "formats/tz.h"      /* tz_name_valid */
 #include "method/model.h"    /* model_load, model_save, model_snapshot */
 #include "method/pairs.h"    /* pairs_load, pairs_new_model, pairs_draw */
-#include "nn/nn.h"           /* nn_mse, nn_set_threads */
+#include "method/shards.h"   /* shards_init, shards_gradient */
+#include "nn/nn.h"           /* nn_set_threads */
 #include "tool/cli.h"        /* cli_parse, cli_die */
+#ifdef SCSI_MPI
+#include "mpi/ranks.h"       /* ranks_start, ranks_end */
+#endif
 
 struct cmdline {
     const char *model, *log, *arch, *widths;
     uint64_t steps;
-    int batch, width, hidden, temb, combined, denoiser, generative, log_every, mid, groups;
+    int batch, shards, width, hidden, temb, combined, denoiser, generative, log_every, mid,
+        groups;
     double gamma, lr, wd, clip, ema;
     uint64_t warmup, decay;
     const char *x0, *x1, *cond, *real, *real_prefix;
@@ -35,7 +46,7 @@ struct cmdline {
  * giving them with --model can be refused: a resumed run takes its
  * settings from the file. */
 static struct cmdline g_opt = {
-    .steps = 1000, .batch = 256, .width = -1, .hidden = -1, .temb = -1,
+    .steps = 1000, .batch = 256, .shards = 1, .width = -1, .hidden = -1, .temb = -1,
     .gamma = NAN, .lr = NAN, .wd = NAN, .clip = NAN, .ema = NAN,
     .warmup = UINT64_MAX, .decay = UINT64_MAX, .log_every = 100, .alpha = 1,
     .mid = -1, .groups = -1,
@@ -46,6 +57,9 @@ static const cli_opt g_opts[] = {
       "resume from this model file (default: a new model)", 0, 0 },
     { "steps", 'n', CLI_U64, &g_opt.steps, "N", "SGD steps to take (default 1000)", 0, 0 },
     { "batch", 'b', CLI_INT, &g_opt.batch, "B", "samples per step (default 256)", 1, 1 << 20 },
+    { "shards", 0, CLI_INT, &g_opt.shards, "S",
+      "cut each step's batch into S micro-batches, their gradients summed in a "
+      "fixed order: the bytes of S processes of si-train-mpi (default 1)", 1, SHARDS_MAX },
     { "arch", 0, CLI_STR, &g_opt.arch, "mlp|unet",
       "new model: the network (default unet for images (N, C, H, W) and signals "
       "(N, C, L), else mlp)", 0, 0 },
@@ -172,6 +186,15 @@ int main(int argc, char **argv)
     int first, rc;
     cli_parse(&g_spec, argc, argv, &first);
     check_args();
+    shards_comm comm = shards_solo();
+#ifdef SCSI_MPI
+    if (ranks_start(&argc, &argv, &comm) < 0)
+        cli_die_last();
+#endif
+    /* Process 0 speaks and writes; the others compute their shards. */
+    int lead = comm.rank == 0;
+    if (!lead)
+        cli.quiet = 1;
     nn_set_threads(cli.threads);
     model m;
     memset(&m, 0, sizeof m);
@@ -182,9 +205,8 @@ int main(int argc, char **argv)
             g_opt.generative || g_opt.x0 || g_opt.x1 || g_opt.cond || g_opt.arch ||
             g_opt.widths || g_opt.mid >= 0 || g_opt.groups >= 0 || g_opt.denoiser)
             cli_die(EXIT_USAGE, "with --model the settings come from the model file; "
-                    "give only --steps, --batch, --alpha, --real, --real-prefix, --log and the "
-                    "common "
-                    "options");
+                    "give only --steps, --batch, --shards, --alpha, --real, --real-prefix, --log "
+                    "and the common options");
         if (model_load(&m, g_opt.model) < 0)
             cli_die_last();
     } else {
@@ -206,18 +228,16 @@ int main(int argc, char **argv)
                 "information; the model takes %d and %d", ds.d, ds.dc, m.net.dim,
                 m.net.cond);
     m.os.threads = cli.threads;
-    int B = g_opt.batch, D = ds.d, HD = m.net.heads * D;
+    int B = g_opt.batch;
     pairs_batch b;
     model_snapshot keep;
-    float *xt = mem_alloc_array((size_t)B * (size_t)D, sizeof(float));
-    float *target = mem_alloc_array((size_t)B * (size_t)HD, sizeof(float));
-    float *out = mem_alloc_array((size_t)B * (size_t)HD, sizeof(float));
-    float *dout = mem_alloc_array((size_t)B * (size_t)HD, sizeof(float));
-    if (!xt || !target || !out || !dout || pairs_batch_alloc(&b, &ds, B) < 0 ||
-        model_snapshot_alloc(&keep, &m) < 0)
+    shards sh;
+    if ((rc = shards_init(&sh, &comm, g_opt.shards, B, &m, ds.dc)) < 0)
+        cli_die_err(rc);
+    if (pairs_batch_alloc(&b, &ds, B) < 0 || model_snapshot_alloc(&keep, &m) < 0)
         cli_die_last();
     cli_log log;
-    cli_log_open(&log, g_opt.log, "step\tloss\tlr\tgrad_norm");
+    cli_log_open(&log, lead ? g_opt.log : NULL, "step\tloss\tlr\tgrad_norm");
     cli_progress bar;
     cli_progress_start(&bar, "si-train: steps", g_opt.steps);
     double avg = m.loss_avg;    /* carried in the file: resuming decides alike */
@@ -229,17 +249,19 @@ int main(int argc, char **argv)
     while (m.os.step < end) {
         uint64_t k = m.os.step;
         pairs_draw(&ds, &m, k, B, &b);
-        si_make_batch(&m.ip, b.x0, b.x1, b.t, b.z, B, D, xt, target);
-        if (net_forward(&m.net, out, xt, ds.dc ? b.cond : NULL, b.t, B) < 0)
+        /* The gradient comes with the loss, on every process, before the
+         * loss is judged: a rolled-back step's is thrown away. */
+        double loss;
+        if (shards_gradient(&sh, &m, &b, &loss) < 0)
             cli_die_last();
-        double loss = nn_mse(dout, out, target, (size_t)B * (size_t)HD);
         /* A non-finite loss, or one far above the running average, means
          * the weights went bad: back to the last good copy, and on. */
         if (!isfinite(loss) || (!isnan(avg) && loss > 20 * avg)) {
             if (++rollbacks > 10)
                 cli_die(EXIT_NUMERIC, "step %" PRIu64 ": loss %g; gave up after 10 "
                         "rollbacks (lower --lr?)", k, loss);
-            cli_warn("step %" PRIu64 ": loss %g (average %g): rolled back", k, loss, avg);
+            if (lead)
+                cli_warn("step %" PRIu64 ": loss %g (average %g): rolled back", k, loss, avg);
             model_snapshot_restore(&keep, &m);
             m.os.step++;        /* the next step draws another batch */
             continue;
@@ -248,8 +270,6 @@ int main(int argc, char **argv)
         /* These weights just gave a sound loss: a state to come back to. */
         if (k % 100 == 0)
             model_snapshot_take(&keep, &m);
-        net_zero_grad(&m.net);
-        net_backward(&m.net, dout, B);
         double lr = opt_lr(&m.oc, k);
         double norm = opt_step(&m.os, &m.oc, m.net.params, m.net.grads);
         if (k % (uint64_t)g_opt.log_every == 0 || m.os.step == end)
@@ -264,12 +284,15 @@ int main(int argc, char **argv)
     if (g_opt.steps)
         cli_info("%" PRIu64 " steps, final average loss %.6g", g_opt.steps, avg);
     m.loss_avg = avg;
-    if (model_save(&m, cli.output, cli.level) < 0)
+    if (lead && model_save(&m, cli.output, cli.level) < 0)
         cli_die_last();
     model_free(&m);
     pairs_free(&ds);
     pairs_batch_free(&b);
     model_snapshot_free(&keep);
-    free(xt), free(target), free(out), free(dout);
+    shards_free(&sh);
+#ifdef SCSI_MPI
+    ranks_end();
+#endif
     return 0;
 }

@@ -284,16 +284,21 @@ void nn_temb_forward(float *out, const float *t, int B, int dim)
         free(f);
 }
 
-double nn_mse(float *dpred, const float *pred, const float *target, size_t n)
+double nn_sse(float *dpred, const float *pred, const float *target, size_t n, size_t total)
 {
     double s = 0;
     for (size_t i = 0; i < n; i++) {
         double d = (double)pred[i] - target[i];
         s += d * d;
         if (dpred)
-            dpred[i] = (float)(2.0 * d / (double)n);
+            dpred[i] = (float)(2.0 * d / (double)total);
     }
-    return s / (double)n;
+    return s;
+}
+
+double nn_mse(float *dpred, const float *pred, const float *target, size_t n)
+{
+    return nn_sse(dpred, pred, target, n, n) / (double)n;
 }
 
 double nn_softmax_xent(float *dlogits, double *loss, const float *logits,

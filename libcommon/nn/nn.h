@@ -121,6 +121,12 @@ void nn_concat_backward(float *da, float *db, const float *dout, int B, int Ca,
 /* Mean squared error over n elements; dpred (if not NULL) receives
  * d loss / d pred = 2 (pred - target) / n (assigned, not added). */
 double nn_mse(float *dpred, const float *pred, const float *target, size_t n);
+/* The sum of the n squared errors, in double, in order; dpred (if not
+ * NULL) receives 2 (pred - target) / total: the gradient of the mean over
+ * total elements of which these n are a part, so that the gradients of
+ * the parts of a batch add up to the whole batch's.  nn_mse is
+ * nn_sse(..., n, n) / n. */
+double nn_sse(float *dpred, const float *pred, const float *target, size_t n, size_t total);
 
 /* Softmax cross-entropy of B rows of K logits against labels in [0, K):
  * the mean over the rows of log sum_k exp(z_k) - z_label, each computed
