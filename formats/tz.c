@@ -293,6 +293,8 @@ struct tz_reader {
     uint64_t seg;           /* data records since the last end record */
     int ended;              /* the last record read was an end record */
     int io_error;           /* a read failed (not end of input) */
+    int limited;            /* tz_reader_limit: at most `left` more records */
+    uint64_t left;
     char name[512];
     char *const *paths;     /* borrowed; read one after the other */
     int npaths, cur;
@@ -435,6 +437,12 @@ void tz_reader_close(tz_reader *r)
     free(r);
 }
 
+void tz_reader_limit(tz_reader *r, uint64_t records)
+{
+    r->limited = 1;
+    r->left = records;
+}
+
 uint64_t tz_reader_index(const tz_reader *r)
 {
     return r->next ? r->next - 1 : 0;
@@ -561,6 +569,8 @@ static int skip_frame(tz_reader *r)
 int tz_read(tz_reader *r, tz_record *rec)
 {
     tz_record_clear(rec);
+    if (r->limited && r->left == 0)
+        return 0;
     for (;;) {
         size_t avail = fill(r, 4);
         if (avail == 0) {
@@ -625,6 +635,8 @@ int tz_read(tz_reader *r, tz_record *rec)
         }
         r->seg++;
         r->ended = 0;
+        if (r->limited)
+            r->left--;
         return 1;
     }
 }

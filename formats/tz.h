@@ -147,6 +147,10 @@ tz_reader *tz_reader_from_file(void *file, const char *name);
  * message "FILE: record N: reason".  End records are checked and consumed
  * here; the input must end with one. */
 int tz_read(tz_reader *r, tz_record *rec);
+/* From now on, tz_read returns at most `records` more data records, then
+ * the end of the input (0): the rest is not read, nor checked.  For a
+ * shard of a stream (shard.h). */
+void tz_reader_limit(tz_reader *r, uint64_t records);
 /* Index of the last record returned, counting every record of the input
  * (end records too) from 0. */
 uint64_t tz_reader_index(const tz_reader *r);

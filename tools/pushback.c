@@ -7,7 +7,8 @@
  * Records are transported in groups whose rows end on a block of 64
  * (push.h), on the layers' --threads threads (nn.h), and written as they
  * came.  The SCSI loop renames or drops the observation before simulate
- * adds its own x1 (see pushback(1)). */
+ * adds its own x1 (see pushback(1)).  With --shard I/N, only the records
+ * of shard I (shard.h), so that N processes share the work. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +21,13 @@
 #include "base/rng.h"        /* rng_init */
 #include "method/push.h"       /* push_group_read, push_transport */
 #include "method/si.h"         /* si_transport */
+#include "formats/shard.h"      /* shard_parse, shard_open, shard_range */
 #include "formats/tz.h"         /* tz_reader, tz_writer */
 
 enum { PB_RNG_NOISE = 0x50420001 };
 
 struct cmdline {
-    const char *model, *method;
+    const char *model, *method, *shard;
     int steps, sde, raw;
     uint64_t count, batch;
 };
@@ -44,6 +46,9 @@ static const cli_opt g_opts[] = {
       "generative model: N samples from noise, no input", 0, 1e12 },
     { "batch", 'b', CLI_U64, &g_opt.batch, "N",
       "with --count: samples per record (default 1024)", 1, 1 << 24 },
+    { "shard", 0, CLI_STR, &g_opt.shard, "I/N",
+      "only shard I of N of the records (from 0): the N outputs, concatenated in "
+      "order, are the whole output (default: all)", 0, 0 },
     { 0 }
 };
 
@@ -72,16 +77,27 @@ int main(int argc, char **argv)
         cli_die(EXIT_USAGE, "--count needs a generative model without side inputs");
     if (!g_opt.count && m.generative)
         cli_die(EXIT_USAGE, "a generative model samples with --count N");
+    shard_spec shard = { 0, 0 };
+    if (g_opt.shard && shard_parse(g_opt.shard, &shard) < 0)
+        cli_die_last();
     tz_writer *w = tz_writer_open(cli.output, cli.level);
     if (!w)
         cli_die_last();
     int D = m.net.dim;
+    /* With --count, the samples [start, stop) of this shard's records of
+     * --batch samples each. */
+    uint64_t k0, k1, start = 0, stop = g_opt.count;
+    if (g_opt.count) {
+        shard_range(&shard, (g_opt.count + g_opt.batch - 1) / g_opt.batch, &k0, &k1);
+        start = k0 * g_opt.batch;
+        stop = k1 * g_opt.batch < g_opt.count ? k1 * g_opt.batch : g_opt.count;
+    }
     cli_progress bar;
-    cli_progress_start(&bar, "pushback: samples", g_opt.count);
+    cli_progress_start(&bar, "pushback: samples", stop - start);
     uint64_t done = 0;
     if (g_opt.count) {
-        for (uint64_t s = 0; s < g_opt.count; s += g_opt.batch) {
-            uint64_t n = g_opt.count - s < g_opt.batch ? g_opt.count - s : g_opt.batch;
+        for (uint64_t s = start; s < stop; s += g_opt.batch) {
+            uint64_t n = stop - s < g_opt.batch ? stop - s : g_opt.batch;
             tz_record out;
             tz_record_init(&out, TZ_BATCH);
             /* a U-Net's samples are images (C, H, W), or signals (C, L) */
@@ -104,12 +120,14 @@ int main(int argc, char **argv)
             if (tz_write(w, &out) < 0)
                 cli_die_last();
             tz_record_free(&out);
-            cli_progress_update(&bar, s + n);
+            cli_progress_update(&bar, s + n - start);
         }
     } else {
-        tz_reader *r = tz_reader_open_list(argv + first, argc - first);
+        /* done: the stream index of the next sample, from the shard's first */
+        tz_reader *r = shard_open(argv + first, argc - first, &shard, &done);
         if (!r)
             cli_die_last();
+        start = done;
         push_group g = { 0 };
         int rc;
         while ((rc = push_group_read(&g, r, done, D)) == 1) {
@@ -134,7 +152,7 @@ int main(int argc, char **argv)
                 if (tz_write(w, &g.rec[i]) < 0)
                     cli_die_last();
             done += g.rows;
-            cli_progress_update(&bar, done);
+            cli_progress_update(&bar, done - start);
         }
         if (rc < 0)
             cli_die_err(rc);

@@ -8,7 +8,8 @@
  * independently: output rows i*K .. i*K+K-1 belong to candidate i.  Each
  * output record says how it was made, as corrupt's do: the attributes
  * forward (the SPEC) or forward_exec (the COMMAND), forward_seed and
- * forward_resamples. */
+ * forward_resamples.  With --shard I/N, only the records of shard I
+ * (shard.h), so that N processes share the work. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,10 +18,11 @@
 #include "ops/fwd.h"        /* fwd_parse, fwd_help */
 #include "ops/sim.h"        /* sim_builtin */
 #include "ops/sim_ext.h"    /* sim_ext_* */
+#include "formats/shard.h"      /* shard_parse, shard_open */
 #include "formats/tz.h"         /* tz_reader, tz_writer */
 
 struct cmdline {
-    const char *field, *out, *exec;
+    const char *field, *out, *exec, *shard;
     uint64_t resamples;
     double timeout;
 };
@@ -40,6 +42,9 @@ static const cli_opt g_opts[] = {
       "simulator instead of a SPEC", 0, 0 },
     { "timeout", 't', CLI_DOUBLE, &g_opt.timeout, "SECONDS",
       "--exec: longest wait for an answer, 0 for none (default 60)", 0, 1e9 },
+    { "shard", 0, CLI_STR, &g_opt.shard, "I/N",
+      "only shard I of N of the records (from 0): the N outputs, concatenated in "
+      "order, are the whole output (default: all)", 0, 0 },
     { 0 }
 };
 
@@ -103,12 +108,18 @@ int main(int argc, char **argv)
         cli_die(EXIT_USAGE, "--out-field: '%s' is not a valid field name", g_opt.out);
     if (g_opt.exec && strlen(g_opt.exec) > TZ_VALUE_MAX)
         cli_die(EXIT_USAGE, "--exec: COMMAND longer than %d bytes", TZ_VALUE_MAX);
+    shard_spec shard = { 0, 0 };
+    if (g_opt.shard && shard_parse(g_opt.shard, &shard) < 0)
+        cli_die_last();
     snprintf(g_seed, sizeof g_seed, "%" PRIu64, cli.seed);
     snprintf(g_k, sizeof g_k, "%" PRIu64, g_opt.resamples);
+    /* done: candidates before this record, from the shard's first */
+    uint64_t done = 0;
     tz_writer *w = tz_writer_open(cli.output, cli.level);
-    tz_reader *r = w ? tz_reader_open_list(argv + first, argc - first) : NULL;
+    tz_reader *r = w ? shard_open(argv + first, argc - first, &shard, &done) : NULL;
     if (!r)
         cli_die_last();
+    uint64_t start = done;
     uint32_t k = (uint32_t)g_opt.resamples;
     sim_ext *ext = NULL;
     sim_ext_opts eo = { g_opt.field, g_opt.out, k, cli.seed, g_opt.timeout };
@@ -116,7 +127,6 @@ int main(int argc, char **argv)
         cli_die_last();
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
-    uint64_t done = 0;      /* candidates before this record */
     cli_progress bar;
     cli_progress_start(&bar, "simulate: candidates", 0);
     int rc;
@@ -178,7 +188,7 @@ int main(int argc, char **argv)
             tz_record_free(&out);
             done += tz_record_batch(&rec);
         }
-        cli_progress_update(&bar, done);
+        cli_progress_update(&bar, done - start);
     }
     if (rc < 0) {
         sim_ext_kill(ext);
@@ -186,7 +196,7 @@ int main(int argc, char **argv)
     }
     if (pending)
         receive(ext, w);
-    cli_progress_end(&bar, done);
+    cli_progress_end(&bar, done - start);
     tz_reader_close(r);
     if (ext && sim_ext_finish(ext) < 0)
         cli_die_last();
