@@ -1,7 +1,6 @@
 /* shard.c - one of N shards of a tensor stream; see shard.h. */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "base/err.h"
 #include "formats/shard.h"
@@ -71,10 +70,7 @@ tz_reader *shard_open(char *const *paths, int n, const shard_spec *s, uint64_t *
     *rows = 0;
     if (!s->count)
         return tz_reader_open_list(paths, n);
-    int from_stdin = n == 0;
-    for (int i = 0; i < n; i++)
-        from_stdin |= !strcmp(paths[i], "-");
-    if (from_stdin) {
+    if (tz_reads_stdin(paths, n)) {
         err_set(ERR_USAGE, "--shard reads its input twice: give FILEs, not standard input");
         return NULL;
     }

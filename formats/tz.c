@@ -407,6 +407,14 @@ tz_reader *tz_reader_open_list(char *const *paths, int n)
     return r;
 }
 
+int tz_reads_stdin(char *const *paths, int n)
+{
+    int in = n == 0;
+    for (int i = 0; i < n; i++)
+        in |= !strcmp(paths[i], "-");
+    return in;
+}
+
 tz_reader *tz_reader_open(const char *path)
 {
     char *const one[1] = { (char *)path };

@@ -139,6 +139,8 @@ tz_reader *tz_reader_open(const char *path);
  * read.  paths is borrowed and must outlive the reader (argv does).  NULL
  * on failure to open the first; a later one fails in tz_read. */
 tz_reader *tz_reader_open_list(char *const *paths, int n);
+/* 1 if tz_reader_open_list(paths, n) would read standard input. */
+int tz_reads_stdin(char *const *paths, int n);
 /* Read from an already open FILE (not closed by tz_reader_close); name is
  * used in messages. */
 tz_reader *tz_reader_from_file(void *file, const char *name);

@@ -65,6 +65,19 @@
 #              network and optimiser settings then come from it.  Default: none
 #   THREADS    --threads of the tools; the results do not depend on it.
 #              Default: the tools' own (every processor)
+#   SHARDS     si-train --shards: each step's batch in SHARDS micro-batches
+#              whose gradients are summed in a fixed order; it changes the
+#              models' bytes (so it is among the settings when not 1), and
+#              with MPIRUN it must be at least the number of processes (a
+#              multiple of it shares evenly).  Default: 1
+#   MPIRUN     a command that starts MPI processes, "mpirun -np 4" say: the
+#              training step runs si-train-mpi under it (the processes
+#              share the SHARDS shards; the same bytes as one process with
+#              SHARDS), and pushback and simulate run as one shard
+#              (--shard) per process, their outputs joined by tzcat: the
+#              same bytes as one process.  The tools, OUT and OBS must be
+#              at the same paths on every machine.  Default: none (one
+#              process each)
 #   KEEP       0: delete candidates.tz and pairs.tz of iteration i-1 once
 #              iteration i is done.  Default: 1 (keep everything)
 #   LOG_EVERY  si-train --log-every.  Default: 10
@@ -93,7 +106,7 @@
 # random features use SEED in every iteration, so that iterations differ
 # by their samples only.  si-train draws its batches from the model's seed (SEED) and
 # its step count, which goes on across iterations.  So each file is the same
-# bytes whatever THREADS, -j and interruptions.
+# bytes whatever THREADS, MPIRUN, -j and interruptions.
 #
 # Targets: all (the default: every iteration and final.tz), iter-N (the
 # iterations up to N), oracle ($(OUT)/oracle.tz: the SI-Oracle, the
@@ -143,6 +156,8 @@ SEED = 0
 COMBINED = 0
 WARM =
 THREADS =
+SHARDS = 1
+MPIRUN =
 KEEP = 1
 CLEAN =
 ORACLE_K = 4
@@ -158,6 +173,10 @@ BIN = $(if $(wildcard $(SCSI_MK_DIR)../bin/si-train),$(realpath $(SCSI_MK_DIR)..
 
 override OUT := $(patsubst %/,%,$(OUT))
 comma := ,
+define newline
+
+
+endef
 T := $(if $(BIN),$(BIN)/)
 THR := $(if $(THREADS),--threads $(THREADS))
 COND_LIST := $(subst $(comma), ,$(COND))
@@ -186,6 +205,14 @@ endif
 endif
 ifneq ($(shell [[ "$(ITERS)" =~ ^[0-9]+$$ ]] && (( 10#$(ITERS) <= 999 )) && echo ok),ok)
 $(error scsi.mk: ITERS must be 0 to 999; got '$(ITERS)')
+endif
+ifneq ($(shell [[ "$(SHARDS)" =~ ^[1-9][0-9]*$$ ]] && echo ok),ok)
+$(error scsi.mk: SHARDS must be a positive whole number; got '$(SHARDS)')
+endif
+ifneq ($(MPIRUN),)
+ifeq ($(SHARDS),1)
+$(error scsi.mk: MPIRUN shares each training step's SHARDS shards among its processes: give SHARDS, at least their number)
+endif
 endif
 ifneq ($(filter-out 0 1,$(SDE) $(COMBINED) $(RAW) $(KEEP) $(CHECK)),)
 $(error scsi.mk: SDE, COMBINED, RAW, KEEP and CHECK take 0 or 1)
@@ -240,7 +267,7 @@ WEIGHT_DECAY=$(WEIGHT_DECAY)
 CLIP=$(CLIP)
 EMA=$(EMA)
 GAMMA=$(GAMMA)
-COMBINED=$(COMBINED)
+COMBINED=$(COMBINED)$(if $(filter-out 1,$(SHARDS)),$(newline)SHARDS=$(SHARDS))
 COND=$(COND)
 NET=$(NET)
 SEED=$(SEED)
@@ -291,11 +318,25 @@ PUSHBACK = $(T)pushback -q $(THR) --steps $(ODE_STEPS) --method $(METHOD) \
   $(if $(filter 1,$(SDE)),--sde) $(if $(filter 1,$(RAW)),--raw)
 SIM_ARGS = $(if $(SIM_EXEC),--exec "$$SIM_EXEC" --timeout $(SIM_TIMEOUT),'$(SIM)')
 SIMULATE = $(T)simulate -q $(THR) -K $(RESAMPLES) $(SIM_ARGS)
+# si-train, or with MPIRUN si-train-mpi on its processes; --shards unless 1.
+TRAIN = $(if $(MPIRUN),$(MPIRUN) $(T)si-train-mpi,$(T)si-train) \
+  $(if $(filter-out 1,$(SHARDS)),--shards $(SHARDS))
 RENAME = -R x1=y $(foreach c,$(COND_LIST),-R $(c)=y_$(c))
 NEW_MODEL = --width $(WIDTH) --hidden $(HIDDEN) --temb $(TEMB) --lr $(LR) \
   --warmup $(WARMUP) --decay-steps $(DECAY) --weight-decay $(WEIGHT_DECAY) \
   --clip $(CLIP) --ema $(EMA) --gamma $(GAMMA) $(if $(filter 1,$(COMBINED)),--combined) \
   $(if $(COND),--cond $(COND)) $(NET)
+
+# $(call sharded,COMMAND): with MPIRUN, COMMAND on each of its processes,
+# reading $@.tmp.in.tz with --shard RANK/SIZE (Open MPI's names for them,
+# or MPICH's) and writing $@.tmp.shard.RANK, then the shards joined in
+# order into $@.  In the quoted script, make's $@ is the target and the
+# shell's "$$@" the command's arguments.
+sharded = $(MPIRUN) /bin/sh -c 'r=$${OMPI_COMM_WORLD_RANK:-$${PMI_RANK:?no MPI rank}}; \
+    n=$${OMPI_COMM_WORLD_SIZE:-$$PMI_SIZE}; \
+    exec "$$0" "$$@" --shard "$$r/$$n" -o "$$(printf %s.tmp.shard.%05d "$@" "$$r")"' \
+  $(1) $@.tmp.in.tz; \
+  $(T)tzcat -q $@.tmp.shard.* -o $@; rm -f $@.tmp.in.tz $@.tmp.shard.*
 
 # The commands are shown with V=1; else only the line of each iteration.
 Q := $(if $(filter 1,$(V)),,@)
@@ -334,20 +375,24 @@ endif
 $(OUT)/iter-%/candidates.tz: $(OBS) $(HP)
 	$(Q)mkdir -p $(@D); $(clear_tmp)
 	$(Q)i=$$((10#$*)); prev=$$(printf %03d $$((i - 1))); \
-	$(select) | $(PUSHBACK) --seed $(call seed,2) -m $(OUT)/iter-$$prev/model.tz -o $@
+	$(if $(MPIRUN),$(select) > $@.tmp.in.tz; \
+	  $(call sharded,$(PUSHBACK) --seed $(call seed,2) -m $(OUT)/iter-$$prev/model.tz),\
+	$(select) | $(PUSHBACK) --seed $(call seed,2) -m $(OUT)/iter-$$prev/model.tz -o $@)
 
 # Step 3: y the real observation, x1 the simulated one.
 $(OUT)/iter-%/pairs.tz: $(OUT)/iter-%/candidates.tz $(HP)
 	$(Q)$(clear_tmp)
 	$(Q)i=$$((10#$*)); \
-	$(T)tzcat -q $(RENAME) $< | $(SIMULATE) --seed $(call seed,3) -o $@
+	$(if $(MPIRUN),$(T)tzcat -q $(RENAME) $< -o $@.tmp.in.tz; \
+	  $(call sharded,$(SIMULATE) --seed $(call seed,3)),\
+	$(T)tzcat -q $(RENAME) $< | $(SIMULATE) --seed $(call seed,3) -o $@)
 
 # Step 4: the model, INNER steps further.  The log is renamed first and
 # the model last, so that a model in place means a whole iteration.
 $(OUT)/iter-%/model.tz: $(OUT)/iter-%/pairs.tz $(HP)
 	$(Q)$(clear_tmp); rm -f $(@D)/loss.tsv.tmp
 	$(Q)i=$$((10#$*)); prev=$$(printf %03d $$((i - 1))); SECONDS=0; \
-	$(T)si-train -q $(THR) -m $(OUT)/iter-$$prev/model.tz --steps $(INNER) \
+	$(TRAIN) -q $(THR) -m $(OUT)/iter-$$prev/model.tz --steps $(INNER) \
 	  --batch $(BATCH) --alpha $(ALPHA) --real y $(if $(COND),--real-prefix y_) --log $(@D)/loss.tsv.tmp \
 	  --log-every $(LOG_EVERY) -o $@.new $<; \
 	mv -f $(@D)/loss.tsv.tmp $(@D)/loss.tsv; mv -f $@.new $@; \
@@ -436,9 +481,9 @@ oracle: $(OUT)/oracle.tz
 $(OUT)/oracle.tz: $(CLEAN) $(HP)
 	$(Q)$(if $(CLEAN),,echo "scsi.mk: the target oracle needs CLEAN=FILE" >&2; exit 2;) $(clear_tmp)
 	$(Q)SECONDS=0; $(T)simulate -q $(THR) -K $(ORACLE_K) --seed $$(( $(SEED) * 1000000 + 999999 )) \
-	  $(SIM_ARGS) $(CLEAN) | \
-	  $(T)si-train -q $(THR) --steps $$(( $(ITERS) * $(INNER) )) --batch $(BATCH) --seed $(SEED) \
-	  $(NEW_MODEL) -o $@; \
+	  $(SIM_ARGS) $(CLEAN) $(if $(MPIRUN),-o $@.tmp.pairs.tz;,|) \
+	  $(TRAIN) -q $(THR) --steps $$(( $(ITERS) * $(INNER) )) --batch $(BATCH) --seed $(SEED) \
+	  $(NEW_MODEL) -o $@ $(if $(MPIRUN),$@.tmp.pairs.tz; rm -f $@.tmp.pairs.tz); \
 	echo "scsi: the SI-Oracle, $$(( $(ITERS) * $(INNER) )) steps on clean pairs of $(CLEAN), $${SECONDS}s -> $@" >&2
 
 # final.tz links to the last model; it is remade when it links elsewhere

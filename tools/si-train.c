@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>     /* isatty */
 
-#include "formats/tz.h"      /* tz_name_valid */
+#include "formats/tz.h"      /* tz_name_valid, tz_reads_stdin */
 #include "method/model.h"    /* model_load, model_save, model_snapshot */
 #include "method/pairs.h"    /* pairs_load, pairs_new_model, pairs_draw */
 #include "method/shards.h"   /* shards_init, shards_gradient */
@@ -195,6 +195,10 @@ int main(int argc, char **argv)
     int lead = comm.rank == 0;
     if (!lead)
         cli.quiet = 1;
+    /* Every process reads the data, and mpirun gives standard input to one. */
+    if (comm.ranks > 1 && tz_reads_stdin(argv + first, argc - first))
+        cli_die(EXIT_USAGE, "each of the %d processes reads the training data: give "
+                "FILEs, not standard input", comm.ranks);
     nn_set_threads(cli.threads);
     model m;
     memset(&m, 0, sizeof m);
