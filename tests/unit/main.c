@@ -98,7 +98,11 @@ int g_check_failed;
     X(test_gmm_score_divergence_finite_difference) \
     X(test_gmm_product_exact)    \
     X(test_smc_weights_resampling) \
-    X(test_prior_model_score)
+    X(test_prior_model_score)    \
+    X(test_shards_tree_order)    \
+    X(test_shards_shares)        \
+    X(test_shard_ranges)         \
+    X(test_shard_open)
 
 #define DECLARE(f) void f(void);
 TESTS(DECLARE)
