@@ -11,6 +11,10 @@ load helpers
 # Open MPI refuses to start as root without these (CI runs as root), and
 # gives a machine as many slots as cores unless told to oversubscribe.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# A container may forbid the cross-process copy that Open MPI's shared
+# memory uses for large messages (process_vm_readv): copy through the
+# shared segment instead, which works everywhere.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 mpi() { mpirun --oversubscribe -np "$@"; }
 
 need_mpi() {
