@@ -29,6 +29,9 @@
 #include "tool/cli.h"        /* cli_parse, cli_die */
 #ifdef SCSI_MPI
 #include "mpi/ranks.h"       /* ranks_start, ranks_end */
+#define PROG "si-train-mpi"
+#else
+#define PROG "si-train"
 #endif
 
 struct cmdline {
@@ -113,7 +116,7 @@ static const cli_opt g_opts[] = {
 };
 
 static const cli_spec g_spec = {
-    "si-train", "[OPTION]... -o MODEL [FILE]...",
+    PROG, "[OPTION]... -o MODEL [FILE]...",
     "Train a stochastic interpolant on coupled records (standard input if no "
     "FILE) and write the model file.",
     g_opts, CLI_SEED | CLI_THREADS | CLI_OUTPUT | CLI_LEVEL, NULL
