@@ -1,6 +1,7 @@
 /* tzdata - make data sets as tensor streams: Fashion-MNIST from Debian's
  * dataset-fashion-mnist, and synthetic sets with known distributions
- * (two moons, a Gaussian mixture, a checkerboard, N(mu, Sigma)).
+ * (two moons, a Gaussian mixture, a checkerboard, N(mu, Sigma), quasar
+ * spectra).
  *
  * Moons place all points at once (make_moons' angle grid), so they also
  * depend on --count; with --iid each point draws its own angle instead.
@@ -17,6 +18,7 @@
 #include "tool/cli.h"        /* cli_parse, cli_die */
 #include "formats/idx.h"        /* idx_read */
 #include "base/mem.h"        /* mem_alloc_array */
+#include "ops/quasar.h"     /* qso_sample */
 #include "ops/synth.h"      /* synth_moons, synth_gmm, synth_gauss */
 #include "formats/tz.h"         /* tz_writer */
 
@@ -44,7 +46,7 @@ static struct cmdline g_opt = {
 
 static const cli_opt g_opts[] = {
     { "count", 'c', CLI_U64, &g_opt.count, "N",
-      "samples (default 10000; Fashion-MNIST: the whole split)", 0, 0 },
+      "samples (default 10000; fashion-mnist: the whole split)", 0, 0 },
     { "batch", 'n', CLI_U64, &g_opt.batch, "N",
       "samples per record (default 1024)", 1, 1e9 },
     { "noise", 0, CLI_DOUBLE, &g_opt.noise, "S",
@@ -86,7 +88,7 @@ static const cli_opt g_opts[] = {
 static const cli_spec g_spec = {
     "tzdata", "[OPTION]... SET",
     "Make a data set as a tensor stream. SET is one of fashion-mnist, moons, "
-    "gmm, checkerboard, gaussian.",
+    "gmm, checkerboard, gaussian, quasar.",
     g_opts, CLI_SEED | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
@@ -220,6 +222,52 @@ static void make_synthetic(tz_writer *w, const char *set)
     synth_gauss_free(&g);
 }
 
+/* Quasar spectra: x (N, 1, QSO_PIXELS), a signal of one channel as the
+ * 1-D U-Net takes it, with each spectrum's redshift, continuum (amplitude
+ * and index) and C IV width. */
+static void make_quasar(tz_writer *w)
+{
+    uint64_t n = g_opt.count ? g_opt.count : 10000;
+    size_t bmax = (size_t)(g_opt.batch < n ? g_opt.batch : n);
+    float *x = mem_alloc_array(bmax + 1, QSO_PIXELS * sizeof(float));
+    float *z = mem_alloc_array(bmax + 1, 4 * sizeof(float));   /* z, amp, slope, C IV */
+    if (!x || !z)
+        cli_die(EXIT_IO, "out of memory");
+    char source[512], lo[32], hi[32];
+    snprintf(source, sizeof source, "tzdata quasar n=%" PRIu64 " seed=%" PRIu64, n, cli.seed);
+    snprintf(lo, sizeof lo, "%g", QSO_LAMBDA_MIN);
+    snprintf(hi, sizeof hi, "%g", QSO_LAMBDA_MAX);
+    cli_progress bar;
+    cli_progress_start(&bar, "tzdata: spectra", n);
+    for (uint64_t start = 0; start < n; start += bmax) {
+        uint64_t m = n - start < bmax ? n - start : bmax;
+        cli_progress_update(&bar, start);
+        for (uint64_t i = 0; i < m; i++) {
+            qso_info q;
+            qso_sample(cli.seed, start + i, x + i * QSO_PIXELS, &q);
+            z[i] = (float)q.z;
+            z[bmax + i] = (float)q.amp;
+            z[2 * bmax + i] = (float)q.slope;
+            z[3 * bmax + i] = (float)q.fwhm[QSO_CIV];
+        }
+        uint64_t dims[3] = { m, 1, QSO_PIXELS };
+        tz_record rec;
+        tz_record_init(&rec, TZ_BATCH);
+        if (!tz_record_add(&rec, "x", TZ_F32, 3, dims, x) ||
+            !tz_record_add(&rec, "z", TZ_F32, 1, dims, z) ||
+            !tz_record_add(&rec, "amp", TZ_F32, 1, dims, z + bmax) ||
+            !tz_record_add(&rec, "slope", TZ_F32, 1, dims, z + 2 * bmax) ||
+            !tz_record_add(&rec, "civ_fwhm", TZ_F32, 1, dims, z + 3 * bmax) ||
+            tz_record_set_attr(&rec, "source", source) < 0 ||
+            tz_record_set_attr(&rec, "lambda_min", lo) < 0 ||
+            tz_record_set_attr(&rec, "lambda_max", hi) < 0 || tz_write(w, &rec) < 0)
+            cli_die_last();
+        tz_record_free(&rec);
+    }
+    cli_progress_end(&bar, n);
+    free(x), free(z);
+}
+
 /* Fashion-MNIST: u8 images to f32 in [0, 1], shape (N, 1, 28, 28). */
 static void make_fashion_mnist(tz_writer *w)
 {
@@ -270,13 +318,14 @@ int main(int argc, char **argv)
     cli_parse(&g_spec, argc, argv, &first);
     if (argc - first != 1)
         cli_die(EXIT_USAGE, "need exactly one SET (fashion-mnist, moons, gmm, "
-                "checkerboard, gaussian); try --help");
+                "checkerboard, gaussian, quasar); try --help");
     const char *set = argv[first];
     int synthetic = strcmp(set, "moons") == 0 || strcmp(set, "gmm") == 0 ||
                     strcmp(set, "checkerboard") == 0 || strcmp(set, "gaussian") == 0;
-    if (!synthetic && strcmp(set, "fashion-mnist") != 0)
+    int quasar = strcmp(set, "quasar") == 0;
+    if (!synthetic && !quasar && strcmp(set, "fashion-mnist") != 0)
         cli_die(EXIT_USAGE, "unknown set '%s' (fashion-mnist, moons, gmm, "
-                "checkerboard, gaussian)", set);
+                "checkerboard, gaussian, quasar)", set);
     if (g_opt.params && strcmp(set, "gaussian") != 0)
         cli_die(EXIT_USAGE, "--params applies to the gaussian set only");
     tz_writer *w = tz_writer_open(cli.output, cli.level);
@@ -284,6 +333,8 @@ int main(int argc, char **argv)
         cli_die_last();
     if (synthetic)
         make_synthetic(w, set);
+    else if (quasar)
+        make_quasar(w);
     else
         make_fashion_mnist(w);
     if (tz_writer_close(w) < 0)
