@@ -79,7 +79,7 @@ static void add_stationary(dcv_spectrum *s, const lin_chain *lc, const tz_record
                 cli_die(EXIT_NUMERIC, "%s: field '%s' holds %s (sample %" PRIu64
                         " of the input)", where, g_opt.field, isnan(xi[j]) ? "NaN" : "Inf",
                         done + i);
-        lin_side sd = { NULL, a ? ((const float *)a->data)[i] : 0 };
+        lin_side sd = { .angle = a ? ((const float *)a->data)[i] : 0 };
         if (dcv_spectrum_add(s, lc, &sd, xi) < 0)
             cli_die(EXIT_USAGE, "--stationary: %s", err_msg());
     }
