@@ -299,6 +299,14 @@ void lin_adjoint(const lin_chain *lc, const lin_side *sd, int C, int H, int W, f
         step(&lc->step[i], sd, C, H, W, g, work, 1);
 }
 
+int lin_spectral(const lin_chain *lc)
+{
+    int spectral = lc->snr;
+    for (int i = 0; i < lc->n; i++)
+        spectral |= lc->step[i].kind == LIN_SMOOTH || lc->step[i].kind == LIN_TILT;
+    return spectral;
+}
+
 int lin_reach(const lin_chain *lc, const lin_side *sd)
 {
     int reach = 0;

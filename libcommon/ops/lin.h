@@ -58,6 +58,9 @@ void lin_apply(const lin_chain *lc, const lin_side *sd, int C, int H, int W, flo
 /* g = A^T g, in place. */
 void lin_adjoint(const lin_chain *lc, const lin_side *sd, int C, int H, int W, float *g,
                  float *work);
+/* 1 if the chain has a spectral step (smooth, tilt) or snr's noise: the
+ * steps whose side information lin_fields reads from a record. */
+int lin_spectral(const lin_chain *lc);
 /* The farthest two values of a row that A mixes: A's entries (i, j) of a
  * row are 0 for |i - j| > lin_reach (the smoothing's radii summed, edges
  * reflected inside it).  -1 if A mixes rows (blur, motion, down). */
