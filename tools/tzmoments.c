@@ -97,10 +97,12 @@ int main(int argc, char **argv)
             cli_die(EXIT_USAGE, "--stationary and --mask are two estimators: one of them");
         if (fwd_parse(g_opt.stationary, &fs) < 0 || fwd_linear(&fs, &lc) < 0)
             cli_die(EXIT_USAGE, "--stationary: %s", err_msg());
+        int other = lc.snr;     /* snr's noise: not of one variance for all */
         for (int i = 0; i < lc.n; i++)
-            if (lc.step[i].kind != LIN_BLUR && lc.step[i].kind != LIN_MOTION)
-                cli_die(EXIT_USAGE, "--stationary needs a blur (blur, motion and noise); "
-                        "'%s' has more", g_opt.stationary);
+            other |= lc.step[i].kind != LIN_BLUR && lc.step[i].kind != LIN_MOTION;
+        if (other)
+            cli_die(EXIT_USAGE, "--stationary needs a blur (blur, motion and noise); "
+                    "'%s' has more", g_opt.stationary);
     }
     openblas_set_num_threads(1);    /* sums in one fixed order */
     tz_reader *r = tz_reader_open_list(argv + first, argc - first);
