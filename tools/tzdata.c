@@ -92,15 +92,31 @@ static const cli_spec g_spec = {
     g_opts, CLI_SEED | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
-/* Write one record of dims[0] samples: x, and label unless it is NULL. */
+/* Quasar spectra's per-sample fields, each a block of dims[0] values in
+ * that order in the array qso_fields. */
+static const char *const QSO_FIELDS[] = { "z", "amp", "slope", "civ_fwhm" };
+#define QSO_NFIELDS 4
+
+/* Write one record of dims[0] samples: x, label unless it is NULL, and
+ * quasar spectra's fields and grid unless qso is NULL. */
 static void write_batch(tz_writer *w, const char *source, int rank,
-                        const uint64_t *dims, float *x, int32_t *label)
+                        const uint64_t *dims, float *x, int32_t *label, float *qso)
 {
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     if (!tz_record_add(&rec, "x", TZ_F32, rank, dims, x) ||
         (label && !tz_record_add(&rec, "label", TZ_I32, 1, dims, label)) ||
-        tz_record_set_attr(&rec, "source", source) < 0 || tz_write(w, &rec) < 0)
+        tz_record_set_attr(&rec, "source", source) < 0)
+        cli_die_last();
+    for (int f = 0; qso && f < QSO_NFIELDS; f++)
+        if (!tz_record_add(&rec, QSO_FIELDS[f], TZ_F32, 1, dims, qso + f * dims[0]))
+            cli_die_last();
+    char lo[32], hi[32];
+    snprintf(lo, sizeof lo, "%g", QSO_LAMBDA_MIN);
+    snprintf(hi, sizeof hi, "%g", QSO_LAMBDA_MAX);
+    if ((qso && (tz_record_set_attr(&rec, "lambda_min", lo) < 0 ||
+                 tz_record_set_attr(&rec, "lambda_max", hi) < 0)) ||
+        tz_write(w, &rec) < 0)
         cli_die_last();
     tz_record_free(&rec);
 }
@@ -148,11 +164,15 @@ static void write_gauss_params(const synth_gauss *g)
     free(cov);
 }
 
-/* The synthetic sets: samples [0, count) in records of --batch. */
+/* The synthetic sets: samples [0, count) in records of --batch.  Quasar
+ * spectra are signals of one channel, (N, 1, QSO_PIXELS), as the 1-D
+ * U-Net takes them, with each spectrum's redshift, continuum (amplitude
+ * and index) and C IV width. */
 static void make_synthetic(tz_writer *w, const char *set)
 {
     uint64_t n = g_opt.count ? g_opt.count : 10000;
-    int d = strcmp(set, "gaussian") == 0 ? g_opt.dim : 2;
+    int quasar = strcmp(set, "quasar") == 0;
+    int d = strcmp(set, "gaussian") == 0 ? g_opt.dim : quasar ? QSO_PIXELS : 2;
     char source[512];
     snprintf(source, sizeof source, "tzdata %s n=%" PRIu64 " seed=%" PRIu64, set, n,
              cli.seed);
@@ -183,7 +203,8 @@ static void make_synthetic(tz_writer *w, const char *set)
     size_t bmax = (size_t)(g_opt.batch < n ? g_opt.batch : n);
     float *x = mem_alloc_array((size_t)d * bmax + 1, sizeof(float));
     int32_t *label = mem_calloc_array(bmax + 1, sizeof(int32_t));
-    if (!x || !label)
+    float *qso = quasar ? mem_alloc_array(bmax + 1, QSO_NFIELDS * sizeof(float)) : NULL;
+    if (!x || !label || (quasar && !qso))
         cli_die(EXIT_IO, "out of memory");
     cli_progress bar;
     cli_progress_start(&bar, "tzdata: samples", n);
@@ -204,12 +225,20 @@ static void make_synthetic(tz_writer *w, const char *set)
                           x + 2 * i, label + i);
             } else if (strcmp(set, "checkerboard") == 0) {
                 synth_checkerboard(g_opt.scale, cli.seed, k, x + 2 * i, label + i);
+            } else if (quasar) {
+                qso_info q;
+                qso_sample(cli.seed, k, x + (size_t)d * i, &q);
+                float v[QSO_NFIELDS] = { (float)q.z, (float)q.amp, (float)q.slope,
+                                         (float)q.fwhm[QSO_CIV] };
+                for (int f = 0; f < QSO_NFIELDS; f++)
+                    qso[f * m + i] = v[f];
             } else {
                 synth_gauss_sample(&g, cli.seed, k, x + (size_t)d * i);
             }
         }
-        uint64_t dims[2] = { m, (uint64_t)d };
-        write_batch(w, source, 2, dims, x, g.d ? NULL : label);
+        uint64_t dims[3] = { m, (uint64_t)d }, qdims[3] = { m, 1, (uint64_t)d };
+        write_batch(w, source, quasar ? 3 : 2, quasar ? qdims : dims, x,
+                    g.d || quasar ? NULL : label, qso);
     }
     cli_progress_end(&bar, n);
     /* The parameters last, so a failed run leaves no params file. */
@@ -217,55 +246,10 @@ static void make_synthetic(tz_writer *w, const char *set)
         write_gauss_params(&g);
     free(x);
     free(label);
+    free(qso);
     free(all);
     free(all_labels);
     synth_gauss_free(&g);
-}
-
-/* Quasar spectra: x (N, 1, QSO_PIXELS), a signal of one channel as the
- * 1-D U-Net takes it, with each spectrum's redshift, continuum (amplitude
- * and index) and C IV width. */
-static void make_quasar(tz_writer *w)
-{
-    uint64_t n = g_opt.count ? g_opt.count : 10000;
-    size_t bmax = (size_t)(g_opt.batch < n ? g_opt.batch : n);
-    float *x = mem_alloc_array(bmax + 1, QSO_PIXELS * sizeof(float));
-    float *z = mem_alloc_array(bmax + 1, 4 * sizeof(float));   /* z, amp, slope, C IV */
-    if (!x || !z)
-        cli_die(EXIT_IO, "out of memory");
-    char source[512], lo[32], hi[32];
-    snprintf(source, sizeof source, "tzdata quasar n=%" PRIu64 " seed=%" PRIu64, n, cli.seed);
-    snprintf(lo, sizeof lo, "%g", QSO_LAMBDA_MIN);
-    snprintf(hi, sizeof hi, "%g", QSO_LAMBDA_MAX);
-    cli_progress bar;
-    cli_progress_start(&bar, "tzdata: spectra", n);
-    for (uint64_t start = 0; start < n; start += bmax) {
-        uint64_t m = n - start < bmax ? n - start : bmax;
-        cli_progress_update(&bar, start);
-        for (uint64_t i = 0; i < m; i++) {
-            qso_info q;
-            qso_sample(cli.seed, start + i, x + i * QSO_PIXELS, &q);
-            z[i] = (float)q.z;
-            z[bmax + i] = (float)q.amp;
-            z[2 * bmax + i] = (float)q.slope;
-            z[3 * bmax + i] = (float)q.fwhm[QSO_CIV];
-        }
-        uint64_t dims[3] = { m, 1, QSO_PIXELS };
-        tz_record rec;
-        tz_record_init(&rec, TZ_BATCH);
-        if (!tz_record_add(&rec, "x", TZ_F32, 3, dims, x) ||
-            !tz_record_add(&rec, "z", TZ_F32, 1, dims, z) ||
-            !tz_record_add(&rec, "amp", TZ_F32, 1, dims, z + bmax) ||
-            !tz_record_add(&rec, "slope", TZ_F32, 1, dims, z + 2 * bmax) ||
-            !tz_record_add(&rec, "civ_fwhm", TZ_F32, 1, dims, z + 3 * bmax) ||
-            tz_record_set_attr(&rec, "source", source) < 0 ||
-            tz_record_set_attr(&rec, "lambda_min", lo) < 0 ||
-            tz_record_set_attr(&rec, "lambda_max", hi) < 0 || tz_write(w, &rec) < 0)
-            cli_die_last();
-        tz_record_free(&rec);
-    }
-    cli_progress_end(&bar, n);
-    free(x), free(z);
 }
 
 /* Fashion-MNIST: u8 images to f32 in [0, 1], shape (N, 1, 28, 28). */
@@ -304,7 +288,7 @@ static void make_fashion_mnist(tz_writer *w)
         for (uint64_t i = 0; i < m; i++)
             label[i] = ((const uint8_t *)lab)[start + i];
         uint64_t dims[4] = { m, 1, idims[1], idims[2] };
-        write_batch(w, source, 4, dims, x, label);
+        write_batch(w, source, 4, dims, x, label, NULL);
     }
     free(x);
     free(label);
@@ -321,9 +305,9 @@ int main(int argc, char **argv)
                 "checkerboard, gaussian, quasar); try --help");
     const char *set = argv[first];
     int synthetic = strcmp(set, "moons") == 0 || strcmp(set, "gmm") == 0 ||
-                    strcmp(set, "checkerboard") == 0 || strcmp(set, "gaussian") == 0;
-    int quasar = strcmp(set, "quasar") == 0;
-    if (!synthetic && !quasar && strcmp(set, "fashion-mnist") != 0)
+                    strcmp(set, "checkerboard") == 0 || strcmp(set, "gaussian") == 0 ||
+                    strcmp(set, "quasar") == 0;
+    if (!synthetic && strcmp(set, "fashion-mnist") != 0)
         cli_die(EXIT_USAGE, "unknown set '%s' (fashion-mnist, moons, gmm, "
                 "checkerboard, gaussian, quasar)", set);
     if (g_opt.params && strcmp(set, "gaussian") != 0)
@@ -333,8 +317,6 @@ int main(int argc, char **argv)
         cli_die_last();
     if (synthetic)
         make_synthetic(w, set);
-    else if (quasar)
-        make_quasar(w);
     else
         make_fashion_mnist(w);
     if (tz_writer_close(w) < 0)
