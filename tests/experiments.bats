@@ -172,5 +172,5 @@ quick() {   # run a script in a scratch copy of the tree's layout
     grep -q "^$r	Tikhonov ($best)" "$t"
     for p in example-0 mean widths; do [ -s "$q/$p-$r.png" ]; done
   done
-  grep -Eq "^\| lowres \| MSE: SCSI mean-2 <= 0.5 Tikhonov \| [0-9.e+-]+ against [0-9.e+-]+ \(ratio [0-9.]+\): (met|missed) \|$" "$q/report.md"
+  grep -Eq "^\| lowres \| MSE: SCSI.s best \(SCSI (ode|mean-[12])\) <= 0.5 Tikhonov \| [0-9.e+-]+ against [0-9.e+-]+ \(ratio [0-9.]+\): (met|missed) \|$" "$q/report.md"
 }
