@@ -10,7 +10,14 @@
 #                  RESAMPLES fresh simulated observations x1 of each x0
 #   loss.tsv       si-train's log: step, loss, lr, grad_norm
 #   model.tz       the model, trained INNER more steps on pairs.tz
-# $(OUT)/iter-000/model.tz is the start: WARM copied, or a new untrained
+#   consistency.tsv  the self-consistency diagnostic of the model that made
+#                  the candidates (iteration i-1's), unless CHECK=0: half of
+#                  the candidates through the simulator once more, against
+#                  the other half's real observations, by tzdist
+#                  --features; and the floor, the real observations of the
+#                  two halves against each other (man 7 scsi)
+# $(OUT)/consistency.tsv and consistency.png gather the diagnostic of every
+# iteration; $(OUT)/iter-000/model.tz is the start: WARM copied, or a new untrained
 # model (zero last layer: its pushback is the identity).  $(OUT)/final.tz is
 # a symbolic link to the last model; $(OUT)/hparams.txt records every
 # setting that changes the results, and is rewritten only when one changes,
@@ -63,6 +70,15 @@
 #   LOG_EVERY  si-train --log-every.  Default: 10
 #   V          1: show the commands as they run.  Default: 0 (one line per
 #              iteration, on standard error)
+#   CHECK      0: no self-consistency diagnostic.  Default: 1
+#   CHECK_FEATURES CHECK_GROUPS  tzdist --features --groups of the
+#              diagnostic (the groups at most a quarter of the candidates).
+#              Defaults: 1000 10
+#   CHECK_BANDWIDTH  its kernel's widths (tzdist -s, a comma-separated
+#              list); empty: m, m/2, m/4 and m/8, m the median distance
+#              between the first 1000 observations and the next 1000 (tzdist
+#              -s median), found once per run in $(OUT)/check-bandwidth.txt.
+#              Default: empty
 #   CLEAN      for the target oracle only: a stream of clean samples (field
 #              x0, and nothing the simulator would add).  Default: none
 #   ORACLE_K   for the target oracle: simulated observations per clean
@@ -72,8 +88,10 @@
 #              tools found on PATH.
 #
 # SEEDS: iteration i uses SEED*10^6 + i*10^3 + s, with s = 1 for the draw of
-# PER_ITER observations (tzshuf), 2 for pushback (the SDE's noise) and 3
-# for simulate.  si-train draws its batches from the model's seed (SEED) and
+# PER_ITER observations (tzshuf), 2 for pushback (the SDE's noise), 3
+# for simulate and 4 for the diagnostic's simulate; the diagnostic's
+# random features use SEED in every iteration, so that iterations differ
+# by their samples only.  si-train draws its batches from the model's seed (SEED) and
 # its step count, which goes on across iterations.  So each file is the same
 # bytes whatever THREADS, -j and interruptions.
 #
@@ -130,6 +148,10 @@ CLEAN =
 ORACLE_K = 4
 LOG_EVERY = 10
 V = 0
+CHECK = 1
+CHECK_FEATURES = 1000
+CHECK_GROUPS = 10
+CHECK_BANDWIDTH =
 
 SCSI_MK_DIR := $(dir $(realpath $(lastword $(MAKEFILE_LIST))))
 BIN = $(if $(wildcard $(SCSI_MK_DIR)../bin/si-train),$(realpath $(SCSI_MK_DIR)../bin))
@@ -142,6 +164,7 @@ COND_LIST := $(subst $(comma), ,$(COND))
 LAST := $(shell printf %03d $(ITERS))
 ITER_NUMS := $(shell seq -f %03g 0 $(ITERS))
 HP := $(OUT)/hparams.txt
+CK := $(OUT)/check.txt
 export SIM_EXEC
 
 # ---- checks and hparams.txt, unless only cleaning -----------------------
@@ -164,8 +187,8 @@ endif
 ifneq ($(shell [[ "$(ITERS)" =~ ^[0-9]+$$ ]] && (( 10#$(ITERS) <= 999 )) && echo ok),ok)
 $(error scsi.mk: ITERS must be 0 to 999; got '$(ITERS)')
 endif
-ifneq ($(filter-out 0 1,$(SDE) $(COMBINED) $(RAW) $(KEEP)),)
-$(error scsi.mk: SDE, COMBINED, RAW and KEEP take 0 or 1)
+ifneq ($(filter-out 0 1,$(SDE) $(COMBINED) $(RAW) $(KEEP) $(CHECK)),)
+$(error scsi.mk: SDE, COMBINED, RAW, KEEP and CHECK take 0 or 1)
 endif
 ifneq ($(WARM),)
 ifeq ($(wildcard $(WARM)),)
@@ -237,6 +260,19 @@ $(shell rm -f $(HP_TMP))
 else ifneq ($(DRY_RUN),)
 $(shell rm -f $(HP_TMP))
 endif
+
+# The diagnostic's settings: they change its tables, not the loop's models.
+define CHECK_SETTINGS
+# pipelines/scsi.mk: the self-consistency diagnostic's settings
+CHECK_FEATURES=$(CHECK_FEATURES)
+CHECK_GROUPS=$(CHECK_GROUPS)
+CHECK_BANDWIDTH=$(CHECK_BANDWIDTH)
+endef
+ifeq ($(CHECK)$(DRY_RUN),1)
+ifneq ($(file <$(CK)),$(CHECK_SETTINGS))
+$(file >$(CK),$(CHECK_SETTINGS))
+endif
+endif
 endif
 
 # ---- the commands ------------------------------------------------------
@@ -253,8 +289,8 @@ endif
 
 PUSHBACK = $(T)pushback -q $(THR) --steps $(ODE_STEPS) --method $(METHOD) \
   $(if $(filter 1,$(SDE)),--sde) $(if $(filter 1,$(RAW)),--raw)
-SIMULATE = $(T)simulate -q $(THR) -K $(RESAMPLES) \
-  $(if $(SIM_EXEC),--exec "$$SIM_EXEC" --timeout $(SIM_TIMEOUT),'$(SIM)')
+SIM_ARGS = $(if $(SIM_EXEC),--exec "$$SIM_EXEC" --timeout $(SIM_TIMEOUT),'$(SIM)')
+SIMULATE = $(T)simulate -q $(THR) -K $(RESAMPLES) $(SIM_ARGS)
 RENAME = -R x1=y $(foreach c,$(COND_LIST),-R $(c)=y_$(c))
 NEW_MODEL = --width $(WIDTH) --hidden $(HIDDEN) --temb $(TEMB) --lr $(LR) \
   --warmup $(WARMUP) --decay-steps $(DECAY) --weight-decay $(WEIGHT_DECAY) \
@@ -271,7 +307,7 @@ clear_tmp = rm -f $@.tmp.* $@.new $@.new.tmp.*
 # ---- targets -----------------------------------------------------------
 
 .PHONY: all clean oracle FORCE $(addprefix iter-,$(shell seq 0 $(ITERS)))
-all: $(OUT)/final.tz
+all: $(OUT)/final.tz $(if $(filter 1,$(CHECK)),$(if $(filter-out 000,$(LAST)),$(OUT)/consistency.png))
 
 FORCE:
 
@@ -328,13 +364,79 @@ $(foreach n,$(wordlist 2,999,$(ITER_NUMS)), \
 
 $(foreach n,$(ITER_NUMS),$(eval iter-$(shell echo $$((10#$(n)))): $(OUT)/iter-$(n)/model.tz))
 
+# ---- the self-consistency diagnostic (man 7 scsi) ----------------------
+
+# The kernel's width, once per run: CHECK_BANDWIDTH, or the median distance
+# between two halves of the first 2000 observations.
+$(OUT)/check-bandwidth.txt: $(OBS) $(CK)
+	$(Q)$(clear_tmp)
+	$(Q)$(if $(CHECK_BANDWIDTH),echo '$(CHECK_BANDWIDTH)' > $@.tmp.bw,\
+	n=$$($(T)tzinfo $(OBS) | awk '/samples in batch records/ { print $$3 }'); \
+	h=$$(( (n < 2000 ? n : 2000) / 2 )); \
+	$(T)tzcat -q -f x1 --head $$h $(OBS) -o $@.tmp.a.tz; \
+	$(T)tzcat -q -f x1 -r $$h:$$((2 * h)) $(OBS) -o $@.tmp.b.tz; \
+	$(T)tzdist -q -s median --mmd-max 2 -k 1 $@.tmp.a.tz $@.tmp.b.tz -f x1 | \
+	  awk -F'\t' '$$1 == "bandwidth" { m = $$2; printf "%.6g,%.6g,%.6g,%.6g\n", m, m / 2, m / 4, m / 8 }' \
+	  > $@.tmp.bw; rm -f $@.tmp.a.tz $@.tmp.b.tz)
+	$(Q)mv -f $@.tmp.bw $@
+
+# The candidates of iteration i (made by model i-1) in two halves A, B: A's
+# candidates simulated once more against B's real observations, and the
+# floor, A's real observations against B's.
+$(OUT)/iter-%/consistency.tsv: $(OUT)/iter-%/candidates.tz $(OUT)/check-bandwidth.txt $(CK)
+	$(Q)$(clear_tmp)
+	$(Q)i=$$((10#$*)); c=$<; t=$@.tmp; \
+	n=$$($(T)tzinfo $$c | awk '/samples in batch records/ { print $$3 }'); h=$$((n / 2)); \
+	g=$(CHECK_GROUPS); (( g <= h / 2 )) || g=$$((h / 2)); \
+	if (( g < 2 )); then \
+	  echo "scsi.mk: iteration $$i: $$n candidates are too few for the diagnostic (8 at least; or CHECK=0)" >&2; \
+	  exit 2; fi; \
+	$(T)tzcat -q -f x0 --head $$h $$c | \
+	  $(T)simulate -q $(THR) --seed $(call seed,4) $(SIM_ARGS) -o $$t.a.tz; \
+	$(T)tzcat -q -f x1 --head $$h $$c -o $$t.r.tz; \
+	$(T)tzcat -q -f x1 -r $$h: $$c -o $$t.b.tz; \
+	$(T)tzdist -q $(THR) --seed $(SEED) -F $(CHECK_FEATURES) --groups $$g \
+	  -s "$$(cat $(OUT)/check-bandwidth.txt)" -f x1 --floor $$t.r.tz $$t.a.tz $$t.b.tz > $$t.d; \
+	rm -f $$t.a.tz $$t.r.tz $$t.b.tz; \
+	awk -F'\t' -v i=$$i -v h=$$h '{ v[$$1] = $$2 } END { \
+	  print "iteration\tmodel\tmmd2\tmmd2_se\tfloor\tfloor_se\texcess\texcess_se\tn"; \
+	  printf "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", i, i - 1, v["mmd2"], v["mmd2_se"], \
+	    v["floor"], v["floor_se"], v["excess"], v["excess_se"], h }' $$t.d > $$t.tsv; \
+	rm -f $$t.d; mv -f $$t.tsv $@
+
+# Every iteration's diagnostic in one table and plot, and the verdict on
+# the last three iterations (or fewer).  The alarm rule, fixed in scsi(7)
+# before any experiment: their mean excess over the floor above 3 times
+# the root mean square of its standard errors.
+$(OUT)/consistency.tsv: $(foreach n,$(wordlist 2,999,$(ITER_NUMS)),$(OUT)/iter-$(n)/consistency.tsv)
+	$(Q)$(clear_tmp)
+	$(Q)awk 'FNR > 1 || NR == 1' $^ > $@.tmp.all && mv -f $@.tmp.all $@
+	$(Q)awk -F'\t' 'NR > 1 { n++; e[n] = $$7; v[n] = $$8 * $$8; m = $$3; f = $$5 } \
+	  END { k = n < 3 ? n : 3; for (j = n - k + 1; j <= n; j++) { s += e[j]; w += v[j] } \
+	    s /= k; w = sqrt(w / k); \
+	    printf "scsi: self-consistency: MMD^2 %.3g against the floor %.3g at the last iteration; ", m, f > "/dev/stderr"; \
+	    if (s > 3 * w) printf "the last %d are %.3g above the floor, %.1f times its error: the simulated observations do not match the real ones; check the simulator (man 7 scsi, SELF-CONSISTENCY)\n", k, s, s / w > "/dev/stderr"; \
+	    else printf "the last %d are within 3 errors of the floor\n", k > "/dev/stderr" }' $@
+
+$(OUT)/consistency.png: $(OUT)/consistency.tsv
+	$(Q)$(clear_tmp)
+	$(Q)$(T)tzplot lines -q -x iteration -y mmd2,floor \
+	  --title "self-consistency: MMD^2 of F(T(y)) and y, and the floor (y against y)" -o $@ $<
+
+ifeq ($(CHECK),1)
+# With KEEP=0 the candidates of iteration i-1 go once iteration i is done:
+# their diagnostic first.
+$(foreach n,$(wordlist 3,999,$(ITER_NUMS)), \
+  $(eval $(OUT)/iter-$(n)/model.tz: | $(OUT)/iter-$(shell printf %03d $$((10#$(n) - 1)))/consistency.tsv))
+endif
+
 # The SI-Oracle: the loop's network, optimiser and step count on clean pairs.
 oracle: $(OUT)/oracle.tz
 
 $(OUT)/oracle.tz: $(CLEAN) $(HP)
 	$(Q)$(if $(CLEAN),,echo "scsi.mk: the target oracle needs CLEAN=FILE" >&2; exit 2;) $(clear_tmp)
 	$(Q)SECONDS=0; $(T)simulate -q $(THR) -K $(ORACLE_K) --seed $$(( $(SEED) * 1000000 + 999999 )) \
-	  $(if $(SIM_EXEC),--exec "$$SIM_EXEC" --timeout $(SIM_TIMEOUT),'$(SIM)') $(CLEAN) | \
+	  $(SIM_ARGS) $(CLEAN) | \
 	  $(T)si-train -q $(THR) --steps $$(( $(ITERS) * $(INNER) )) --batch $(BATCH) --seed $(SEED) \
 	  $(NEW_MODEL) -o $@; \
 	echo "scsi: the SI-Oracle, $$(( $(ITERS) * $(INNER) )) steps on clean pairs of $(CLEAN), $${SECONDS}s -> $@" >&2
@@ -345,5 +447,6 @@ $(OUT)/final.tz: $(OUT)/iter-$(LAST)/model.tz $(if $(filter-out iter-$(LAST)/mod
 	$(Q)ln -sfn iter-$(LAST)/model.tz $@.tmp.link && mv -fT $@.tmp.link $@
 
 clean:
-	$(Q)rm -rf $(OUT)/iter-[0-9][0-9][0-9] $(OUT)/hparams.txt $(OUT)/hparams.txt.tmp.* $(OUT)/final.tz $(OUT)/final.tz.tmp.*
+	$(Q)rm -rf $(OUT)/iter-[0-9][0-9][0-9] $(OUT)/hparams.txt $(OUT)/hparams.txt.tmp.* $(OUT)/final.tz $(OUT)/final.tz.tmp.* \
+	  $(OUT)/check.txt $(OUT)/check-bandwidth.txt* $(OUT)/consistency.tsv* $(OUT)/consistency.png*
 	$(Q)rmdir $(OUT) 2>/dev/null || true

@@ -145,6 +145,19 @@ quick() {   # run a script in a scratch copy of the tree's layout
   grep -Eq "^- mask: restored/clean FID ratio [0-9.]+ \((within 15%|missed)\)" "$q/report.md"
 }
 
+@test "exp-diagnostic QUICK: a run per simulator with its verdict, the curves, the calibration grid and its estimate" {
+  quick exp-diagnostic
+  q=tree/build/diagnostic/quick
+  [ "$(head -1 $q/metrics.tsv)" = "$(printf 'part\tsimulator\ttrue\texcess\texcess_se\tverdict')" ]
+  [ "$(tail -n +2 $q/metrics.tsv | cut -f1-3 | tr '\t\n' ':,')" = "moons:sigma=0.5:yes,moons:sigma=1.0:no,mask:p=0.3:no,mask:p=0.5:yes,mask:p=0.7:no,blur:sigma=1.0:yes,blur:sigma=1.3:no," ]
+  # the verdict follows the rule: alarm exactly when excess > 3 errors
+  awk -F'\t' 'NR > 1 { if (($4 > 3 * $5) != ($6 == "alarm") || !($5 > 0)) exit 1 }' $q/metrics.tsv
+  [ "$(tail -n +2 $q/calibration.tsv | cut -f1-3 | tr '\t\n' ':,')" = "moons:0.5:mmd2_to_clean,moons:1.0:mmd2_to_clean,blur:1.0:psnr_test,blur:1.3:psnr_test," ]
+  for p in moons mask blur; do [ -s $q/curve-$p.png ]; done
+  grep -Eq "^Met in ([0-9]+ of 7 runs; missed: |all 7 runs)" $q/report.md
+  grep -Eq "^- moons: estimate (0.5|1.0) \(the grid value of least excess\)" $q/report.md
+}
+
 @test "exp-spectra QUICK: two regimes, every method on the same test spectra, Tikhonov tuned on validation spectra" {
   quick exp-spectra
   q=tree/build/spectra/quick

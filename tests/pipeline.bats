@@ -216,3 +216,38 @@ assert ((r - c) ** 2).mean() < 0.8 * ((y - c) ** 2).mean(), (((r - c) ** 2).mean
   [[ "$stderr" == *"the target oracle needs CLEAN=FILE"* ]]
   [ ! -e run3/oracle.tz ]
 }
+
+@test "self-consistency: each iteration's diagnostic, the gathered table and plot; a wrong simulator raises the alarm" {
+  observe
+  scsi OBS=obs.tz OUT=good ITERS=3 INNER=300 "${SMALL[@]}" 2> log
+  cat log
+  for i in 001 002 003; do
+    [ "$(head -1 good/iter-$i/consistency.tsv)" = "$(printf 'iteration\tmodel\tmmd2\tmmd2_se\tfloor\tfloor_se\texcess\texcess_se\tn')" ]
+  done
+  # one row per iteration, each of the model before it, on half of the
+  # 2000 candidates; excess = mmd2 - floor; errors above 0
+  [ "$(tail -n +2 good/consistency.tsv | cut -f1,2,9 | tr '\t\n' ':,')" = "1:0:1000,2:1:1000,3:2:1000," ]
+  awk -F'\t' 'NR > 1 { d = $3 - $5 - $7; if (d > 1e-9 || d < -1e-9 || !($4 > 0) || !($8 > 0)) exit 1 }' good/consistency.tsv
+  [ -s good/consistency.png ]
+  # the widths: the median distance and its halves
+  awk -F, 'NF != 4 || ($2 - $1 / 2) ^ 2 > (1e-5 * $1) ^ 2 || ($4 - $1 / 8) ^ 2 > (1e-5 * $1) ^ 2 { exit 1 }' good/check-bandwidth.txt
+  grep -q '^scsi: self-consistency: MMD^2 .* at the last iteration; the last 3 ' log
+
+  # a simulator four times as noisy as the data's cannot reproduce them
+  scsi OBS=obs.tz OUT=bad ITERS=3 INNER=300 SIM=awgn:sigma=2 WIDTH=64 BATCH=256 2> log2
+  grep -q 'the simulated observations do not match the real ones; check the simulator' log2
+  ! grep -q 'do not match' log
+  good=$(tail -1 good/consistency.tsv | cut -f7) bad=$(tail -1 bad/consistency.tsv | cut -f7)
+  awk -v g="$good" -v b="$bad" 'BEGIN { exit !(b > 10 * g && b > 0) }'
+}
+
+@test "self-consistency: CHECK=0 makes none; too few candidates is a clear error; the same bytes on a rerun with other threads" {
+  observe 400
+  scsi OBS=obs.tz OUT=off ITERS=1 INNER=20 CHECK=0 "${SMALL[@]}"
+  [ ! -e off/iter-001/consistency.tsv ] && [ ! -e off/consistency.tsv ]
+  scsi OBS=obs.tz OUT=t1 ITERS=2 INNER=20 THREADS=1 "${SMALL[@]}"
+  scsi OBS=obs.tz OUT=t2 ITERS=2 INNER=20 THREADS=2 "${SMALL[@]}"
+  cmp t1/consistency.tsv t2/consistency.tsv
+  run -2 scsi OBS=obs.tz OUT=few ITERS=1 INNER=20 PER_ITER=6 "${SMALL[@]}"
+  [[ "$output" == *"iteration 1: 6 candidates are too few for the diagnostic (8 at least; or CHECK=0)"* ]]
+}

@@ -270,3 +270,86 @@ np.save("x.npy", x)'
   fails_with 2 "one.tz: 1 sample of 'x0'; the MMD needs at least 2"
   [ -z "$output" ]
 }
+
+@test "--features: the MMD^2 by random features agrees with the exact one within 10% (20,000 features, 3 draws of them)" {
+  moons 1000 1 a.tz
+  tzdata moons -c 1000 --seed 2 --noise 0.3 | tzcat -R x=x0 -o b.tz
+  exact=$(metric mmd2 "$(tzdist -s 0.5 a.tz b.tz)")
+  for s in 1 2 3; do
+    out=$(tzdist --seed $s -s 0.5 -F 20000 a.tz b.tz)
+    [ "$(metric features "$out")" = 20000 ] && [ "$(metric groups "$out")" = 20 ]
+    [ "$(metric n_a "$out")" = 1000 ] && [ "$(metric n_b "$out")" = 1000 ]
+    near "$(metric mmd2 "$out")" "$exact" "$(awk -v e="$exact" 'BEGIN { print 0.1 * e }')"
+  done
+  # far from 0: the noisier moons are told apart (exact 2.9e-3)
+  awk -v e="$exact" 'BEGIN { exit !(e > 1e-3) }'
+}
+
+@test "--features: the same bytes on any thread count and record size; one input's two fields as two inputs" {
+  moons 700 1 a.tz
+  moons 700 2 b.tz
+  tzdist --threads 1 -s 0.5 -F 300 a.tz b.tz > t1
+  tzdist --threads 2 -s 0.5 -F 300 a.tz b.tz > t2
+  tzcat -n 7 a.tz -o a7.tz
+  tzdist --threads 2 -s 0.5 -F 300 a7.tz b.tz > t3
+  cmp t1 t2 && cmp t1 t3
+  simulate --seed 3 awgn:sigma=0.2 a.tz -o ab.tz
+  tzdist -s 0.5 -F 300 -f x0 --field-b x1 ab.tz > one
+  tzdist -s 0.5 -F 300 -f x0 --field-b x1 ab.tz ab.tz > two
+  cmp one two
+  # and another feature seed, another estimate
+  tzdist --seed 9 -s 0.5 -F 300 a.tz b.tz > t5
+  ! cmp -s t1 t5
+}
+
+@test "--features: the jackknife standard error matches the spread of the estimate over fresh draws" {
+  # 24 pairs of independent draws of one law: the estimates' std against
+  # the mean reported standard error (a chi-square spread of about 15% on
+  # 24 draws; the band allows for it)
+  for s in $(seq 1 24); do
+    tzdata moons --iid -c 800 --seed $s | tzcat -R x=x0 -o u.tz
+    tzdata moons --iid -c 800 --seed $((s + 1000)) | tzcat -R x=x0 -o v.tz
+    out=$(tzdist -s 0.5 -F 500 u.tz v.tz)
+    echo "$(metric mmd2 "$out") $(metric mmd2_se "$out")"
+  done > est
+  awk '{ s += $1; ss += $1 * $1; se += $2; n++ }
+       END { m = s / n; sd = sqrt((ss - n * m * m) / (n - 1)); r = sd / (se / n)
+             print "sd/se", r; exit !(r > 0.6 && r < 1.5) }' est
+}
+
+@test "--features: usage and data errors" {
+  moons 100 1 a.tz
+  run -1 tzdist -F 100 -s median a.tz a.tz
+  [[ "$output" == *"needs --bandwidth as numbers"* ]]
+  run -1 tzdist -F 100 -s 1 --images a.tz a.tz
+  run -2 tzdist -F 100 -s 1 --groups 60 a.tz a.tz
+  [[ "$output" == *"set A has 100 samples; the jackknife over 60 groups needs at least 120"* ]]
+  tzdata gaussian -c 100 -d 3 | tzcat -R x=x0 -o g3.tz
+  run -2 tzdist -F 100 -s 1 a.tz g3.tz
+  [[ "$output" == *"g3.tz: record 0: 'x0' is "*" per sample, a.tz 'x0' is "* ]]
+}
+
+@test "--features --floor: the floor, and the excess with its own error, which pairing makes small" {
+  moons 2000 1 r.tz
+  moons 2000 2 b.tz
+  # A: R's samples through more noise, one for one
+  simulate --seed 5 awgn:sigma=0.3 r.tz | tzcat -d x0 -R x1=x0 -o a.tz
+  out=$(tzdist -s 1,0.5 -F 2000 --floor r.tz a.tz b.tz)
+  [ "$(metric n_r "$out")" = 2000 ] && [ "$(metric bandwidth "$out")" = 1,0.5 ]
+  m=$(metric mmd2 "$out") f=$(metric floor "$out") e=$(metric excess "$out")
+  near "$e" "$(awk -v m="$m" -v f="$f" 'BEGIN { printf "%.12g", m - f }')" 1e-12
+  # the floor is R against B as the plain mode computes it
+  [ "$f" = "$(metric mmd2 "$(tzdist -s 1,0.5 -F 2000 r.tz b.tz)")" ]
+  # the extra noise is seen: the excess many errors above 0
+  awk -v e="$e" -v se="$(metric excess_se "$out")" 'BEGIN { exit !(se > 0 && e > 5 * se) }'
+  # A nearly R: the excess's error a small part of either estimate's, as
+  # the two share their noise (B's, and R's through A)
+  simulate --seed 5 awgn:sigma=0.01 r.tz | tzcat -d x0 -R x1=x0 -o a2.tz
+  out=$(tzdist -s 1,0.5 -F 2000 --floor r.tz a2.tz b.tz)
+  awk -v se="$(metric excess_se "$out")" -v s1="$(metric mmd2_se "$out")" \
+      -v s2="$(metric floor_se "$out")" 'BEGIN { exit !(se > 0 && se < 0.2 * s1 && se < 0.2 * s2) }'
+  run -1 tzdist -s 1 --floor r.tz a.tz b.tz
+  [[ "$output" == *"--floor needs --features"* ]]
+  run -1 tzdist -F 10 -s 1,x a.tz b.tz
+  [[ "$output" == *"--bandwidth needs 1 to 16 comma-separated numbers > 0; got '1,x'"* ]]
+}

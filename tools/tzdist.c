@@ -21,6 +21,7 @@
 #include "tool/cli.h"        /* cli_parse, cli_die */
 #include "eval/dist.h"       /* dist_mmd2, dist_swd, dist_median_bandwidth */
 #include "eval/imq.h"        /* imq_mse, imq_psnr, imq_ssim */
+#include "eval/rff.h"        /* rff_mmd: the MMD^2 in constant memory */
 #include "base/out.h"        /* out_open, out_commit */
 #include "formats/tz.h"         /* tz_reader, tz_record */
 
@@ -29,16 +30,18 @@
 static const size_t MEDIAN_POINTS = 1000;
 
 struct cmdline {
-    const char *field, *field_b, *bandwidth;
-    int directions, images, summary;
+    const char *field, *field_b, *bandwidth, *floor;
+    int directions, images, summary, features, groups;
     uint64_t max, mmd_max;
     double data_range;
     double s;           /* --bandwidth as a number; 0 for median */
+    double widths[16];  /* --features: --bandwidth as a list */
+    int nwidths;
 };
 
 static struct cmdline g_opt = {
     .field = "x0", .bandwidth = "1", .directions = 500, .max = UINT64_MAX,
-    .mmd_max = UINT64_MAX,
+    .mmd_max = UINT64_MAX, .groups = 20,
     .data_range = 1
 };
 
@@ -49,7 +52,8 @@ static const cli_opt g_opts[] = {
       "the field of B (default: the name given by --field)", 0, 0 },
     { "bandwidth", 's', CLI_STR, &g_opt.bandwidth, "S|median",
       "width of the MMD's RBF kernel, or median: the median distance "
-      "between samples (default 1)", 0, 0 },
+      "between samples (default 1); with --features a list S1,S2,... of widths "
+      "gives the mean of their kernels", 0, 0 },
     { "directions", 'k', CLI_INT, &g_opt.directions, "K",
       "random directions of the sliced Wasserstein distance (default 500)", 1, 1e6 },
     { "max", 'n', CLI_U64, &g_opt.max, "N",
@@ -57,6 +61,16 @@ static const cli_opt g_opts[] = {
     { "mmd-max", 0, CLI_U64, &g_opt.mmd_max, "N",
       "the MMD on at most the first N samples of each (it costs N^2; the "
       "sliced distance uses all); default: all", 2, 1e15 },
+    { "features", 'F', CLI_INT, &g_opt.features, "D",
+      "the MMD^2 alone, by D random Fourier features of the RBF kernel, reading the "
+      "inputs a record at a time (constant memory), with its jackknife standard error",
+      1, 1e6 },
+    { "floor", 0, CLI_STR, &g_opt.floor, "R",
+      "--features: also a floor, stream R's field (named by --field) against B, and the "
+      "excess of A over it with its own standard error", 0, 0 },
+    { "groups", 0, CLI_INT, &g_opt.groups, "G",
+      "--features: the jackknife's groups (default 20; each input needs 2 G samples)",
+      2, 1000 },
     { "images", 'i', CLI_FLAG, &g_opt.images, NULL,
       "compare sample i of A with sample i of B as images: MSE, PSNR, SSIM", 0, 0 },
     { "summary", 0, CLI_FLAG, &g_opt.summary, NULL,
@@ -97,6 +111,38 @@ static uint64_t first_nonfinite(const float *x, uint64_t n)
     return n;
 }
 
+/* Field f of record `at` of input `name`, checked to be a batch of f32
+ * samples; dies naming them if not. */
+static const tz_tensor *checked_field(const tz_record *rec, const char *name, uint64_t at,
+                                      const char *f)
+{
+    if (rec->kind != TZ_BATCH)
+        cli_die(EXIT_DATA, "%s: record %" PRIu64 ": not a batch record", name, at);
+    const tz_tensor *t = tz_record_find(rec, f);
+    if (!t)
+        cli_die(EXIT_DATA, "%s: record %" PRIu64 ": no field '%s'", name, at, f);
+    if (t->dtype != TZ_F32)
+        cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is %s; tzdist "
+                "needs f32", name, at, f, tz_dtype_name(t->dtype));
+    if (t->rank < 1)
+        cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is a scalar, not a "
+                "batch of samples", name, at, f);
+    return t;
+}
+
+/* Die if the first `rows` samples of t hold a NaN or Inf; `before` is the
+ * count of samples of the input before this record, for the message. */
+static void check_finite(const tz_tensor *t, uint64_t rows, const char *name, uint64_t at,
+                         uint64_t before)
+{
+    size_t per = tz_tensor_row_bytes(t) / sizeof(float);
+    uint64_t bad = first_nonfinite(t->data, rows * per);
+    if (bad < rows * per)
+        cli_die(EXIT_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s (sample %"
+                PRIu64 " of the input)", name, at, t->name,
+                isnan(((const float *)t->data)[bad]) ? "NaN" : "Inf", before + bad / per);
+}
+
 static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
 {
     int first;
@@ -111,11 +157,32 @@ static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
                 "than --field's '%s'", g_opt.field);
     if (g_opt.summary && !g_opt.images)
         cli_die(EXIT_USAGE, "--summary needs --images");
+    if (g_opt.floor && !g_opt.features)
+        cli_die(EXIT_USAGE, "--floor needs --features");
+    if (g_opt.features && g_opt.images)
+        cli_die(EXIT_USAGE, "--features and --images do not go together");
     if (*b && strcmp(*a, "-") == 0 && strcmp(*b, "-") == 0)
         cli_die(EXIT_USAGE, "A and B cannot both be standard input");
     if (!g_opt.field_b)
         g_opt.field_b = g_opt.field;
-    if (strcmp(g_opt.bandwidth, "median") != 0) {
+    if (g_opt.features) {
+        if (!strcmp(g_opt.bandwidth, "median"))
+            cli_die(EXIT_USAGE, "--features reads each sample once, so it needs --bandwidth "
+                    "as numbers (tzdist -n 1000 on the inputs prints the median's)");
+        const char *p = g_opt.bandwidth;
+        for (;;) {
+            char *end;
+            double w = strtod(p, &end);
+            if (end == p || (*end && *end != ',') || !isfinite(w) || w <= 0 ||
+                g_opt.nwidths == 16)
+                cli_die(EXIT_USAGE, "--features: --bandwidth needs 1 to 16 comma-separated "
+                        "numbers > 0; got '%s'", g_opt.bandwidth);
+            g_opt.widths[g_opt.nwidths++] = w;
+            if (!*end)
+                break;
+            p = end + 1;
+        }
+    } else if (strcmp(g_opt.bandwidth, "median") != 0) {
         char *end;
         g_opt.s = strtod(g_opt.bandwidth, &end);
         if (end == g_opt.bandwidth || *end || !isfinite(g_opt.s) || g_opt.s <= 0)
@@ -144,19 +211,8 @@ static void gather(sample_set *s, int nsets, const char *path, const char *const
     while (s[0].acc.rows < g_opt.max && (rc = tz_read(r, &rec)) == 1) {
         uint64_t at = tz_reader_index(r);
         const char *name = s[0].name;
-        if (rec.kind != TZ_BATCH)
-            cli_die(EXIT_DATA, "%s: record %" PRIu64 ": not a batch record", name, at);
         for (int k = 0; k < nsets; k++) {
-            const char *f = field[k];
-            const tz_tensor *t = tz_record_find(&rec, f);
-            if (!t)
-                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": no field '%s'", name, at, f);
-            if (t->dtype != TZ_F32)
-                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is %s; tzdist "
-                        "needs f32", name, at, f, tz_dtype_name(t->dtype));
-            if (t->rank < 1)
-                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is a scalar, not a "
-                        "batch of samples", name, at, f);
+            const tz_tensor *t = checked_field(&rec, name, at, field[k]);
             /* A record of this field alone, so other fields may come and go. */
             tz_record v;
             tz_record_init(&v, TZ_BATCH);
@@ -165,17 +221,11 @@ static void gather(sample_set *s, int nsets, const char *path, const char *const
             v.ntensors = 1;
             if (!batch_compatible(&s[k].acc, &v))
                 cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' changes shape",
-                        name, at, f);
-            uint64_t rows = t->dims[0], take = g_opt.max - s[k].acc.rows;
-            if (take > rows)
-                take = rows;
-            size_t per = tz_tensor_row_bytes(t) / sizeof(float);
-            uint64_t bad = first_nonfinite(t->data, take * per);
-            if (bad < take * per)
-                cli_die(EXIT_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s (sample %"
-                        PRIu64 " of the input)", name, at, f,
-                        isnan(((const float *)t->data)[bad]) ? "NaN" : "Inf",
-                        s[k].acc.rows + bad / per);
+                        name, at, field[k]);
+            uint64_t take = g_opt.max - s[k].acc.rows;
+            if (take > t->dims[0])
+                take = t->dims[0];
+            check_finite(t, take, name, at, s[k].acc.rows);
             if (batch_append(&s[k].acc, &v, 0, take) < 0)
                 cli_die_last();
         }
@@ -284,10 +334,107 @@ static void compare_images(FILE *f, const sample_set *a, const sample_set *b)
         fprintf(f, "mean\t%.9g\t%.9g\t%.9g\n", sum[0] / n, sum[1] / n, sum[2] / n);
 }
 
+/* --features: the shape every sample must have (the first one read), and
+ * the sums, made once the shape is known. */
+typedef struct {
+    rff_mmd *m;
+    int rank;
+    uint64_t dims[TZ_RANK_MAX];
+    char first[300];        /* the input and field the shape came from */
+    uint64_t n[2];          /* samples added to each set */
+} feature_sums;
+
+/* Read path to its end (or --max samples of each set), adding field[k] of
+ * each record to set set0 + k, k < nsets. */
+static void feed(feature_sums *fs, const char *path, int nsets, const char *const *field,
+                 int set0)
+{
+    tz_reader *r = tz_reader_open(path);
+    if (!r)
+        cli_die_last();
+    const char *name = tz_reader_name(r);
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    int rc;
+    while ((rc = tz_read(r, &rec)) == 1) {
+        uint64_t at = tz_reader_index(r);
+        for (int k = 0; k < nsets; k++) {
+            const tz_tensor *t = checked_field(&rec, name, at, field[k]);
+            int set = set0 + k, rank = t->rank - 1;
+            if (!fs->m) {
+                size_t d = tz_tensor_row_bytes(t) / sizeof(float);
+                if (d > INT_MAX)
+                    cli_die(EXIT_DATA, "%s: %zu values per sample of '%s' are too many",
+                            name, d, field[k]);
+                if (!(fs->m = rff_mmd_new((int)d, g_opt.features, g_opt.widths,
+                                          g_opt.nwidths, cli.seed, g_opt.groups)))
+                    cli_die_last();
+                rff_mmd_set_threads(fs->m, cli.threads);
+                fs->rank = rank;
+                memcpy(fs->dims, t->dims + 1, sizeof(uint64_t) * (size_t)rank);
+                snprintf(fs->first, sizeof fs->first, "%s '%s'", name, field[k]);
+            } else if (rank != fs->rank ||
+                       memcmp(fs->dims, t->dims + 1, sizeof(uint64_t) * (size_t)rank)) {
+                char sa[TZ_SHAPE_TEXT_MAX], sb[TZ_SHAPE_TEXT_MAX];
+                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": '%s' is %s per sample, %s is %s",
+                        name, at, field[k], tz_shape_text(t->dims + 1, rank, sb, sizeof sb),
+                        fs->first, tz_shape_text(fs->dims, fs->rank, sa, sizeof sa));
+            }
+            uint64_t take = g_opt.max - fs->n[set];
+            if (take > t->dims[0])
+                take = t->dims[0];
+            check_finite(t, take, name, at, fs->n[set]);
+            if (rff_mmd_add(fs->m, set, t->data, (size_t)take) < 0)
+                cli_die_last();
+            fs->n[set] += take;
+        }
+    }
+    if (rc < 0)
+        cli_die_err(rc);
+    tz_reader_close(r);
+    tz_record_free(&rec);
+}
+
+static void compare_features(FILE *f, const char *pa, const char *pb)
+{
+    const char *fields[2] = { g_opt.field, g_opt.field_b };
+    feature_sums fs = { 0 };
+    if (pb) {
+        feed(&fs, pa, 1, fields, 0);
+        feed(&fs, pb, 1, fields + 1, 1);
+    } else
+        feed(&fs, pa, 2, fields, 0);
+    if (g_opt.floor)
+        feed(&fs, g_opt.floor, 1, fields, 2);
+    if (!fs.m)
+        cli_die(EXIT_DATA, "%s: no samples of '%s'", pa, g_opt.field);
+    rff_result r, fl, ex;
+    if (rff_mmd_result(fs.m, &r) < 0 ||
+        (g_opt.floor && (rff_mmd_floor(fs.m, &fl) < 0 || rff_mmd_excess(fs.m, &ex) < 0)))
+        cli_die_last();
+    rff_mmd_free(fs.m);
+    fprintf(f, "metric\tvalue\nn_a\t%" PRIu64 "\nn_b\t%" PRIu64 "\nmmd2\t%.9g\n"
+            "mmd2_se\t%.9g\n", r.n[0], r.n[1], r.mmd2, r.se);
+    if (g_opt.floor)
+        fprintf(f, "n_r\t%" PRIu64 "\nfloor\t%.9g\nfloor_se\t%.9g\nexcess\t%.9g\n"
+                "excess_se\t%.9g\n", fl.n[0], fl.mmd2, fl.se, ex.mmd2, ex.se);
+    fprintf(f, "bandwidth\t%s\nfeatures\t%d\ngroups\t%d\n", g_opt.bandwidth,
+            g_opt.features, g_opt.groups);
+}
+
 int main(int argc, char **argv)
 {
     const char *pa, *pb;
     parse_cmdline(argc, argv, &pa, &pb);
+    if (g_opt.features) {
+        out_file *o = out_open(cli.output);
+        if (!o)
+            cli_die_last();
+        compare_features(out_stream(o), pa, pb);
+        if (out_commit(o) < 0)
+            cli_die_last();
+        return 0;
+    }
     sample_set ab[2], a, b;
     const char *fields[2] = { g_opt.field, g_opt.field_b };
     if (pb) {
