@@ -280,7 +280,7 @@ int main(int argc, char **argv)
             cli_die(EXIT_USAGE, "--prior FILE goes with --classic lmmse, and only with it");
     } else if (g_opt.prior)
         cli_die(EXIT_USAGE, "--prior needs --classic lmmse");
-    if ((method == CLS_TIKHONOV) > (g_opt.instrument != NULL))
+    if (method == CLS_TIKHONOV && !g_opt.instrument)
         cli_die(EXIT_USAGE, "--classic tikhonov needs --instrument SPEC");
     if (g_opt.instrument) {
         if (!g_opt.prior && method != CLS_TIKHONOV)
