@@ -324,7 +324,7 @@ $(OUT)/iter-000/model.tz: $(or $(WARM),$(OBS)) $(HP)
 ifneq ($(WARM),)
 	$(Q)cp $(WARM) $@.tmp.copy && mv -f $@.tmp.copy $@
 else
-	$(Q)$(T)tzcat -q --head 1 -f x1$(foreach c,$(COND_LIST),$(comma)$(c)) -R x1=x0 $(OBS) | \
+	$(Q)$(T)tzcat -q --head 1 -f x1$(if $(COND),$(comma)$(COND)) -R x1=x0 $(OBS) | \
 	  $(T)simulate -q awgn:sigma=0 | \
 	  $(T)si-train -q $(THR) --steps 0 --seed $(SEED) $(NEW_MODEL) -o $@
 endif

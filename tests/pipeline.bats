@@ -123,6 +123,17 @@ EOF
   grep -q 'iteration 1/1' log
 }
 
+@test "COND of two side fields: the model takes both, the real pairs theirs" {
+  S=tilt:a=0.05,smooth:sigma=1:jitter=0.2,snr:min=5:max=20
+  tzdata gaussian -d 16 --mean 1 --spectrum const:0.01 -c 300 | tzcat -R x=x0 |
+    simulate --seed 1 $S | tzcat -d x0,tilt -o obs.tz
+  scsi OBS=obs.tz SIM=$S COND=smooth,snr OUT=run ITERS=1 INNER=5 WIDTH=32 BATCH=64 2>/dev/null
+  tzinfo run/final.tz | grep -qx '  @cond=smooth,snr'
+  tzinfo run/final.tz | grep -qx '  @cond_dim=2'
+  [ "$(tzinfo -b run/iter-001/pairs.tz | awk 'NR > 1 { print $1 }' | sort | paste -sd,)" = \
+    smooth,snr,tilt,x0,x1,y,y_smooth,y_snr ]
+}
+
 @test "KEEP=0 deletes the intermediates of the iteration before, and they are not remade" {
   observe 500
   scsi OBS=obs.tz OUT=run ITERS=3 INNER=50 KEEP=0 "${SMALL[@]}" 2>/dev/null
