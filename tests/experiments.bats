@@ -156,6 +156,7 @@ quick() {   # run a script in a scratch copy of the tree's layout
   for p in moons mask blur; do [ -s $q/curve-$p.png ]; done
   grep -Eq "^Met in ([0-9]+ of 7 runs; missed: |all 7 runs)" $q/report.md
   grep -Eq "^- moons: estimate (0.5|1.0) \(the grid value of least excess\)" $q/report.md
+}
 
 @test "exp-tilt QUICK: every method at every size and seed, exact draws as the floor, the targets stated" {
   quick exp-tilt

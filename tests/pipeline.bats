@@ -251,3 +251,17 @@ assert ((r - c) ** 2).mean() < 0.8 * ((y - c) ** 2).mean(), (((r - c) ** 2).mean
   run -2 scsi OBS=obs.tz OUT=few ITERS=1 INNER=20 PER_ITER=6 "${SMALL[@]}"
   [[ "$output" == *"iteration 1: 6 candidates are too few for the diagnostic (8 at least; or CHECK=0)"* ]]
 }
+
+@test "calibrate: a loop per simulator, their verdicts in one table, the least excess named" {
+  observe
+  scsi OBS=obs.tz OUT=cal ITERS=2 INNER=300 WIDTH=64 BATCH=256 CALIBRATE="awgn:sigma=2 awgn:sigma=0.5" calibrate 2> log
+  cat log
+  [ "$(head -1 cal/calibration.tsv)" = "$(printf 'sim\texcess\texcess_se\titerations\tverdict')" ]
+  [ "$(tail -n +2 cal/calibration.tsv | cut -f1,4,5 | tr '\t\n' ':,')" = "awgn:sigma=2:2:alarm,awgn:sigma=0.5:2:consistent," ]
+  # each run whole, in its own directory, as scsi.mk alone makes it
+  for k in 1 2; do [ -L cal/calibrate/$k/final.tz ] && [ -s cal/calibrate/$k/verdict.tsv ]; done
+  grep -qx 'SIM=awgn:sigma=2' cal/calibrate/1/hparams.txt
+  grep -qx 'scsi: calibrate: least excess with awgn:sigma=0.5; consistent: awgn:sigma=0.5' log
+  run -2 scsi OBS=obs.tz OUT=cal2 calibrate
+  [[ "$output" == *"the target calibrate needs CALIBRATE='SPEC SPEC ...'"* ]]
+}
