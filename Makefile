@@ -160,7 +160,7 @@ classifier: deps
 # Each writes results/NAME/ (report.md, metrics.tsv); QUICK=1 for the
 # few-minute variants that tests/experiments.bats runs.
 EXPERIMENTS := toy2d gaussian restoration jpeg inner-steps generation diagnostic tilt \
-               tilt-inpaint
+               tilt-inpaint spectra
 experiments: $(addprefix experiment-,$(EXPERIMENTS))
 experiment-%: test-deps all
 	scripts/exp-$*

@@ -92,6 +92,8 @@
 #              between the first 1000 observations and the next 1000 (tzdist
 #              -s median), found once per run in $(OUT)/check-bandwidth.txt.
 #              Default: empty
+#   CALIBRATE  for the target calibrate only: simulator specs separated by
+#              blanks (SIM values), one loop each.  Default: none
 #   CLEAN      for the target oracle only: a stream of clean samples (field
 #              x0, and nothing the simulator would add).  Default: none
 #   ORACLE_K   for the target oracle: simulated observations per clean
@@ -113,7 +115,9 @@
 # reference that saw clean data: a new model with the loop's settings,
 # trained for ITERS x INNER steps of BATCH on clean pairs, CLEAN's samples
 # through the simulator ORACLE_K times each; seed SEED, the pairs' seed
-# SEED*10^6 + 999999), clean (remove the run's files from OUT).
+# SEED*10^6 + 999999), calibrate (a loop per simulator of CALIBRATE, and
+# $(OUT)/calibration.tsv: which of them the diagnostic can tell from the
+# data), clean (remove the run's files from OUT).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -167,8 +171,10 @@ CHECK = 1
 CHECK_FEATURES = 1000
 CHECK_GROUPS = 10
 CHECK_BANDWIDTH =
+CALIBRATE =
 
-SCSI_MK_DIR := $(dir $(realpath $(lastword $(MAKEFILE_LIST))))
+SCSI_MK := $(realpath $(lastword $(MAKEFILE_LIST)))
+SCSI_MK_DIR := $(dir $(SCSI_MK))
 BIN = $(if $(wildcard $(SCSI_MK_DIR)../bin/si-train),$(realpath $(SCSI_MK_DIR)../bin))
 
 override OUT := $(patsubst %/,%,$(OUT))
@@ -195,6 +201,9 @@ endif
 ifeq ($(wildcard $(OBS)),)
 $(error scsi.mk: OBS=$(OBS): no such file)
 endif
+endif
+# calibrate runs this file again for each simulator: its own checks there
+ifneq ($(filter-out clean calibrate,$(or $(MAKECMDGOALS),all)),)
 ifeq ($(SIM)$(SIM_EXEC),)
 $(error scsi.mk: give the simulator, SIM=SPEC or SIM_EXEC=COMMAND)
 endif
@@ -347,7 +356,7 @@ clear_tmp = rm -f $@.tmp.* $@.new $@.new.tmp.*
 
 # ---- targets -----------------------------------------------------------
 
-.PHONY: all clean oracle FORCE $(addprefix iter-,$(shell seq 0 $(ITERS)))
+.PHONY: all clean oracle calibrate FORCE $(addprefix iter-,$(shell seq 0 $(ITERS)))
 all: $(OUT)/final.tz $(if $(filter 1,$(CHECK)),$(if $(filter-out 000,$(LAST)),$(OUT)/consistency.png))
 
 FORCE:
@@ -365,7 +374,7 @@ $(OUT)/iter-000/model.tz: $(or $(WARM),$(OBS)) $(HP)
 ifneq ($(WARM),)
 	$(Q)cp $(WARM) $@.tmp.copy && mv -f $@.tmp.copy $@
 else
-	$(Q)$(T)tzcat -q --head 1 -f x1$(foreach c,$(COND_LIST),$(comma)$(c)) -R x1=x0 $(OBS) | \
+	$(Q)$(T)tzcat -q --head 1 -f x1$(if $(COND),$(comma)$(COND)) -R x1=x0 $(OBS) | \
 	  $(T)simulate -q awgn:sigma=0 | \
 	  $(T)si-train -q $(THR) --steps 0 --seed $(SEED) $(NEW_MODEL) -o $@
 endif
@@ -454,14 +463,37 @@ $(OUT)/iter-%/consistency.tsv: $(OUT)/iter-%/candidates.tz $(OUT)/check-bandwidt
 # before any experiment: their mean excess over the floor above 3 times
 # the root mean square of its standard errors.
 $(OUT)/consistency.tsv: $(foreach n,$(wordlist 2,999,$(ITER_NUMS)),$(OUT)/iter-$(n)/consistency.tsv)
-	$(Q)$(clear_tmp)
-	$(Q)awk 'FNR > 1 || NR == 1' $^ > $@.tmp.all && mv -f $@.tmp.all $@
+	$(Q)$(clear_tmp); rm -f $(OUT)/verdict.tsv.tmp
+	$(Q)awk 'FNR > 1 || NR == 1' $^ > $@.tmp.all
 	$(Q)awk -F'\t' 'NR > 1 { n++; e[n] = $$7; v[n] = $$8 * $$8; m = $$3; f = $$5 } \
 	  END { k = n < 3 ? n : 3; for (j = n - k + 1; j <= n; j++) { s += e[j]; w += v[j] } \
-	    s /= k; w = sqrt(w / k); \
+	    s /= k; w = sqrt(w / k); bad = s > 3 * w; \
+	    printf "excess\texcess_se\titerations\tverdict\n%.6g\t%.6g\t%d\t%s\n", s, w, k, \
+	      (bad ? "alarm" : "consistent") > "$(OUT)/verdict.tsv.tmp"; \
 	    printf "scsi: self-consistency: MMD^2 %.3g against the floor %.3g at the last iteration; ", m, f > "/dev/stderr"; \
-	    if (s > 3 * w) printf "the last %d are %.3g above the floor, %.1f times its error: the simulated observations do not match the real ones; check the simulator (man 7 scsi, SELF-CONSISTENCY)\n", k, s, s / w > "/dev/stderr"; \
-	    else printf "the last %d are within 3 errors of the floor\n", k > "/dev/stderr" }' $@
+	    if (bad) printf "the last %d are %.3g above the floor, %.1f times its error: the simulated observations do not match the real ones; check the simulator (man 7 scsi, SELF-CONSISTENCY)\n", k, s, s / w > "/dev/stderr"; \
+	    else printf "the last %d are within 3 errors of the floor\n", k > "/dev/stderr" }' $@.tmp.all
+	$(Q)mv -f $(OUT)/verdict.tsv.tmp $(OUT)/verdict.tsv && mv -f $@.tmp.all $@
+
+# Calibration: the loop once per simulator of CALIBRATE, each in
+# $(OUT)/calibrate/K (K = 1, 2, ... in the list's order; every other
+# setting as given), then $(OUT)/calibration.tsv: each one's verdict, and
+# on standard error the one of least final excess and the range the
+# verdict calls consistent (man 7 scsi, CALIBRATION).
+calibrate: $(OUT)/calibration.tsv
+
+$(OUT)/calibration.tsv: $(OBS) FORCE
+	$(Q)$(if $(strip $(CALIBRATE)),,echo "scsi.mk: the target calibrate needs CALIBRATE='SPEC SPEC ...'" >&2; exit 2;) \
+	  $(if $(filter 1,$(CHECK)),,echo "scsi.mk: the target calibrate needs CHECK=1" >&2; exit 2;) $(clear_tmp)
+	$(Q)mkdir -p $(OUT); k=0; printf 'sim\texcess\texcess_se\titerations\tverdict\n' > $@.tmp.cal; \
+	for s in $(CALIBRATE); do k=$$((k + 1)); \
+	  $(MAKE) -s -f $(SCSI_MK) SIM="$$s" OUT=$(OUT)/calibrate/$$k CALIBRATE= all 2> $(OUT)/calibrate-$$k.log || \
+	    { cat $(OUT)/calibrate-$$k.log >&2; exit 2; }; \
+	  printf '%s\t%s\n' "$$s" "$$(tail -1 $(OUT)/calibrate/$$k/verdict.tsv)" >> $@.tmp.cal; \
+	  echo "scsi: calibrate: $$s: $$(tail -1 $(OUT)/calibrate/$$k/verdict.tsv | cut -f1,2,4 | tr '\t' ' ')" >&2; \
+	done; mv -f $@.tmp.cal $@
+	$(Q)awk -F'\t' 'NR > 1 { if (b == "" || $$2 < be) { b = $$1; be = $$2 } if ($$5 == "consistent") { c = c sep $$1; sep = " " } } \
+	  END { printf "scsi: calibrate: least excess with %s; consistent: %s\n", b, (c == "" ? "none" : c) > "/dev/stderr" }' $@
 
 $(OUT)/consistency.png: $(OUT)/consistency.tsv
 	$(Q)$(clear_tmp)
@@ -493,5 +525,6 @@ $(OUT)/final.tz: $(OUT)/iter-$(LAST)/model.tz $(if $(filter-out iter-$(LAST)/mod
 
 clean:
 	$(Q)rm -rf $(OUT)/iter-[0-9][0-9][0-9] $(OUT)/hparams.txt $(OUT)/hparams.txt.tmp.* $(OUT)/final.tz $(OUT)/final.tz.tmp.* \
-	  $(OUT)/check.txt $(OUT)/check-bandwidth.txt* $(OUT)/consistency.tsv* $(OUT)/consistency.png*
+	  $(OUT)/check.txt $(OUT)/check-bandwidth.txt* $(OUT)/consistency.tsv* $(OUT)/consistency.png* \
+	  $(OUT)/verdict.tsv* $(OUT)/calibrate $(OUT)/calibrate-*.log $(OUT)/calibration.tsv*
 	$(Q)rmdir $(OUT) 2>/dev/null || true

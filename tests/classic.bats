@@ -141,7 +141,7 @@ PY
   run --separate-stderr restore --classic lmmse data.tz -o out.tz
   fails_with 1 "--prior FILE goes with --classic lmmse"
   run --separate-stderr restore --classic median data.tz -o out.tz
-  fails_with 1 "--classic needs neighbour, harmonic, lmmse or deblock; got 'median'"
+  fails_with 1 "--classic needs neighbour, harmonic, lmmse, deblock or tikhonov; got 'median'"
   run --separate-stderr restore --classic harmonic -m x.tz data.tz -o out.tz
   fails_with 1 "not with -m"
   run --separate-stderr restore data.tz -o out.tz

@@ -73,6 +73,64 @@ fm() { tzdata fashion-mnist --split test -c "${1:-64}" -n "${2:-32}" -o "${3:-f.
   [[ "$output" == *"tilt "*"[50]"* && "$output" == *"smooth "*"[50]"* && "$output" == *"snr "*"[50]"* ]]
 }
 
+@test "snr: per spectrum, noise of std |mean| / SNR + 1e-4, SNR uniform in [min, max]" {
+  tzdata quasar -q -c 400 --seed 1 | tzcat -q -R x=clean -d z,amp,slope,civ_fwhm -o q.tz
+  corrupt -q --seed 3 -f clean -y x1 -k snr:min=5:max=20 q.tz -o o.tz
+  for f in clean x1 snr; do tzexport -q npy -f $f o.tz -o $f.npy; done
+  $PY -c "
+import numpy as np
+c, y, s = np.load('clean.npy')[:, 0].astype(np.float64), np.load('x1.npy')[:, 0], np.load('snr.npy')
+want = abs(c.mean(1)) / s + 1e-4
+ratio = (y - c).std(1) / want
+print('noise std / predicted: mean', ratio.mean(), 'range', ratio.min(), ratio.max())
+assert abs(ratio.mean() - 1) < 0.01 and abs(ratio - 1).max() < 0.15
+assert abs((y - c).mean(1) / want).max() < 0.15       # zero mean
+assert s.min() >= 5 and s.max() <= 20 and abs(s.mean() - 12.5) < 4 * 15 / np.sqrt(12 * 400)"
+}
+
+@test "smooth: the Gaussian of the recorded std, radius ceil(4 std), jittered as asked" {
+  $PY -c "
+import numpy as np
+x = np.zeros((300, 1, 201), np.float32); x[:, 0, 100] = 1
+np.save('spike.npy', x)"
+  $PY "$ROOT/tests/npy2tz.py" spike.tz x=spike.npy
+  corrupt -q smooth:sigma=3:jitter=0.2 spike.tz -o o.tz
+  for f in y smooth; do tzexport -q npy -f $f o.tz -o $f.npy; done
+  $PY -c "
+import numpy as np
+y, s = np.load('y.npy')[:, 0].astype(np.float64), np.load('smooth.npy').astype(np.float64)
+j = np.arange(201) - 100
+var = (y * j ** 2).sum(1)
+assert abs(y.sum(1) - 1).max() < 1e-5
+assert abs(var / s ** 2 - 1).max() < 5e-3, abs(var / s ** 2 - 1).max()
+r = np.ceil(4 * s).astype(int)
+assert all((y[i, abs(j) > r[i]] == 0).all() and (y[i, abs(j) == r[i]] > 0).all() for i in range(300))
+assert s.min() >= 2.4 - 1e-6 and s.max() <= 3.6 + 1e-6
+assert abs(s.mean() - 3) < 4 * 1.2 / np.sqrt(12 * 300) and s.std() > 0.3"
+}
+
+@test "tilt: 1 + s (j - mid) / mid for the recorded s, s uniform in (-a, a)" {
+  $PY -c "import numpy as np; np.save('ones.npy', np.ones((300, 1, 101), np.float32))"
+  $PY "$ROOT/tests/npy2tz.py" ones.tz x=ones.npy
+  corrupt -q tilt:a=0.05 ones.tz -o o.tz
+  for f in y tilt; do tzexport -q npy -f $f o.tz -o $f.npy; done
+  $PY -c "
+import numpy as np
+y, t = np.load('y.npy')[:, 0], np.load('tilt.npy').astype(np.float64)
+want = 1 + t[:, None] * (np.arange(101) - 50) / 50
+assert abs(y - want).max() < 1e-6
+assert abs(t).max() <= 0.05 and abs(t.mean()) < 4 * 0.1 / np.sqrt(12 * 300)
+assert abs(t.std() - 0.1 / np.sqrt(12)) < 0.003"
+}
+
+@test "the spectra's instrument: the same bytes whatever the threads and records" {
+  S=tilt:a=0.05,smooth:sigma=6:jitter=0.05,snr:min=20:max=50
+  tzdata quasar -q -c 50 -n 50 --seed 2 -o q.tz
+  corrupt -q --threads 1 --seed 4 $S q.tz -o a.tz
+  tzcat -q -n 7 q.tz | corrupt -q --threads 2 --seed 4 $S | tzcat -q -n 50 -o b.tz
+  cmp a.tz b.tz
+}
+
 @test "plain records pass through; operators refuse shapes they cannot take" {
   tzdata gaussian -d 2 -c 10 -p p.tz -o g.tz
   cat p.tz g.tz > pg.tz
@@ -103,6 +161,23 @@ fm() { tzdata fashion-mnist --split test -c "${1:-64}" -n "${2:-32}" -o "${3:-f.
   fails_with 1 "jpeg: q must be"
   run --separate-stderr corrupt mask,mask f.tz
   fails_with 1 "appears twice"
+  # the spectral operators
+  run --separate-stderr corrupt smooth:sigma=0 f.tz
+  fails_with 1 "smooth: sigma must be a number in \[0.001, 1000\]; got '0'"
+  run --separate-stderr corrupt smooth:jitter=1 f.tz
+  fails_with 1 "smooth: jitter must be a number in \[0, 0.99\]"
+  run --separate-stderr corrupt smooth:width=2 f.tz
+  fails_with 1 "smooth has no parameter 'width'"
+  run --separate-stderr corrupt tilt:a=2 f.tz
+  fails_with 1 "tilt: a must be a number in \[0, 1\]"
+  run --separate-stderr corrupt snr:min=20:max=10 f.tz
+  fails_with 1 "snr: min must not exceed max"
+  run --separate-stderr corrupt snr:min=0 f.tz
+  fails_with 1 "snr: min must be a number"
+  run --separate-stderr corrupt tilt,smooth,tilt f.tz
+  fails_with 1 "operator 'tilt' appears twice"
+  run --separate-stderr corrupt smooth:sigma=1000:jitter=0.5 f.tz -o out.tz
+  fails_with 2 "f.tz: record 0: smooth: sigma too large"
   run --separate-stderr corrupt -f nope awgn f.tz -o out.tz
   fails_with 2 "f.tz: record 0: no field 'nope'"
   [ ! -e out.tz ]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # tests: restore --classic lmmse --instrument SPEC (the linear MMSE through a
-# known linear instrument) and tzmoments --stationary SPEC (the stationary
-# prior from blurred observations), against numpy (tests/deconv_ref.py)
+# known linear instrument), restore --classic tikhonov --instrument SPEC
+# (per-signal Tikhonov deconvolution through a spectral instrument) and
+# tzmoments --stationary SPEC (the stationary prior from blurred
+# observations), against numpy (tests/deconv_ref.py)
 # also requires: tzdata, tzcat, tzexport, tzmoments, simulate, tests/npy2tz.py,
 #   /usr/bin/python3 with numpy
 
@@ -435,3 +437,164 @@ assert abs(dm - 0.25).max() < 1e-6, abs(dm - 0.25).max()"
   fails_with 2 "noangle.tz: record 0: no field 'angle'"
   [ ! -e o.mom ]
 }
+
+# ---- restore --classic tikhonov ---------------------------------------------
+
+# sig.tz: $1 smooth signals (field x0, shape (n, $2, $3)) around 1 with
+# narrow dips, seed $4.
+signals() {
+  $PY - "$@" <<'PY'
+import sys, numpy as np
+n, H, L, seed = map(int, sys.argv[1:])
+g = np.random.default_rng(seed)
+j = np.arange(L)
+x = 1 + 0.3 * np.sin(j / 7.0 + g.uniform(0, 6, (n, H, 1))) * g.uniform(0.5, 1.5, (n, H, 1))
+for _ in range(4):
+    c = g.uniform(0, L, (n, H, 1))
+    x = x * (1 - 0.6 * np.exp(-0.5 * ((j - c) / 1.5) ** 2))
+np.save("sig.npy", x.astype(np.float32))
+PY
+  $PY "$ROOT/tests/npy2tz.py" sig.tz x0=sig.npy
+}
+
+# Restored stream $1 (x1, x0, side fields), instrument $2, lambda $3, order
+# $4, noise variance $5 (- for the instrument's): numpy's
+# (A^T A + lambda s2 D^T D)^-1 A^T y sample by sample, A from the
+# documented kernels with the sample's smooth and tilt (none if the field
+# is absent), s2 = (|mean y| / snr + 1e-4)^2 plus awgn's; the worst error
+# relative to the largest value must be below 1e-5.
+check_tikhonov() {
+  for f in x1 x0 smooth tilt snr mask; do
+    rm -f $f.npy
+    tzexport -q npy -f $f "$1" -o $f.npy 2>/dev/null || true
+  done
+  $PY - "$2" "$3" "$4" "$5" <<PY
+import sys, os, numpy as np
+sys.path.insert(0, "$ROOT/tests")
+import deconv_ref as R
+spec, lam, order, nv = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+y, x = np.load("x1.npy").astype(np.float64), np.load("x0.npy")
+n, H, L = y.shape
+side = lambda f: np.load(f + ".npy") if os.path.exists(f + ".npy") else None
+sm, ti, snr, m = side("smooth"), side("tilt"), side("snr"), side("mask")
+worst = moved = 0
+for i in range(n):
+    A = R.chain_matrix(spec, 1, H, L, None if m is None else m[i],
+                       smooth=None if sm is None else float(sm[i]),
+                       tilt=None if ti is None else float(ti[i]))
+    if nv != "-":
+        s2 = float(nv)
+    else:
+        s2 = R.noise_var(spec) + ((abs(y[i].mean()) / snr[i] + 1e-4) ** 2 if "snr" in spec else 0)
+    for h in range(H):
+        Ah = A[h * L:(h + 1) * L, h * L:(h + 1) * L]
+        e = R.tikhonov(Ah, y[i, h], s2, lam, order)
+        worst = max(worst, abs(x[i, h] - e).max() / abs(e).max())
+        moved = max(moved, abs(e - y[i, h]).max())
+print(spec, lam, order, "worst relative error", worst)
+assert worst < 1e-5, worst
+assert moved > 0.02, moved          # the restoration is not the observation
+PY
+}
+
+@test "tikhonov --instrument tilt, smooth, snr: numpy's estimate per signal, orders 0-2, to 1e-5" {
+  S=tilt:a=0.05,smooth:sigma=2:jitter=0.1,snr:min=5:max=20
+  signals 12 1 96 1
+  simulate -q "$S" sig.tz | tzcat -q -R x0=clean -o obs.tz
+  for k in 0 1 2; do
+    restore -q --classic tikhonov --instrument $S --lambda 0.3 --order $k obs.tz -o r.tz
+    check_tikhonov r.tz $S 0.3 $k -
+  done
+  # the default: order 2, lambda 1
+  restore -q --classic tikhonov --instrument $S obs.tz -o r.tz
+  check_tikhonov r.tz $S 1 2 -
+  # no tilt field (the calibration unknown), a given noise variance; the
+  # smoothing nominal without its field
+  tzcat -q -d tilt obs.tz -o notilt.tz
+  restore -q --classic tikhonov --instrument $S --noise-var 0.004 --lambda 5 notilt.tz -o r.tz
+  check_tikhonov r.tz $S 5 2 0.004
+  tzcat -q -d tilt,smooth obs.tz -o nominal.tz
+  restore -q --classic tikhonov --instrument $S --lambda 5 nominal.tz -o r.tz
+  check_tikhonov r.tz $S 5 2 -
+  # rows of (n, 3, L) signals each on their own, a mask, awgn's noise; a
+  # kernel wider than the signal (radius 28 on 20 values) reflects again
+  signals 6 3 40 2
+  S=smooth:sigma=1.5,mask:p=0.2,awgn:sigma=0.05
+  simulate -q "$S" sig.tz | tzcat -q -R x0=clean -o obs.tz
+  restore -q --classic tikhonov --instrument $S --lambda 2 --order 1 obs.tz -o r.tz
+  check_tikhonov r.tz $S 2 1 -
+  signals 6 1 20 3
+  S=smooth:sigma=7,awgn:sigma=0.01
+  simulate -q "$S" sig.tz | tzcat -q -R x0=clean -o obs.tz
+  restore -q --classic tikhonov --instrument $S --lambda 10 obs.tz -o r.tz
+  check_tikhonov r.tz $S 10 2 -
+}
+
+@test "tikhonov limits: a noiseless invertible smoothing undone; a huge penalty leaves a straight line" {
+  signals 8 1 64 4
+  simulate -q smooth:sigma=0.5 sig.tz | tzcat -q -R x0=clean -o obs.tz
+  restore -q --classic tikhonov --instrument smooth:sigma=0.5 obs.tz -o r.tz
+  for f in x0 x1 clean; do tzexport -q npy -f $f r.tz -o $f.npy; done
+  $PY -c "
+import numpy as np
+x, y, c = np.load('x0.npy'), np.load('x1.npy'), np.load('clean.npy')
+assert abs(y - c).max() > 0.05                      # the smoothing did something
+assert abs(x - c).max() < 1e-4, abs(x - c).max()    # and is undone"
+  simulate -q smooth:sigma=2,awgn:sigma=0.05 sig.tz | tzcat -q -R x0=clean -o obs.tz
+  restore -q --classic tikhonov --instrument smooth:sigma=2,awgn:sigma=0.05 --lambda 1e12 obs.tz |
+    tzexport -q npy -f x0 -o x.npy
+  $PY -c "
+import numpy as np
+x = np.load('x.npy').astype(np.float64)
+assert abs(np.diff(x, 2, axis=-1)).max() < 1e-5, abs(np.diff(x, 2, axis=-1)).max()
+assert abs(np.diff(x, 1, axis=-1)).max() > 1e-4     # a line, not a constant"
+}
+
+@test "tikhonov: the same bytes for --threads 1 and 2 and for records of 5" {
+  S=tilt:a=0.05,smooth:sigma=3:jitter=0.05,snr:min=5:max=20
+  signals 23 1 128 5
+  simulate -q "$S" sig.tz | tzcat -q -R x0=clean -o obs.tz
+  restore -q --classic tikhonov --instrument $S --threads 1 obs.tz -o a.tz
+  tzcat -q -n 5 obs.tz | restore -q --classic tikhonov --instrument $S --threads 2 |
+    tzcat -q -n 23 -o b.tz
+  cmp a.tz b.tz
+}
+
+@test "tikhonov errors: no instrument, image operators, a missing side field, NaN, bad options" {
+  S=tilt:a=0.05,smooth:sigma=2,snr:min=5:max=20
+  signals 6 1 32 6
+  simulate -q "$S" sig.tz | tzcat -q -R x0=clean -o obs.tz
+  run --separate-stderr restore --classic tikhonov obs.tz -o out.tz
+  fails_with 1 "--classic tikhonov needs --instrument SPEC"
+  run --separate-stderr restore --classic tikhonov --instrument blur:sigma=1 obs.tz -o out.tz
+  fails_with 1 "obs.tz: record 0: Tikhonov deconvolves 1-D signals: not through blur"
+  run --separate-stderr restore --classic tikhonov --instrument smooth,jpeg obs.tz -o out.tz
+  fails_with 1 "--instrument: jpeg is not a linear operator"
+  run --separate-stderr restore --classic tikhonov --instrument $S --order 3 obs.tz -o out.tz
+  fails_with 1 "--order"
+  run --separate-stderr restore --classic tikhonov --instrument $S --lambda -1 obs.tz -o out.tz
+  fails_with 1 "--lambda"
+  # the spectral operators are tikhonov's: not lmmse's, nor DPS's
+  run --separate-stderr restore --classic lmmse --prior p.mom --instrument $S obs.tz -o out.tz
+  fails_with 1 "--instrument: smooth, tilt and snr are for --classic tikhonov"
+  run --separate-stderr restore --dps $S -m m.tz obs.tz -o out.tz
+  fails_with 1 "--dps: smooth, tilt and snr are for --classic tikhonov"
+  # snr's noise level needs its field
+  tzcat -q -d snr obs.tz -o nosnr.tz
+  run --separate-stderr restore --classic tikhonov --instrument $S nosnr.tz -o out.tz
+  fails_with 2 "nosnr.tz: record 0: the instrument needs the side field 'snr'"
+  # NaN in the observations
+  tzexport -q npy -f x1 obs.tz -o y.npy
+  for f in tilt smooth snr; do tzexport -q npy -f $f obs.tz -o $f.npy; done
+  $PY -c "import numpy as np; y = np.load('y.npy'); y[4, 0, 7] = np.nan; np.save('y.npy', y)"
+  $PY "$ROOT/tests/npy2tz.py" nan.tz x1=y.npy tilt=tilt.npy smooth=smooth.npy snr=snr.npy
+  run --separate-stderr restore --classic tikhonov --instrument $S nan.tz -o out.tz
+  fails_with 4 "nan.tz: record 0: field 'x1' holds NaN \(sample 4 of the record\)"
+  # no noise, so no penalty: the values a mask dropped before the smoothing
+  # are not determined
+  simulate -q mask:p=0.5,smooth:sigma=2 sig.tz | tzcat -q -R x0=clean -o quiet.tz
+  run --separate-stderr restore --classic tikhonov --instrument mask:p=0.5,smooth:sigma=2 quiet.tz -o out.tz
+  fails_with 4 "quiet.tz: record 0: sample 0: Tikhonov: A\^T A \+ lambda s2 D\^T D is not positive definite"
+  [ ! -e out.tz ]
+}
+

@@ -20,8 +20,9 @@ def reflect(i, n):
     return i if i < n else p - i
 
 
-def gauss_taps(sigma):
-    r = int(np.ceil(3 * sigma))
+def gauss_taps(sigma, radius=3):
+    """The blur's taps (radius 3 sigma) or the smoothing's (radius 4)."""
+    r = int(np.ceil(radius * sigma))
     t = np.array([math.exp(-0.5 * i * i / (sigma * sigma)) for i in range(-r, r + 1)])
     return (t / t.sum()).astype(np.float32).astype(np.float64)
 
@@ -85,11 +86,23 @@ def noise_var(spec):
                for n, o in parse(spec))
 
 
-def chain_matrix(spec, C, H, W, mask=None, angle=None):
+def chain_matrix(spec, C, H, W, mask=None, angle=None, smooth=None, tilt=None):
     """The spec's linear map on one (C, H, W) sample: mask the (H, W) 0/1
-    array, angle the side field (theta / pi)."""
+    array, angle the side field (theta / pi); smooth the smoothing's std
+    (None: the spec's sigma), tilt the tilt's slope (None: no tilt)."""
     A = np.eye(C * H * W)
     for name, o in parse(spec):
+        if name == "smooth":
+            t = gauss_taps(smooth if smooth is not None else o.get("sigma", 2), 4)
+            A = np.kron(np.eye(C * H), conv1d_matrix(W, t)) @ A
+            continue
+        if name == "tilt":
+            mid = (W - 1) / 2
+            t = 1 + (0 if tilt is None else tilt) * (np.arange(W) - mid) / mid
+            A = np.diag(np.tile(t.astype(np.float32), C * H).astype(np.float64)) @ A
+            continue
+        if name == "snr":
+            continue
         if name == "mask":
             S = np.diag(np.tile(mask.reshape(-1), C))
         elif name == "blur":
@@ -173,3 +186,11 @@ def stationary(y, spec, angles=None):
         blk = cc[(iy[:, None] - iy[None, :]) % H, (ix[:, None] - ix[None, :]) % W]
         cov[c * H * W:(c + 1) * H * W, c * H * W:(c + 1) * H * W] = blk
     return mean, Py, Px, cov
+
+
+def tikhonov(A, y, s2, lam, order):
+    """argmin |y - A x|^2 / s2 + lam |D x|^2 = (A^T A + lam s2 D^T D)^-1 A^T y,
+    D the order-th differences (len(y) - order rows)."""
+    n = A.shape[1]
+    D = np.diff(np.eye(n), order, axis=0)
+    return np.linalg.solve(A.T @ A + lam * s2 * D.T @ D, A.T @ y)

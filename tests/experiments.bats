@@ -156,6 +156,7 @@ quick() {   # run a script in a scratch copy of the tree's layout
   for p in moons mask blur; do [ -s $q/curve-$p.png ]; done
   grep -Eq "^Met in ([0-9]+ of 7 runs; missed: |all 7 runs)" $q/report.md
   grep -Eq "^- moons: estimate (0.5|1.0) \(the grid value of least excess\)" $q/report.md
+}
 
 @test "exp-tilt QUICK: every method at every size and seed, exact draws as the floor, the targets stated" {
   quick exp-tilt
@@ -190,4 +191,34 @@ quick() {   # run a script in a scratch copy of the tree's layout
   [ "$(tail -n +2 "$q/tuning.tsv" | wc -l)" -eq 2 ]
   [ -s "$q/grid.png" ]
   grep -q "Mean ESS over the steps and images: PG 4.0" "$q/report.md"
+}
+
+@test "exp-spectra QUICK: two regimes, every method on the same test spectra, Tikhonov tuned on validation spectra" {
+  quick exp-spectra
+  q=tree/build/spectra/quick
+  t=$q/metrics.tsv
+  [ "$(head -1 "$t")" = "$(printf 'regime\tmethod\tmse\tline_width_error\tmean_spectrum_error\twidth_median_rel_error\tn')" ]
+  # per regime: the clean floor, the observation, Tikhonov, SCSI ode and
+  # the means of 1 and 2 SDE samples, each on the 24 test spectra
+  for r in hires lowres; do
+    [ "$(awk -F'\t' -v r=$r '$1 == r { printf "%s:%s,", $2, $7 }' "$t" | sed 's/(order [12], lambda [0-9.]*)/(tuned)/')" = \
+      "clean (the estimator's floor):24,observation:24,Tikhonov (tuned):24,SCSI ode:24,SCSI mean-1:24,SCSI mean-2:24," ]
+  done
+  # every score a finite number; the clean row's MSE 0 and its width error
+  # (the estimator's own) under 50 km/s; the tuned Tikhonov below the
+  # observation's MSE; the low-resolution observation's C IV widths
+  # broadened (above 500 km/s off), Tikhonov's deconvolved (below 300)
+  awk -F'\t' 'NR > 1 { for (c = 3; c <= 6; c++) if ($c !~ /^[0-9.e+-]+$/) exit 1 }' "$t"
+  awk -F'\t' '$2 ~ /^clean/ { if ($3 != 0 || !($4 < 50)) exit 1 }
+      $2 == "observation" { o[$1] = $3; w[$1] = $4 } $2 ~ /^Tikhonov/ { k[$1] = $3; tw[$1] = $4 }
+      END { exit !(k["hires"] < o["hires"] && k["lowres"] < o["lowres"] && w["lowres"] > 500 && tw["lowres"] < 300) }' "$t"
+  # 2 orders x 3 lambdas per regime tried on the validation spectra, the
+  # chosen one the least MSE of them
+  [ "$(tail -n +2 "$q/tuning.tsv" | wc -l)" -eq 12 ]
+  for r in hires lowres; do
+    best=$(awk -F'\t' -v r=$r '$1 == r && (m == "" || $5 < m) { m = $5; b = "order " $2 ", lambda " $3 } END { print b }' "$q/tuning.tsv")
+    grep -q "^$r	Tikhonov ($best)" "$t"
+    for p in example-0 mean widths; do [ -s "$q/$p-$r.png" ]; done
+  done
+  grep -Eq "^\| lowres \| MSE: SCSI.s best \(SCSI (ode|mean-[12])\) <= 0.5 Tikhonov \| [0-9.e+-]+ against [0-9.e+-]+ \(ratio [0-9.]+\): (met|missed) \|$" "$q/report.md"
 }

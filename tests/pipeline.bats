@@ -123,6 +123,17 @@ EOF
   grep -q 'iteration 1/1' log
 }
 
+@test "COND of two side fields: the model takes both, the real pairs theirs" {
+  S=tilt:a=0.05,smooth:sigma=1:jitter=0.2,snr:min=5:max=20
+  tzdata gaussian -d 16 --mean 1 --spectrum const:0.01 -c 300 | tzcat -R x=x0 |
+    simulate --seed 1 $S | tzcat -d x0,tilt -o obs.tz
+  scsi OBS=obs.tz SIM=$S COND=smooth,snr OUT=run ITERS=1 INNER=5 WIDTH=32 BATCH=64 2>/dev/null
+  tzinfo run/final.tz | grep -qx '  @cond=smooth,snr'
+  tzinfo run/final.tz | grep -qx '  @cond_dim=2'
+  [ "$(tzinfo -b run/iter-001/pairs.tz | awk 'NR > 1 { print $1 }' | sort | paste -sd,)" = \
+    smooth,snr,tilt,x0,x1,y,y_smooth,y_snr ]
+}
+
 @test "KEEP=0 deletes the intermediates of the iteration before, and they are not remade" {
   observe 500
   scsi OBS=obs.tz OUT=run ITERS=3 INNER=50 KEEP=0 "${SMALL[@]}" 2>/dev/null
@@ -239,4 +250,18 @@ assert ((r - c) ** 2).mean() < 0.8 * ((y - c) ** 2).mean(), (((r - c) ** 2).mean
   cmp t1/consistency.tsv t2/consistency.tsv
   run -2 scsi OBS=obs.tz OUT=few ITERS=1 INNER=20 PER_ITER=6 "${SMALL[@]}"
   [[ "$output" == *"iteration 1: 6 candidates are too few for the diagnostic (8 at least; or CHECK=0)"* ]]
+}
+
+@test "calibrate: a loop per simulator, their verdicts in one table, the least excess named" {
+  observe
+  scsi OBS=obs.tz OUT=cal ITERS=2 INNER=300 WIDTH=64 BATCH=256 CALIBRATE="awgn:sigma=2 awgn:sigma=0.5" calibrate 2> log
+  cat log
+  [ "$(head -1 cal/calibration.tsv)" = "$(printf 'sim\texcess\texcess_se\titerations\tverdict')" ]
+  [ "$(tail -n +2 cal/calibration.tsv | cut -f1,4,5 | tr '\t\n' ':,')" = "awgn:sigma=2:2:alarm,awgn:sigma=0.5:2:consistent," ]
+  # each run whole, in its own directory, as scsi.mk alone makes it
+  for k in 1 2; do [ -L cal/calibrate/$k/final.tz ] && [ -s cal/calibrate/$k/verdict.tsv ]; done
+  grep -qx 'SIM=awgn:sigma=2' cal/calibrate/1/hparams.txt
+  grep -qx 'scsi: calibrate: least excess with awgn:sigma=0.5; consistent: awgn:sigma=0.5' log
+  run -2 scsi OBS=obs.tz OUT=cal2 calibrate
+  [[ "$output" == *"the target calibrate needs CALIBRATE='SPEC SPEC ...'"* ]]
 }

@@ -178,6 +178,8 @@ assert err.max() < 0.15 and err[m == 1].max() < 0.02, err'
   fails_with 1 "gamma must be 1"
   run --separate-stderr tilt --gmm prior.spec --likelihood blur:sigma=1 -N 10 prior.spec
   fails_with 1 "--likelihood: 'blur:sigma=1' adds no noise"
+  run --separate-stderr tilt --gmm prior.spec --likelihood smooth:sigma=1,awgn:sigma=0.1 -N 10 prior.spec
+  fails_with 1 "the likelihood takes mask, blur, motion and down, not smooth, tilt or snr"
   run --separate-stderr tilt --gmm nothere.spec -N 10
   fails_with 3 "nothere.spec: No such file"; [ -z "$output" ]
   printf 'dim 2\ncomponent 1 mean 0 0 cov 1 0.5 0.4 1\n' > asym.spec

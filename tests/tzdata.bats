@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # tests: tzdata
-# also requires: tzinfo, tzexport, tzcat
+# also requires: tzinfo, tzexport, tzcat, /usr/bin/python3 with numpy
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -113,6 +113,133 @@ mean_std() {  # field column -> "mean std" of that CSV column
   cmp a100.tz b.tz
   tzdata gmm -c 100 -n 100 --seed 5 -o c.tz
   ! cmp -s b.tz c.tz
+}
+
+# ---- quasar spectra -------------------------------------------------------
+
+PY=/usr/bin/python3
+
+# q.tz: $1 spectra of seed $2, and each field as FIELD.npy.
+quasars() {
+  tzdata quasar -q -c "$1" --seed "${2:-0}" -o q.tz
+  for f in x z amp slope civ_fwhm; do tzexport -q npy -f $f q.tz -o $f.npy; done
+}
+
+# Python with the documented grid and line list (tzdata(1), QUASAR
+# SPECTRA), the spectra as x, z, amp, slope, civ, the continuum cont.
+qso_py() {
+  $PY - <<PY
+import numpy as np
+c_kms = 299792.458
+lam = 3600 * 2 ** (np.arange(1024) / 1023)
+x, z = np.load("x.npy")[:, 0].astype(np.float64), np.load("z.npy").astype(np.float64)
+amp, slope = np.load("amp.npy").astype(np.float64), np.load("slope.npy").astype(np.float64)
+civ = np.load("civ_fwhm.npy").astype(np.float64)
+rest = lam[None, :] / (1 + z[:, None])
+cont = amp[:, None] * (rest / 1450) ** slope[:, None]
+$1
+PY
+}
+
+@test "quasar: shapes, fields, the grid's attributes; the continuum as documented between the lines" {
+  quasars 300 1
+  run tzinfo q.tz
+  [[ "$output" == *"x            f32  [300,1,1024]"* ]]
+  for f in z amp slope civ_fwhm; do [[ "$output" == *"$f "*"f32  [300]"* ]]; done
+  [[ "$output" == *"@lambda_min=3600"* && "$output" == *"@lambda_max=7200"* ]]
+  [[ "$output" == *"@source=tzdata quasar n=300 seed=1"* ]]
+  # rest 1700-1800 A lies 6 line widths or more from C IV and C III]: the
+  # continuum alone, amp (lambda_r / 1450)^slope, to 1e-3
+  qso_py '
+w = (rest > 1700) & (rest < 1800)
+err = abs(x[w] / cont[w] - 1).max()
+print("continuum", err, w.sum())
+assert err < 1e-3 and w.sum() > 300 * 40'
+}
+
+@test "quasar: Si IV, C IV and C III] peak within a pixel of (1 + z) lambda_rest; C IV's width and strength" {
+  quasars 500 2
+  qso_py '
+lines = {"Si IV": 1399.8, "C IV": 1549.06, "C III]": 1908.73}
+for name, lr in lines.items():
+    at = 1023 * np.log2((1 + z) * lr / 3600)         # the expected pixel
+    seen = 0
+    for i in range(len(z)):
+        a = int(round(at[i]))
+        if a < 20 or a > 1021:                       # its peak off the grid
+            continue
+        lo = a - 20
+        peak = lo + np.argmax((x[i] - cont[i])[lo:a + 21])
+        assert abs(peak - at[i]) <= 1, (name, i, peak, at[i])
+        seen += 1
+    print(name, "checked on", seen)
+    assert seen >= (5 if name == "C III]" else 500)     # C III]: at z < 2.766
+# C IV: its FWHM from the second moment of its profile in ln lambda, against
+# civ_fwhm (2 %); its rest EW, the flux of the line over the continuum at
+# 1549.06 A, within the documented 30 x [0.5, 1.5]
+u = np.log(rest / 1549.06)
+w = abs(u) < 0.06
+f = np.where(w, x - cont, 0)
+m2 = (f * u ** 2).sum(1) / f.sum(1)
+fwhm = 2.3548200450309493 * np.sqrt(m2) * c_kms
+err = abs(fwhm / civ - 1)
+print("C IV FWHM from the profile: worst relative error", err.max())
+assert err.max() < 0.02
+ew = (f * np.gradient(rest, axis=1)).sum(1) / (amp * (1549.06 / 1450) ** slope)
+print("C IV EW", ew.min(), ew.max())
+assert ew.min() > 14 and ew.max() < 46'
+}
+
+@test "quasar: the documented distributions of z, amp, slope, the C IV width, and the forest's mean transmission" {
+  quasars 2000 3
+  qso_py '
+n = len(z)
+def near(v, want, se, what):
+    print(what, v, want, se)
+    assert abs(v - want) < 4 * se, (what, v, want)
+assert z.min() >= 2.75 and z.max() <= 3.25
+near(z.mean(), 3.0, 0.5 / np.sqrt(12 * n), "z mean")
+near(z.std(), 0.5 / np.sqrt(12), 0.5 / np.sqrt(12) / np.sqrt(1.25 * n), "z std")
+la = np.log(amp)
+assert la.min() >= np.log(0.5) - 1e-6 and la.max() <= np.log(2) + 1e-6
+near(la.mean(), 0, np.log(4) / np.sqrt(12 * n), "ln amp mean")
+assert slope.min() >= -2 and slope.max() <= -1
+near(slope.mean(), -1.5, 1 / np.sqrt(12 * n), "slope mean")
+# civ_fwhm = V r: V log-uniform on [2000, 8000], r uniform on [0.8, 1.25]
+assert civ.min() >= 1600 * (1 - 1e-6) and civ.max() <= 10000 * (1 + 1e-6)
+r = np.random.default_rng(0).uniform(0.8, 1.25, 10 ** 6)
+v = np.exp(np.random.default_rng(1).uniform(np.log(2000), np.log(8000), 10 ** 6))
+ref = np.log(v * r)
+near(np.log(civ).mean(), ref.mean(), ref.std() / np.sqrt(n), "ln C IV FWHM mean")
+near(np.log(civ).std(), ref.std(), ref.std() / np.sqrt(2 * n), "ln C IV FWHM std")
+# the forest: x / continuum at rest 1040-1140 A (no line within 4 widths),
+# observed above 3700 A, against the Poisson prediction exp(-density int
+# (1 + z_k) / c E[1 - exp(-tau exp(-(v/b)^2))] dv) from the documented
+# distributions of tau (log-uniform 0.05-5) and b (uniform 150-350 km/s)
+w = (rest > 1040) & (rest < 1140) & (lam[None, :] > 3700)
+tau = np.exp(np.linspace(np.log(0.05), np.log(5), 300))
+b = np.linspace(150, 350, 101)
+vv = np.linspace(-2500, 2500, 2001)
+T, B = np.meshgrid(tau, b, indexing="ij")
+I = np.trapz(1 - np.exp(-T[..., None] * np.exp(-(vv / B[..., None]) ** 2)), vv, axis=-1).mean()
+za = np.broadcast_to(lam[None, :] / 1215.67 - 1, x.shape)[w]
+pred = np.exp(-100 * (1 + za) / c_kms * I).mean()
+seen = (x / cont)[w].mean()
+print("forest transmission", seen, "predicted", pred)
+assert abs(seen - pred) < 0.01 and 0.6 < seen < 0.85'
+}
+
+@test "quasar: the same spectra whatever --batch and --count; another seed, others" {
+  tzdata quasar -c 40 -n 7 --seed 4 | tzcat -n 40 -o a.tz
+  tzdata quasar -c 40 --seed 4 -o b.tz
+  cmp a.tz b.tz
+  tzdata quasar -c 90 --seed 4 | tzcat --head 40 | tzcat -n 40 -o c.tz
+  tzexport npy -f x b.tz -o b.npy
+  tzexport npy -f x c.tz -o c.npy
+  cmp b.npy c.npy
+  tzdata quasar -c 40 --seed 5 -o d.tz
+  tzexport npy -f x d.tz -o d.npy
+  ! cmp -s b.npy d.npy
 }
 
 @test "bad arguments" {

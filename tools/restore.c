@@ -9,8 +9,10 @@
  * K = 1 it is pushback's.
  *
  * With --classic, no model: a classical restorer (method/classic.h) fills
- * the unobserved values of x1 (its mask field given) into x0, and the
- * same scores follow.  With --dps SPEC, the model is a generative prior
+ * the unobserved values of x1 (its mask field given) into x0, or
+ * deconvolves it (through --instrument: the linear MMSE of deconv.h, or
+ * Tikhonov's per-signal estimate of tikhonov.h), and the same scores
+ * follow.  With --dps SPEC, the model is a generative prior
  * trained on clean data, guided by the instrument SPEC's linear part
  * (method/dps.h): the baseline that needs clean data and a known,
  * differentiable instrument. */
@@ -21,7 +23,7 @@
 #include <string.h>
 
 #include "tool/cli.h"        /* cli_parse, cli_die */
-#include "eval/imq.h"        /* imq_mse, imq_psnr, imq_ssim */
+#include "eval/imq.h"        /* imq_scores, imq_psnr */
 #include "base/mem.h"        /* mem_alloc_array */
 #include "method/model.h"      /* model_load */
 #include "nn/nn.h"         /* nn_set_threads */
@@ -31,6 +33,7 @@
 #include "method/post.h"       /* post_group */
 #include "method/deconv.h"     /* dcv_restore_record */
 #include "method/deblock.h"    /* dbk_restore_record */
+#include "method/tikhonov.h"   /* tik_restore_record */
 #include "ops/fwd.h"           /* fwd_parse, fwd_linear */
 #include "eval/moments.h"      /* mom_read */
 #include "formats/tz.h"         /* tz_reader, tz_writer */
@@ -38,12 +41,13 @@
 struct cmdline {
     const char *model, *method, *reference, *metrics, *samples_field, *means;
     const char *classic, *prior, *mask, *dps, *instrument;
-    int steps, sde, raw, samples;
-    double range, noise_var, ridge, zeta, threshold;
+    int steps, sde, raw, samples, order;
+    double range, noise_var, ridge, zeta, threshold, lambda;
 };
 
 static struct cmdline g_opt = { .steps = 40, .method = "euler", .samples = 1, .range = 1,
-                                .mask = "mask", .ridge = -1, .zeta = 1, .noise_var = -1, .threshold = 0.1 };
+                                .mask = "mask", .ridge = -1, .zeta = 1, .noise_var = -1,
+                                .threshold = 0.1, .lambda = 1, .order = 2 };
 
 static const cli_opt g_opts[] = {
     { "model", 'm', CLI_STR, &g_opt.model, "FILE", "the trained model (required without --classic)", 0, 0 },
@@ -71,9 +75,9 @@ static const cli_opt g_opts[] = {
       "instrument SPEC (its linear part: mask, blur, motion, down, noise)", 0, 0 },
     { "zeta", 0, CLI_DOUBLE, &g_opt.zeta, "Z", "--dps: the guidance step (default 1)", 0,
       1e6 },
-    { "classic", 0, CLI_STR, &g_opt.classic, "neighbour|harmonic|lmmse|deblock",
-      "no model: a classical restorer of x1 into x0 (masked images; deblock: JPEG images)",
-      0, 0 },
+    { "classic", 0, CLI_STR, &g_opt.classic, "neighbour|harmonic|lmmse|deblock|tikhonov",
+      "no model: a classical restorer of x1 into x0 (masked images; deblock: JPEG images; "
+      "tikhonov: 1-D signals through --instrument)", 0, 0 },
     { "threshold", 0, CLI_DOUBLE, &g_opt.threshold, "T",
       "--classic deblock: block-edge steps below T are smoothed (default 0.1)", 0, 1e30 },
     { "prior", 0, CLI_STR, &g_opt.prior, "FILE",
@@ -82,10 +86,17 @@ static const cli_opt g_opts[] = {
       "--classic: the mask field, 1 observed, 0 not (default mask)", 0, 0 },
     { "instrument", 0, CLI_STR, &g_opt.instrument, "SPEC",
       "--classic lmmse: the observations went through the linear instrument SPEC (mask, "
-      "blur, motion, down, noise), not a mask alone", 0, 0 },
+      "blur, motion, down, noise), not a mask alone; --classic tikhonov (required): through "
+      "SPEC's smooth, tilt, mask and noise", 0, 0 },
     { "noise-var", 0, CLI_DOUBLE, &g_opt.noise_var, "V",
-      "--classic lmmse: the noise variance of the observed values (default 0, or "
+      "--classic lmmse, tikhonov: the noise variance of the observed values (default 0, or "
       "--instrument's)", 0, 1e30 },
+    { "lambda", 0, CLI_DOUBLE, &g_opt.lambda, "L",
+      "--classic tikhonov: the roughness penalty's weight against the chi-square (default 1)",
+      0, 1e30 },
+    { "order", 0, CLI_INT, &g_opt.order, "K",
+      "--classic tikhonov: the differences penalised, 0 (the values), 1 or 2 (default 2)",
+      0, 2 },
     { "ridge", 0, CLI_DOUBLE, &g_opt.ridge, "R",
       "--classic lmmse: added to the observed block's diagonal; observed values kept "
       "(default 1e-6 L^2)", 0, 1e30 },
@@ -104,29 +115,13 @@ static lin_chain g_lin;     /* --dps, --instrument: the instrument's linear part
 
 /* ---- scores ------------------------------------------------------------ */
 
-enum { SC_MSE, SC_PSNR, SC_SSIM, SC_N };
+enum { SC_MSE = IMQ_MSE, SC_PSNR = IMQ_PSNR, SC_SSIM = IMQ_SSIM, SC_N = IMQ_NSCORES };
 
 typedef struct {
     FILE *tsv;              /* per-sample rows, or NULL */
     double sum[2][SC_N];    /* restored, observed */
     uint64_t n;
 } scores;
-
-/* One sample's three scores against the reference; SSIM only for images
- * ((C,) H, W per sample), else NaN. */
-static void score(double *s, const float *a, const float *ref, const tz_tensor *shape)
-{
-    size_t D = tz_tensor_row_bytes(shape) / 4;
-    s[SC_MSE] = imq_mse(a, ref, D);
-    s[SC_PSNR] = imq_psnr(s[SC_MSE], g_opt.range);
-    s[SC_SSIM] = NAN;
-    int r = shape->rank;
-    if (r == 3 || r == 4) {
-        int C = r == 4 ? (int)shape->dims[1] : 1;
-        s[SC_SSIM] = imq_ssim(a, ref, C, (int)shape->dims[r - 2], (int)shape->dims[r - 1],
-                              g_opt.range);
-    }
-}
 
 static void score_record(scores *sc, const tz_tensor *x, const tz_tensor *y,
                          const tz_tensor *ref)
@@ -135,8 +130,8 @@ static void score_record(scores *sc, const tz_tensor *x, const tz_tensor *y,
     for (uint64_t i = 0; i < x->dims[0]; i++) {
         double s[2][SC_N];
         const float *c = (const float *)ref->data + i * D;
-        score(s[0], (const float *)x->data + i * D, c, x);
-        score(s[1], (const float *)y->data + i * D, c, x);
+        imq_scores((const float *)x->data + i * D, c, x->rank, x->dims, g_opt.range, s[0]);
+        imq_scores((const float *)y->data + i * D, c, x->rank, x->dims, g_opt.range, s[1]);
         if (sc->tsv)
             fprintf(sc->tsv, "%" PRIu64 "\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\n", sc->n,
                     s[0][0], s[0][1], s[0][2], s[1][0], s[1][1], s[1][2]);
@@ -219,7 +214,7 @@ static void classic_run(tz_reader *r, tz_writer *w, scores *sc)
     }
     /* --instrument: the image's shape from the prior's sample shape */
     int C = 1, H = 1, W = 1;
-    if (g_opt.instrument) {
+    if (method == CLS_LMMSE && g_opt.instrument) {
         if (mf.rank != 2 && mf.rank != 3)
             cli_die(EXIT_DATA, "%s: --instrument needs a prior of images ((H, W) or (C, H, W) "
                     "per sample)", g_opt.prior);
@@ -235,7 +230,10 @@ static void classic_run(tz_reader *r, tz_writer *w, scores *sc)
                  tz_reader_index(r));
         if (rec.kind == TZ_BATCH) {
             check_reference(&rec, tz_record_find(&rec, "x1"), "x1", where);
-            if ((g_opt.instrument
+            tik_opts to = { g_opt.lambda, g_opt.order, g_opt.noise_var };
+            if ((method == CLS_TIKHONOV
+                     ? tik_restore_record(&rec, "x1", "x0", &g_lin, &to, cli.threads)
+                     : g_opt.instrument
                      ? dcv_restore_record(&rec, "x1", "x0", pp, &g_lin, C, H, W, cli.threads)
                      : method == CLS_DEBLOCK
                      ? dbk_restore_record(&rec, "x1", "x0", g_opt.threshold)
@@ -255,26 +253,40 @@ static void classic_run(tz_reader *r, tz_writer *w, scores *sc)
     mom_file_free(&mf);
 }
 
+/* g_lin from the instrument SPEC of option opt; the spectral operators
+ * (smooth, tilt, snr) only for --classic tikhonov, the only method here
+ * that reads their side fields. */
+static void parse_instrument(const char *opt, const char *text, int spectral)
+{
+    fwd_spec spec;
+    if (fwd_parse(text, &spec) < 0 || fwd_linear(&spec, &g_lin) < 0)
+        cli_die(EXIT_USAGE, "%s: %s", opt, err_msg());
+    if (!spectral && lin_spectral(&g_lin))
+        cli_die(EXIT_USAGE, "%s: smooth, tilt and snr are for --classic tikhonov", opt);
+}
+
 int main(int argc, char **argv)
 {
     int first;
     cli_parse(&g_spec, argc, argv, &first);
+    int method = g_opt.classic ? cls_parse(g_opt.classic) : -1;
     if (g_opt.classic) {
         if (g_opt.model)
             cli_die(EXIT_USAGE, "--classic restores without a model: not with -m");
-        if (cls_parse(g_opt.classic) < 0)
-            cli_die(EXIT_USAGE, "--classic needs neighbour, harmonic, lmmse or deblock; got "
-                    "'%s'", g_opt.classic);
-        if ((cls_parse(g_opt.classic) == CLS_LMMSE) != (g_opt.prior != NULL))
+        if (method < 0)
+            cli_die(EXIT_USAGE, "--classic needs neighbour, harmonic, lmmse, deblock or "
+                    "tikhonov; got '%s'", g_opt.classic);
+        if ((method == CLS_LMMSE) != (g_opt.prior != NULL))
             cli_die(EXIT_USAGE, "--prior FILE goes with --classic lmmse, and only with it");
     } else if (g_opt.prior)
         cli_die(EXIT_USAGE, "--prior needs --classic lmmse");
+    if (method == CLS_TIKHONOV && !g_opt.instrument)
+        cli_die(EXIT_USAGE, "--classic tikhonov needs --instrument SPEC");
     if (g_opt.instrument) {
-        fwd_spec spec;
-        if (!g_opt.prior)
-            cli_die(EXIT_USAGE, "--instrument goes with --classic lmmse --prior FILE");
-        if (fwd_parse(g_opt.instrument, &spec) < 0 || fwd_linear(&spec, &g_lin) < 0)
-            cli_die(EXIT_USAGE, "--instrument: %s", err_msg());
+        if (!g_opt.prior && method != CLS_TIKHONOV)
+            cli_die(EXIT_USAGE, "--instrument goes with --classic lmmse --prior FILE or "
+                    "--classic tikhonov");
+        parse_instrument("--instrument", g_opt.instrument, method == CLS_TIKHONOV);
     }
     if (!g_opt.model && !g_opt.classic)
         cli_die(EXIT_USAGE, "need -m MODEL or --classic NAME");
@@ -282,11 +294,9 @@ int main(int argc, char **argv)
         cli_die(EXIT_USAGE, "--samples %d needs --sde: the ODE gives one answer",
                 g_opt.samples);
     if (g_opt.dps) {
-        fwd_spec spec;
         if (g_opt.classic || g_opt.sde)
             cli_die(EXIT_USAGE, "--dps is a method of its own: not with --classic or --sde");
-        if (fwd_parse(g_opt.dps, &spec) < 0 || fwd_linear(&spec, &g_lin) < 0)
-            cli_die(EXIT_USAGE, "--dps: %s", err_msg());
+        parse_instrument("--dps", g_opt.dps, 0);
     }
     if (g_opt.means && g_opt.classic)
         cli_die(EXIT_USAGE, "--means is for samples: not with --classic");

@@ -1,6 +1,7 @@
 /* tzdata - make data sets as tensor streams: Fashion-MNIST from Debian's
  * dataset-fashion-mnist, and synthetic sets with known distributions
- * (two moons, a Gaussian mixture, a checkerboard, N(mu, Sigma)).
+ * (two moons, a Gaussian mixture, a checkerboard, N(mu, Sigma), quasar
+ * spectra).
  *
  * Moons place all points at once (make_moons' angle grid), so they also
  * depend on --count; with --iid each point draws its own angle instead.
@@ -17,6 +18,7 @@
 #include "tool/cli.h"        /* cli_parse, cli_die */
 #include "formats/idx.h"        /* idx_read */
 #include "base/mem.h"        /* mem_alloc_array */
+#include "ops/quasar.h"     /* qso_sample */
 #include "ops/synth.h"      /* synth_moons, synth_gmm, synth_gauss */
 #include "formats/tz.h"         /* tz_writer */
 
@@ -44,7 +46,7 @@ static struct cmdline g_opt = {
 
 static const cli_opt g_opts[] = {
     { "count", 'c', CLI_U64, &g_opt.count, "N",
-      "samples (default 10000; Fashion-MNIST: the whole split)", 0, 0 },
+      "samples (default 10000; fashion-mnist: the whole split)", 0, 0 },
     { "batch", 'n', CLI_U64, &g_opt.batch, "N",
       "samples per record (default 1024)", 1, 1e9 },
     { "noise", 0, CLI_DOUBLE, &g_opt.noise, "S",
@@ -86,19 +88,35 @@ static const cli_opt g_opts[] = {
 static const cli_spec g_spec = {
     "tzdata", "[OPTION]... SET",
     "Make a data set as a tensor stream. SET is one of fashion-mnist, moons, "
-    "gmm, checkerboard, gaussian.",
+    "gmm, checkerboard, gaussian, quasar.",
     g_opts, CLI_SEED | CLI_OUTPUT | CLI_LEVEL, NULL
 };
 
-/* Write one record of dims[0] samples: x, and label unless it is NULL. */
+/* Quasar spectra's per-sample fields, each a block of dims[0] values in
+ * that order in the array qso_fields. */
+static const char *const QSO_FIELDS[] = { "z", "amp", "slope", "civ_fwhm" };
+#define QSO_NFIELDS 4
+
+/* Write one record of dims[0] samples: x, label unless it is NULL, and
+ * quasar spectra's fields and grid unless qso is NULL. */
 static void write_batch(tz_writer *w, const char *source, int rank,
-                        const uint64_t *dims, float *x, int32_t *label)
+                        const uint64_t *dims, float *x, int32_t *label, float *qso)
 {
     tz_record rec;
     tz_record_init(&rec, TZ_BATCH);
     if (!tz_record_add(&rec, "x", TZ_F32, rank, dims, x) ||
         (label && !tz_record_add(&rec, "label", TZ_I32, 1, dims, label)) ||
-        tz_record_set_attr(&rec, "source", source) < 0 || tz_write(w, &rec) < 0)
+        tz_record_set_attr(&rec, "source", source) < 0)
+        cli_die_last();
+    for (int f = 0; qso && f < QSO_NFIELDS; f++)
+        if (!tz_record_add(&rec, QSO_FIELDS[f], TZ_F32, 1, dims, qso + f * dims[0]))
+            cli_die_last();
+    char lo[32], hi[32];
+    snprintf(lo, sizeof lo, "%g", QSO_LAMBDA_MIN);
+    snprintf(hi, sizeof hi, "%g", QSO_LAMBDA_MAX);
+    if ((qso && (tz_record_set_attr(&rec, "lambda_min", lo) < 0 ||
+                 tz_record_set_attr(&rec, "lambda_max", hi) < 0)) ||
+        tz_write(w, &rec) < 0)
         cli_die_last();
     tz_record_free(&rec);
 }
@@ -146,11 +164,15 @@ static void write_gauss_params(const synth_gauss *g)
     free(cov);
 }
 
-/* The synthetic sets: samples [0, count) in records of --batch. */
+/* The synthetic sets: samples [0, count) in records of --batch.  Quasar
+ * spectra are signals of one channel, (N, 1, QSO_PIXELS), as the 1-D
+ * U-Net takes them, with each spectrum's redshift, continuum (amplitude
+ * and index) and C IV width. */
 static void make_synthetic(tz_writer *w, const char *set)
 {
     uint64_t n = g_opt.count ? g_opt.count : 10000;
-    int d = strcmp(set, "gaussian") == 0 ? g_opt.dim : 2;
+    int quasar = strcmp(set, "quasar") == 0;
+    int d = strcmp(set, "gaussian") == 0 ? g_opt.dim : quasar ? QSO_PIXELS : 2;
     char source[512];
     snprintf(source, sizeof source, "tzdata %s n=%" PRIu64 " seed=%" PRIu64, set, n,
              cli.seed);
@@ -181,7 +203,8 @@ static void make_synthetic(tz_writer *w, const char *set)
     size_t bmax = (size_t)(g_opt.batch < n ? g_opt.batch : n);
     float *x = mem_alloc_array((size_t)d * bmax + 1, sizeof(float));
     int32_t *label = mem_calloc_array(bmax + 1, sizeof(int32_t));
-    if (!x || !label)
+    float *qso = quasar ? mem_alloc_array(bmax + 1, QSO_NFIELDS * sizeof(float)) : NULL;
+    if (!x || !label || (quasar && !qso))
         cli_die(EXIT_IO, "out of memory");
     cli_progress bar;
     cli_progress_start(&bar, "tzdata: samples", n);
@@ -202,12 +225,20 @@ static void make_synthetic(tz_writer *w, const char *set)
                           x + 2 * i, label + i);
             } else if (strcmp(set, "checkerboard") == 0) {
                 synth_checkerboard(g_opt.scale, cli.seed, k, x + 2 * i, label + i);
+            } else if (quasar) {
+                qso_info q;
+                qso_sample(cli.seed, k, x + (size_t)d * i, &q);
+                float v[QSO_NFIELDS] = { (float)q.z, (float)q.amp, (float)q.slope,
+                                         (float)q.fwhm[QSO_CIV] };
+                for (int f = 0; f < QSO_NFIELDS; f++)
+                    qso[f * m + i] = v[f];
             } else {
                 synth_gauss_sample(&g, cli.seed, k, x + (size_t)d * i);
             }
         }
-        uint64_t dims[2] = { m, (uint64_t)d };
-        write_batch(w, source, 2, dims, x, g.d ? NULL : label);
+        uint64_t dims[3] = { m, (uint64_t)d }, qdims[3] = { m, 1, (uint64_t)d };
+        write_batch(w, source, quasar ? 3 : 2, quasar ? qdims : dims, x,
+                    g.d || quasar ? NULL : label, qso);
     }
     cli_progress_end(&bar, n);
     /* The parameters last, so a failed run leaves no params file. */
@@ -215,6 +246,7 @@ static void make_synthetic(tz_writer *w, const char *set)
         write_gauss_params(&g);
     free(x);
     free(label);
+    free(qso);
     free(all);
     free(all_labels);
     synth_gauss_free(&g);
@@ -256,7 +288,7 @@ static void make_fashion_mnist(tz_writer *w)
         for (uint64_t i = 0; i < m; i++)
             label[i] = ((const uint8_t *)lab)[start + i];
         uint64_t dims[4] = { m, 1, idims[1], idims[2] };
-        write_batch(w, source, 4, dims, x, label);
+        write_batch(w, source, 4, dims, x, label, NULL);
     }
     free(x);
     free(label);
@@ -270,13 +302,14 @@ int main(int argc, char **argv)
     cli_parse(&g_spec, argc, argv, &first);
     if (argc - first != 1)
         cli_die(EXIT_USAGE, "need exactly one SET (fashion-mnist, moons, gmm, "
-                "checkerboard, gaussian); try --help");
+                "checkerboard, gaussian, quasar); try --help");
     const char *set = argv[first];
     int synthetic = strcmp(set, "moons") == 0 || strcmp(set, "gmm") == 0 ||
-                    strcmp(set, "checkerboard") == 0 || strcmp(set, "gaussian") == 0;
+                    strcmp(set, "checkerboard") == 0 || strcmp(set, "gaussian") == 0 ||
+                    strcmp(set, "quasar") == 0;
     if (!synthetic && strcmp(set, "fashion-mnist") != 0)
         cli_die(EXIT_USAGE, "unknown set '%s' (fashion-mnist, moons, gmm, "
-                "checkerboard, gaussian)", set);
+                "checkerboard, gaussian, quasar)", set);
     if (g_opt.params && strcmp(set, "gaussian") != 0)
         cli_die(EXIT_USAGE, "--params applies to the gaussian set only");
     tz_writer *w = tz_writer_open(cli.output, cli.level);

@@ -79,7 +79,7 @@ static void add_stationary(dcv_spectrum *s, const lin_chain *lc, const tz_record
                 cli_die(EXIT_NUMERIC, "%s: field '%s' holds %s (sample %" PRIu64
                         " of the input)", where, g_opt.field, isnan(xi[j]) ? "NaN" : "Inf",
                         done + i);
-        lin_side sd = { NULL, a ? ((const float *)a->data)[i] : 0 };
+        lin_side sd = { .angle = a ? ((const float *)a->data)[i] : 0 };
         if (dcv_spectrum_add(s, lc, &sd, xi) < 0)
             cli_die(EXIT_USAGE, "--stationary: %s", err_msg());
     }
@@ -97,10 +97,12 @@ int main(int argc, char **argv)
             cli_die(EXIT_USAGE, "--stationary and --mask are two estimators: one of them");
         if (fwd_parse(g_opt.stationary, &fs) < 0 || fwd_linear(&fs, &lc) < 0)
             cli_die(EXIT_USAGE, "--stationary: %s", err_msg());
+        int other = lc.snr;     /* snr's noise: not of one variance for all */
         for (int i = 0; i < lc.n; i++)
-            if (lc.step[i].kind != LIN_BLUR && lc.step[i].kind != LIN_MOTION)
-                cli_die(EXIT_USAGE, "--stationary needs a blur (blur, motion and noise); "
-                        "'%s' has more", g_opt.stationary);
+            other |= lc.step[i].kind != LIN_BLUR && lc.step[i].kind != LIN_MOTION;
+        if (other)
+            cli_die(EXIT_USAGE, "--stationary needs a blur (blur, motion and noise); "
+                    "'%s' has more", g_opt.stationary);
     }
     openblas_set_num_threads(1);    /* sums in one fixed order */
     tz_reader *r = tz_reader_open_list(argv + first, argc - first);

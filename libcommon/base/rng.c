@@ -118,3 +118,36 @@ double rng_normal(rng_t *r)
     r->have_normal = 1;
     return rad * cos(th);
 }
+
+/* Poisson(lambda): multiplication for small lambda, else Hoermann's PTRS
+ * ("The transformed rejection method for generating Poisson random
+ * variables", 1993). */
+double rng_poisson(rng_t *r, double lam)
+{
+    if (lam <= 0)
+        return 0;
+    if (lam < 10) {
+        double l = exp(-lam), p = 1;
+        int k = -1;
+        do {
+            k++;
+            p *= rng_uniform(r);
+        } while (p > l);
+        return k;
+    }
+    double slam = sqrt(lam), loglam = log(lam);
+    double b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
+    double invalpha = 1.1239 + 1.1328 / (b - 3.4), vr = 0.9277 - 3.6224 / (b - 2);
+    for (;;) {
+        double u = rng_uniform(r) - 0.5, v = rng_uniform(r);
+        double us = 0.5 - fabs(u);
+        double k = floor((2 * a / us + b) * u + lam + 0.43);
+        if (us >= 0.07 && v <= vr)
+            return k;
+        if (k < 0 || (us < 0.013 && v > us))
+            continue;
+        if (log(v) + log(invalpha) - log(a / (us * us) + b) <=
+            -lam + k * loglam - lgamma(k + 1))
+            return k;
+    }
+}

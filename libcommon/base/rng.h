@@ -36,5 +36,7 @@ double rng_normal(rng_t *r);
 /* n standard normals, scaled by sd, added to x[0..n): the fast path for
  * noise fields (single-precision Box-Muller on 24-bit uniforms). */
 void rng_add_normal_f32(rng_t *r, float *x, uint64_t n, float sd);
+/* A Poisson(lambda) count (0 for lambda <= 0), as a double. */
+double rng_poisson(rng_t *r, double lam);
 
 #endif

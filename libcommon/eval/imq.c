@@ -98,3 +98,17 @@ double imq_ssim(const float *a, const float *b, int C, int H, int W,
     free(h);
     return total / C;
 }
+
+void imq_scores(const float *a, const float *ref, int rank, const uint64_t *dims,
+                double data_range, double *s)
+{
+    size_t d = 1;
+    for (int i = 1; i < rank; i++)
+        d *= (size_t)dims[i];
+    s[IMQ_MSE] = imq_mse(a, ref, d);
+    s[IMQ_PSNR] = imq_psnr(s[IMQ_MSE], data_range);
+    s[IMQ_SSIM] = NAN;
+    if (rank == 3 || rank == 4)
+        s[IMQ_SSIM] = imq_ssim(a, ref, rank == 4 ? (int)dims[1] : 1, (int)dims[rank - 2],
+                               (int)dims[rank - 1], data_range);
+}

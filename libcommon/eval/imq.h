@@ -14,6 +14,7 @@
 #define IMQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* SSIM's constants: the window, its std, K1 and K2. */
 #define IMQ_SSIM_WINDOW 11
@@ -49,5 +50,13 @@ int imq_ssim_window(int H, int W);
  * of memory) otherwise. */
 double imq_ssim(const float *a, const float *b, int C, int H, int W,
                 double data_range);
+
+/* The three scores of sample a against ref, one sample of a batch field
+ * of the given rank and dims (dims[0] the batch): s[IMQ_MSE], s[IMQ_PSNR]
+ * and s[IMQ_SSIM], the SSIM only for images ((N, H, W) or (N, C, H, W)
+ * fields), else NaN. */
+enum { IMQ_MSE, IMQ_PSNR, IMQ_SSIM, IMQ_NSCORES };
+void imq_scores(const float *a, const float *ref, int rank, const uint64_t *dims,
+                double data_range, double *s);
 
 #endif

@@ -345,8 +345,8 @@ int cls_lmmse(const cls_prior *p, const float *y, const float *m, size_t mcount,
 
 int cls_parse(const char *name)
 {
-    static const char *names[] = { "neighbour", "harmonic", "lmmse", "deblock" };
-    for (int i = 0; i < 4; i++)
+    static const char *names[] = { "neighbour", "harmonic", "lmmse", "deblock", "tikhonov" };
+    for (int i = 0; i < 5; i++)
         if (!strcmp(name, names[i]))
             return i;
     return -1;

@@ -86,11 +86,12 @@ int cls_lmmse(const cls_prior *p, const float *y, const float *m, size_t mcount,
 
 /* ---- a batch of images --------------------------------------------------- */
 
-/* CLS_DEBLOCK is method/deblock.h's, named here so that one name parses
- * them all; cls_restore does not take it. */
-enum { CLS_NEIGHBOUR, CLS_HARMONIC, CLS_LMMSE, CLS_DEBLOCK };
+/* CLS_DEBLOCK is method/deblock.h's and CLS_TIKHONOV method/tikhonov.h's,
+ * named here so that one name parses them all; cls_restore takes neither. */
+enum { CLS_NEIGHBOUR, CLS_HARMONIC, CLS_LMMSE, CLS_DEBLOCK, CLS_TIKHONOV };
 
-/* The restorer named "neighbour", "harmonic", "lmmse" or "deblock", or -1. */
+/* The restorer named "neighbour", "harmonic", "lmmse", "deblock" or
+ * "tikhonov", or -1. */
 int cls_parse(const char *name);
 
 /* Restore n images of d = C*H*W values each (y, n x d; masks m, n x

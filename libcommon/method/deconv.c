@@ -111,7 +111,8 @@ typedef struct {
 static int one(const job *j, solver *s, uint64_t i)
 {
     size_t hw = (size_t)j->H * (size_t)j->W;
-    lin_side sd = { j->mask ? j->mask + i * hw : NULL, j->angle ? j->angle[i] : 0 };
+    lin_side sd = { .mask = j->mask ? j->mask + i * hw : NULL,
+                     .angle = j->angle ? j->angle[i] : 0 };
     if (!j->shared) {
         int rc = factorise(s, j->p, j->lc, &sd);
         if (rc < 0)
@@ -137,7 +138,8 @@ static uint64_t chunk(void *ctx, uint64_t begin, uint64_t end)
         }
         for (uint64_t i = begin; i < end; i++) {
             size_t hw = (size_t)j->H * (size_t)j->W;
-            lin_side sd = { j->mask ? j->mask + i * hw : NULL, j->angle ? j->angle[i] : 0 };
+            lin_side sd = { .mask = j->mask ? j->mask + i * hw : NULL,
+                            .angle = j->angle ? j->angle[i] : 0 };
             if (solve(&own, j->p, j->lc, &sd, j->y + i * j->d, j->x + i * j->d) < 0) {
                 bad = i;
                 break;
@@ -214,7 +216,7 @@ int dcv_restore_record(tz_record *rec, const char *yname, const char *xname,
     solver shared;
     int rc = 0;
     if (!per_sample(lc)) {
-        lin_side none = { NULL, 0 };
+        lin_side none = { .mask = NULL };
         rc = solver_init(&shared, d, C, H, W);
         if (rc == 0)
             rc = factorise(&shared, p, lc, &none);

@@ -61,7 +61,8 @@ int dps_guidance(net *nw, const lin_chain *lc, int C, int H, int W, const float 
     memset(dout, 0, sizeof(float) * n * (size_t)heads);
     for (int i = 0; i < B; i++) {
         const float *bi = out + (size_t)i * (size_t)(heads * D), *xi = x + (size_t)i * D;
-        lin_side sd = { mask ? mask + (size_t)i * hw : NULL, angle ? angle[i] : 0 };
+        lin_side sd = { .mask = mask ? mask + (size_t)i * hw : NULL,
+                        .angle = angle ? angle[i] : 0 };
         memcpy(b + (size_t)i * D, bi, sizeof(float) * (size_t)D);
         /* r = A x0hat - y, on what the instrument observed */
         float *r = grad + (size_t)i * D;

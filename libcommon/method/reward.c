@@ -67,6 +67,11 @@ int reward_lin(reward *rw, const char *spec, int rank, const uint64_t *shape)
     int rc = fwd_parse(spec, &fs);
     if (rc == 0)
         rc = fwd_linear(&fs, &rw->lc);
+    /* the spectral steps read per-sample side fields this reward does not
+     * carry (it keeps the mask and the angle only) */
+    if (rc == 0 && lin_spectral(&rw->lc))
+        rc = err_set(ERR_USAGE, "'%s': the likelihood takes mask, blur, motion and down, not "
+                     "smooth, tilt or snr", spec);
     if (rc == 0 && !(rw->lc.noise_var > 0))
         rc = err_set(ERR_USAGE, "'%s' adds no noise: the likelihood needs its variance "
                      "(noise=S)", spec);
@@ -108,7 +113,7 @@ static void lin_one(reward *rw, const double *x, double *r, double *grad)
 {
     int D = rw->dim;
     float *a = rw->fx, *work = rw->fx + D, *yo = rw->fw;
-    lin_side sd = { rw->mask, rw->angle };
+    lin_side sd = { .mask = rw->mask, .angle = rw->angle };
     for (int j = 0; j < D; j++)
         a[j] = (float)x[j];
     lin_apply(&rw->lc, &sd, rw->C, rw->H, rw->W, a, work);
@@ -233,7 +238,7 @@ void reward_hess_apply(reward *rw, const double *v, double *out)
         return;
     }
     float *a = rw->fx, *work = rw->fx + D;
-    lin_side sd = { rw->mask, rw->angle };
+    lin_side sd = { .mask = rw->mask, .angle = rw->angle };
     for (int j = 0; j < D; j++)
         a[j] = (float)v[j];
     lin_apply(&rw->lc, &sd, rw->C, rw->H, rw->W, a, work);

@@ -234,10 +234,14 @@ int fwd_linear(const fwd_spec *spec, lin_chain *lc)
         case OP_BLUR: kind = LIN_BLUR, noise = op->p[1]; break;
         case OP_MOTION: kind = LIN_MOTION, noise = op->p[1]; break;
         case OP_DOWN: kind = LIN_DOWN; break;
+        case OP_SMOOTH: kind = LIN_SMOOTH; break;
+        case OP_TILT: kind = LIN_TILT; break;
         case OP_AWGN: noise = op->p[0]; break;
+        case OP_SNR: lc->snr = 1, noisy = name; break;
         default:
             return err_set(ERR_USAGE, "%s is not a linear operator (the linear ones: mask, "
-                           "blur, motion, down, and awgn's noise)", name);
+                           "blur, motion, down, smooth, tilt, and awgn's and snr's noise)",
+                           name);
         }
         if (kind >= 0) {
             if (noisy)
@@ -252,39 +256,6 @@ int fwd_linear(const fwd_spec *spec, lin_chain *lc)
         }
     }
     return 0;
-}
-
-/* Poisson(lambda): multiplication for small lambda, else Hoermann's PTRS
- * ("The transformed rejection method for generating Poisson random
- * variables", 1993). */
-static double poisson(rng_t *r, double lam)
-{
-    if (lam <= 0)
-        return 0;
-    if (lam < 10) {
-        double l = exp(-lam), p = 1;
-        int k = -1;
-        do {
-            k++;
-            p *= rng_uniform(r);
-        } while (p > l);
-        return k;
-    }
-    double slam = sqrt(lam), loglam = log(lam);
-    double b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
-    double invalpha = 1.1239 + 1.1328 / (b - 3.4), vr = 0.9277 - 3.6224 / (b - 2);
-    for (;;) {
-        double u = rng_uniform(r) - 0.5, v = rng_uniform(r);
-        double us = 0.5 - fabs(u);
-        double k = floor((2 * a / us + b) * u + lam + 0.43);
-        if (us >= 0.07 && v <= vr)
-            return k;
-        if (k < 0 || (us < 0.013 && v > us))
-            continue;
-        if (log(v) + log(invalpha) - log(a / (us * us) + b) <=
-            -lam + k * loglam - lgamma(k + 1))
-            return k;
-    }
 }
 
 /* ---- applying ------------------------------------------------------- */
@@ -393,35 +364,29 @@ static void apply_op(apply_ctx *c, int j, float *s, rng_t *r, float *side, scrat
         return;
     case OP_POISSON:
         for (size_t i = 0; i < per; i++)
-            s[i] = (float)(poisson(r, fmax(s[i], 0) * op->p[0]) / op->p[0]);
+            s[i] = (float)(rng_poisson(r, fmax(s[i], 0) * op->p[0]) / op->p[0]);
         return;
     case OP_DOWN:
         for (int ch = 0; ch < c->c; ch++)
             lin_down(s + (size_t)ch * hw, c->h, c->w, (int)op->p[0]);
         return;
-    case OP_SMOOTH: {
-        double sd = op->p[0] * (1 + op->p[1] * (2 * rng_uniform(r) - 1));
-        *side = (float)sd;
-        int taps = lin_gauss_kernel(sd, 4, sc->kern, 2 * 4001 + 1);
-        lin_conv_rows(s, rows, c->w, sc->kern, taps, sc->tmp);
+    /* The spectral operators use the values their side fields record, as
+     * float, so that lin.h's A (which reads them back) is this instrument
+     * bit for bit. */
+    case OP_SMOOTH:
+        *side = (float)(op->p[0] * (1 + op->p[1] * (2 * rng_uniform(r) - 1)));
+        lin_smooth(s, rows, c->w, *side, sc->kern, sc->tmp);
         return;
-    }
-    case OP_TILT: {
-        double a = op->p[0] * (2 * rng_uniform(r) - 1), mid = (c->w - 1) / 2.0;
-        *side = (float)a;
-        for (int row = 0; row < rows; row++)
-            for (int x = 0; x < c->w; x++)
-                s[(size_t)row * (size_t)c->w + (size_t)x] *=
-                    (float)(1 + (mid > 0 ? a * (x - mid) / mid : 0));
+    case OP_TILT:
+        *side = (float)(op->p[0] * (2 * rng_uniform(r) - 1));
+        lin_tilt(s, rows, c->w, *side);
         return;
-    }
     case OP_SNR: {
-        double snr = op->p[0] + (op->p[1] - op->p[0]) * rng_uniform(r), mean = 0;
+        double mean = 0;
+        *side = (float)(op->p[0] + (op->p[1] - op->p[0]) * rng_uniform(r));
         for (size_t i = 0; i < per; i++)
             mean += s[i];
-        mean /= (double)per;
-        *side = (float)snr;
-        rng_add_normal_f32(r, s, per, (float)(fabs(mean) / snr + 1e-4));
+        rng_add_normal_f32(r, s, per, (float)lin_snr_std(mean / (double)per, *side));
         return;
     }
     case OP_CLIP:

@@ -51,10 +51,11 @@ int fwd_apply(const fwd_spec *spec, const tz_tensor *x, uint64_t first,
 const char *fwd_side_fields(const fwd_spec *spec);
 
 /* The linear part of spec (lin.h), for guidance and the classical
- * deconvolutions: mask, blur, motion and down as the chain's steps, their
- * noise and awgn's summed as the noise variance at the output.  0, or
- * ERR_USAGE naming the operator that is not linear (jpeg, poisson, ...),
- * or noise that a later step would colour. */
+ * deconvolutions: mask, blur, motion, down, smooth and tilt as the chain's
+ * steps, their noise and awgn's summed as the noise variance at the
+ * output, snr's noise as lc->snr.  0, or ERR_USAGE naming the operator
+ * that is not linear (jpeg, poisson, ...), or noise that a later step
+ * would colour. */
 int fwd_linear(const fwd_spec *spec, lin_chain *lc);
 
 #endif

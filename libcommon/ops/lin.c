@@ -7,9 +7,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "ops/lin.h"
 
-#define KERN_FLOATS (LIN_MOTION_MAX * LIN_MOTION_MAX)
+/* The scratch for a kernel: a motion blur's square or the smoothing's taps. */
+#define KERN_FLOATS (LIN_MOTION_MAX * LIN_MOTION_MAX > LIN_TAPS_MAX ? \
+                     LIN_MOTION_MAX * LIN_MOTION_MAX : LIN_TAPS_MAX)
 
 /* Index i reflected into [0, n) without repeating the edge (numpy's and
  * torch's "reflect"). */
@@ -26,11 +29,16 @@ static int reflect(int i, int n)
 
 /* ---- kernels ----------------------------------------------------------- */
 
-int lin_gauss_kernel(double sigma, double radius_sigmas, float *k, int cap)
+/* The Gaussian kernel's radius: ceil(radius_sigmas sigma), at most cap taps. */
+static int gauss_radius(double sigma, double radius_sigmas, int cap)
 {
     int r = (int)ceil(radius_sigmas * sigma);
-    if (2 * r + 1 > cap)
-        r = (cap - 1) / 2;
+    return 2 * r + 1 > cap ? (cap - 1) / 2 : r;
+}
+
+int lin_gauss_kernel(double sigma, double radius_sigmas, float *k, int cap)
+{
+    int r = gauss_radius(sigma, radius_sigmas, cap);
     double sum = 0;
     for (int i = -r; i <= r; i++)
         sum += exp(-0.5 * i * i / (sigma * sigma));
@@ -193,6 +201,26 @@ void lin_down(float *img, int h, int w, int f)
         }
 }
 
+void lin_smooth(float *a, int rows, int n, double sigma, float *kern, float *tmp)
+{
+    int taps = lin_gauss_kernel(sigma, 4, kern, LIN_TAPS_MAX);
+    lin_conv_rows(a, rows, n, kern, taps, tmp);
+}
+
+void lin_tilt(float *a, int rows, int n, double s)
+{
+    double mid = (n - 1) / 2.0;
+    for (int row = 0; row < rows; row++)
+        for (int j = 0; j < n; j++)
+            a[(size_t)row * (size_t)n + (size_t)j] *=
+                (float)(1 + (mid > 0 ? s * (j - mid) / mid : 0));
+}
+
+double lin_snr_std(double mean, double snr)
+{
+    return fabs(mean) / snr + 1e-4;
+}
+
 /* ---- chains ------------------------------------------------------------ */
 
 size_t lin_work_floats(int C, int H, int W)
@@ -207,7 +235,21 @@ static void step(const lin_step *st, const lin_side *sd, int C, int H, int W, fl
 {
     size_t hw = (size_t)H * (size_t)W;
     float *tmp = work, *kern = work + hw;
-    int taps = 0, k = 0;
+    int taps = 0, k = 0, rows = C * H;
+    if (st->kind == LIN_SMOOTH) {     /* every row at once: not per channel */
+        double sigma = sd->smooth > 0 ? sd->smooth : st->p;
+        if (!adjoint)
+            lin_smooth(x, rows, W, sigma, kern, tmp);
+        else {
+            taps = lin_gauss_kernel(sigma, 4, kern, LIN_TAPS_MAX);
+            conv_rows_adjoint(x, rows, W, kern, taps, tmp);
+        }
+        return;
+    }
+    if (st->kind == LIN_TILT) {       /* diagonal: its own adjoint */
+        lin_tilt(x, rows, W, sd->tilt);
+        return;
+    }
     if (st->kind == LIN_BLUR)
         taps = lin_gauss_kernel(st->p, 3, kern, 2 * 301 + 1);
     if (st->kind == LIN_MOTION) {
@@ -257,6 +299,33 @@ void lin_adjoint(const lin_chain *lc, const lin_side *sd, int C, int H, int W, f
         step(&lc->step[i], sd, C, H, W, g, work, 1);
 }
 
+int lin_spectral(const lin_chain *lc)
+{
+    int spectral = lc->snr;
+    for (int i = 0; i < lc->n; i++)
+        spectral |= lc->step[i].kind == LIN_SMOOTH || lc->step[i].kind == LIN_TILT;
+    return spectral;
+}
+
+int lin_reach(const lin_chain *lc, const lin_side *sd)
+{
+    int reach = 0;
+    for (int i = 0; i < lc->n; i++) {
+        const lin_step *st = &lc->step[i];
+        if (st->kind == LIN_BLUR || st->kind == LIN_MOTION || st->kind == LIN_DOWN)
+            return -1;
+        if (st->kind == LIN_SMOOTH)
+            reach += gauss_radius(sd->smooth > 0 ? sd->smooth : st->p, 4, LIN_TAPS_MAX);
+    }
+    return reach;
+}
+
+double lin_noise_var(const lin_chain *lc, const lin_side *sd, double mean)
+{
+    double s = lc->snr ? lin_snr_std(mean, sd->snr) : 0;
+    return lc->noise_var + s * s;
+}
+
 void lin_observed(const lin_chain *lc, const lin_side *sd, int C, int H, int W, float *y)
 {
     size_t hw = (size_t)H * (size_t)W;
@@ -266,4 +335,56 @@ void lin_observed(const lin_chain *lc, const lin_side *sd, int C, int H, int W, 
                 for (size_t j = 0; j < hw; j++)
                     if (sd->mask[j] == 0)
                         y[(size_t)ch * hw + j] = 0;
+}
+
+/* ---- side fields ------------------------------------------------------- */
+
+/* Field name of rec: f32, n samples of per values each; NULL if absent,
+ * else *ok = 0 if it is ill-shaped. */
+static const float *side(const tz_record *rec, const char *name, uint64_t n, size_t per,
+                         int *ok)
+{
+    const tz_tensor *t = tz_record_find(rec, name);
+    if (!t)
+        return NULL;
+    if (t->dtype != TZ_F32 || t->rank < 1 || t->dims[0] != n ||
+        tz_tensor_row_bytes(t) != 4 * per) {
+        *ok = 0;
+        err_set(ERR_DATA, "side field '%s' must be f32 with %zu values per sample", name,
+                per);
+        return NULL;
+    }
+    return t->data;
+}
+
+int lin_fields_find(const lin_chain *lc, const tz_record *rec, uint64_t n, size_t hw,
+                    lin_fields *f)
+{
+    int ok = 1, mask = 0, motion = 0;
+    for (int i = 0; i < lc->n; i++)
+        mask |= lc->step[i].kind == LIN_MASK, motion |= lc->step[i].kind == LIN_MOTION;
+    memset(f, 0, sizeof *f);
+    f->hw = hw;
+    f->mask = mask ? side(rec, "mask", n, hw, &ok) : NULL;
+    f->angle = motion && ok ? side(rec, "angle", n, 1, &ok) : NULL;
+    f->snr = lc->snr && ok ? side(rec, "snr", n, 1, &ok) : NULL;
+    f->smooth = ok ? side(rec, "smooth", n, 1, &ok) : NULL;
+    f->tilt = ok ? side(rec, "tilt", n, 1, &ok) : NULL;
+    if (!ok)
+        return ERR_DATA;
+    const char *missing = mask && !f->mask ? "mask" : motion && !f->angle ? "angle"
+                          : lc->snr && !f->snr ? "snr" : NULL;
+    if (missing)
+        return err_set(ERR_DATA, "the instrument needs the side field '%s'", missing);
+    return 0;
+}
+
+lin_side lin_fields_at(const lin_fields *f, uint64_t i)
+{
+    lin_side sd = { .mask = f->mask ? f->mask + i * f->hw : NULL,
+                    .angle = f->angle ? f->angle[i] : 0,
+                    .smooth = f->smooth ? f->smooth[i] : 0,
+                    .tilt = f->tilt ? f->tilt[i] : 0,
+                    .snr = f->snr ? f->snr[i] : 0 };
+    return sd;
 }

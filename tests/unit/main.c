@@ -29,6 +29,7 @@ int g_check_failed;
     X(test_fwd_project)          \
     X(test_fwd_determinism)      \
     X(test_lin_adjoint)          \
+    X(test_lin_smooth_dense)     \
     X(test_lin_chain_of_spec)    \
     X(test_nn_linear_vs_ref)     \
     X(test_nn_silu_finite_difference) \

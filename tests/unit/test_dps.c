@@ -30,7 +30,8 @@ static double objective(net *nw, const lin_chain *lc, int C, int H, int W, const
         tt[k] = (float)t;
     net_forward(nw, out, x, NULL, tt, B);
     const float *b = out + (size_t)i * (size_t)(nw->heads * D);
-    lin_side sd = { mask ? mask + (size_t)i * H * W : NULL, angle ? angle[i] : 0 };
+    lin_side sd = { .mask = mask ? mask + (size_t)i * H * W : NULL,
+                    .angle = angle ? angle[i] : 0 };
     for (int j = 0; j < D; j++)
         r[j] = x[(size_t)i * D + j] - (float)t * b[j];
     lin_apply(lc, &sd, C, H, W, r, work);

@@ -336,15 +336,11 @@ void test_fwd_determinism(void)
 /* ---- the linear part and its adjoint (lin.h) --------------------------- */
 
 /* Per sample of the instrument's output, its side information. */
-static lin_side side_of(tz_record *y, uint64_t i, size_t hw)
+static lin_side side_of(const lin_chain *lc, tz_record *y, uint64_t i, size_t hw)
 {
-    lin_side sd = { NULL, 0 };
-    tz_tensor *m = tz_record_find(y, "mask"), *a = tz_record_find(y, "angle");
-    if (m)
-        sd.mask = (const float *)m->data + i * hw;
-    if (a)
-        sd.angle = ((const float *)a->data)[i];
-    return sd;
+    lin_fields f;
+    CHECK(lin_fields_find(lc, y, tz_record_batch(y), hw, &f) == 0);
+    return lin_fields_at(&f, i);
 }
 
 /* A x is the instrument without its noise, bit for bit; <A x, g> =
@@ -358,13 +354,20 @@ void test_lin_adjoint(void)
         { "blur:sigma=2.3", "blur:sigma=2.3" }, { "motion:k=5:noise=0.05", "motion:k=5" },
         { "motion:k=9", "motion:k=9" }, { "down:f=2", "down:f=2" },
         { "blur:sigma=1,mask:p=0.3,awgn:sigma=0.1", "blur:sigma=1,mask:p=0.3" },
-        { "motion:k=7,down:f=2", "motion:k=7,down:f=2" } };
-    static const int shapes[][3] = { { 1, 28, 28 }, { 3, 10, 14 }, { 1, 6, 4 } };
+        { "motion:k=7,down:f=2", "motion:k=7,down:f=2" },
+        { "tilt:a=0.05,smooth:sigma=2:jitter=0.05,snr:min=5:max=20",
+          "tilt:a=0.05,smooth:sigma=2:jitter=0.05" },
+        { "smooth:sigma=0.7:jitter=0.3,mask:p=0.2,awgn:sigma=0.1",
+          "smooth:sigma=0.7:jitter=0.3,mask:p=0.2" } };
+    static const int shapes[][3] = { { 1, 28, 28 }, { 3, 10, 14 }, { 1, 6, 4 }, { 1, 1, 200 } };
     for (size_t s = 0; s < sizeof specs / sizeof *specs; s++)
         for (size_t z = 0; z < sizeof shapes / sizeof *shapes; z++) {
             int C = shapes[z][0], H = shapes[z][1], W = shapes[z][2];
             if (strstr(specs[s][0], "down") && (H % 2 || W % 2))
                 continue;
+            if (H == 1 && (strstr(specs[s][0], "blur") || strstr(specs[s][0], "motion") ||
+                           strstr(specs[s][0], "down")))
+                continue;       /* image operators: not on signals */
             enum { N = 4 };
             tz_record in = images(N, C, H, W);
             fwd_spec spec, quiet;
@@ -382,7 +385,7 @@ void test_lin_adjoint(void)
             rng_t r;
             rng_init(&r, 5, (uint32_t)(s * 10 + z), 0);
             for (uint64_t i = 0; i < N; i++) {
-                lin_side sd = side_of(&y, i, hw);
+                lin_side sd = side_of(&lc, &y, i, hw);
                 memcpy(ax, field(&in, "x") + i * per, 4 * per);
                 lin_apply(&lc, &sd, C, H, W, ax, work);
                 /* equal values (the instrument's dropped pixels are 0 z, -0 at times) */
@@ -414,6 +417,72 @@ void test_lin_adjoint(void)
         }
 }
 
+/* The spectral steps against dense matrices: A from lin_apply on unit
+ * vectors equals the smoothing's matrix built here from the Gaussian's
+ * formula and reflect's rule (to float rounding); lin_adjoint on unit
+ * vectors gives A's rows (to float rounding); A is 0 beyond lin_reach and
+ * not at it. */
+void test_lin_smooth_dense(void)
+{
+    static const double sigmas[] = { 0.6, 2.3, 7 };
+    static const int lengths[] = { 64, 9 };
+    for (size_t a = 0; a < sizeof sigmas / sizeof *sigmas; a++)
+        for (size_t b = 0; b < sizeof lengths / sizeof *lengths; b++) {
+            int L = lengths[b];
+            lin_chain lc = { .n = 2, .step = { { LIN_TILT, 0.05 }, { LIN_SMOOTH, 1 } } };
+            lin_side sd = { .smooth = sigmas[a], .tilt = -0.03 };
+            double *ref = calloc((size_t)L * L, sizeof(double));
+            float *A = malloc(sizeof(float) * (size_t)L * L), *e = malloc(sizeof(float) * L);
+            float *work = malloc(sizeof(float) * lin_work_floats(1, 1, L));
+            int r = (int)ceil(4 * sigmas[a]);
+            double sum = 0;
+            for (int j = -r; j <= r; j++)
+                sum += exp(-0.5 * j * j / (sigmas[a] * sigmas[a]));
+            for (int i = 0; i < L; i++)
+                for (int j = -r; j <= r; j++) {
+                    int m = i + j, period = 2 * (L - 1);
+                    m = ((m % period) + period) % period;
+                    m = m < L ? m : period - m;
+                    /* smooth after tilt: column m scaled by the tilt */
+                    double t = 1 + sd.tilt * (m - (L - 1) / 2.0) / ((L - 1) / 2.0);
+                    ref[(size_t)i * L + m] +=
+                        exp(-0.5 * j * j / (sigmas[a] * sigmas[a])) / sum * t;
+                }
+            double worst = 0;
+            for (int m = 0; m < L; m++) {
+                memset(e, 0, sizeof(float) * L);
+                e[m] = 1;
+                lin_apply(&lc, &sd, 1, 1, L, e, work);
+                for (int i = 0; i < L; i++) {
+                    A[(size_t)i * L + m] = e[i];
+                    worst = fmax(worst, fabs(e[i] - ref[(size_t)i * L + m]));
+                }
+            }
+            CHECK(worst < 1e-6);
+            int reach = lin_reach(&lc, &sd), at_reach = 0;
+            for (int i = 0; i < L; i++) {
+                memset(e, 0, sizeof(float) * L);
+                e[i] = 1;
+                lin_adjoint(&lc, &sd, 1, 1, L, e, work);
+                for (int m = 0; m < L; m++) {
+                    /* equal but for the order of a sum: where reflection
+                     * folds two taps onto one value, A adds k t + k' t and
+                     * the adjoint (k + k') t */
+                    CHECK(fabsf(e[m] - A[(size_t)i * L + m]) <= 1e-7f);
+                    if (abs(i - m) > reach)
+                        CHECK(A[(size_t)i * L + m] == 0);
+                    at_reach += abs(i - m) == reach && A[(size_t)i * L + m] != 0;
+                }
+            }
+            CHECK(reach == r && (r >= L || at_reach > 0));
+            free(ref), free(A), free(e), free(work);
+        }
+    /* a blur mixes rows: no reach along them */
+    lin_chain blur = { .n = 1, .step = { { LIN_BLUR, 1 } } };
+    lin_side none = { .mask = NULL };
+    CHECK(lin_reach(&blur, &none) == -1);
+}
+
 void test_lin_chain_of_spec(void)
 {
     fwd_spec spec;
@@ -428,4 +497,12 @@ void test_lin_chain_of_spec(void)
     CHECK(fwd_linear(&spec, &lc) == ERR_USAGE && strstr(err_msg(), "jpeg is not a linear operator"));
     CHECK(fwd_parse("awgn:sigma=0.1,blur", &spec) == 0);
     CHECK(fwd_linear(&spec, &lc) == ERR_USAGE && strstr(err_msg(), "not white"));
+    /* the spectral chain: two steps, snr's noise per sample, awgn's added */
+    CHECK(fwd_parse("tilt:a=0.05,smooth:sigma=3,snr:min=10:max=30,awgn:sigma=0.1", &spec) == 0);
+    CHECK(fwd_linear(&spec, &lc) == 0 && lc.n == 2 && lc.snr == 1);
+    CHECK(lc.step[0].kind == LIN_TILT && lc.step[1].kind == LIN_SMOOTH && lc.step[1].p == 3);
+    lin_side sd = { .snr = 10 };
+    CHECK_NEAR(lin_noise_var(&lc, &sd, -2), 0.01 + 0.2001 * 0.2001, 1e-12);
+    CHECK(fwd_parse("snr,smooth", &spec) == 0);
+    CHECK(fwd_linear(&spec, &lc) == ERR_USAGE && strstr(err_msg(), "smooth after snr"));
 }
