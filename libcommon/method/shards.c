@@ -30,7 +30,7 @@ int shards_edge(const shards *s, int j)
  * rounded down, is at most j. */
 static int owner(const shards *s, int j)
 {
-    return (int)(((int64_t)j + 1) * s->comm.ranks - 1) / s->S;
+    return (int)((((int64_t)j + 1) * s->comm.ranks - 1) / s->S);
 }
 
 /* Shard j's partial sum (j = s->last: the spare, to receive into). */
