@@ -140,10 +140,17 @@ wait_lines() {
   run --separate-stderr mpi 2 si-train-mpi --steps 1 --shards 2 -o x.tz < p.tz
   fails_with 1 "give FILEs, not standard input"
   [ ! -e x.tz ]
+}
+
+@test "--shards outside 1 to the batch size is a usage error, and writes nothing" {
+  pairs
   run --separate-stderr si-train --steps 1 --batch 8 --shards 9 p.tz -o x.tz
   fails_with 1 "--shards must be 1 to the batch size \(8\)"
   run --separate-stderr si-train --steps 1 --shards 0 p.tz -o x.tz
   fails_with 1 "shards"
+  run --separate-stderr si-train --steps 1 --shards 4097 p.tz -o x.tz
+  fails_with 1 "shards"
+  [ ! -e x.tz ]
 }
 
 @test "pushback --shard: the shards, joined by tzcat, are the whole output (ODE, SDE, --count)" {
