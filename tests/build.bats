@@ -40,3 +40,18 @@ load helpers
   run --separate-stderr "$ROOT/scripts/check-layers" u
   fails_with 1 "nn/opt.c:[0-9]+: #include \"err.h\" names no layer"
 }
+
+@test "MPI is optional: without mpicc (or with MPI=0) nothing goes through it; the library never does" {
+  # what make would run from scratch, without running it
+  none=$(make -s -n -B -C "$ROOT" all MPICC=no-such-mpicc)
+  [[ "$none" == *"bin/si-train "* ]]
+  [[ "$none" != *"mpi"* ]]
+  [[ "$(make -s -n -B -C "$ROOT" all MPI=0)" != *"mpicc"* ]]
+  command -v mpicc >/dev/null || skip "no mpicc: the MPI build is not tried"
+  some=$(make -s -n -B -C "$ROOT" all)
+  # only the tool with SCSI_MPI and libcommon/mpi/ through mpicc, and
+  # libcommon/mpi/ never into the library
+  [ "$(grep '^mpicc .* -c ' <<<"$some" | grep -c -e '-DSCSI_MPI')" -eq 2 ]
+  grep -q '^mpicc .*-o bin/si-train-mpi ' <<<"$some"
+  ! grep '^ar ' <<<"$some" | grep -q 'mpi/'
+}
