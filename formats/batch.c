@@ -1,5 +1,7 @@
 /* batch.c - building batch records row by row; see batch.h. */
 #include <stdlib.h>
+#include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "formats/batch.h"
@@ -135,4 +137,33 @@ void batch_swap_rows(batch_acc *b, uint64_t i, uint64_t j)
             memcpy(q + off, tmp, n);
         }
     }
+}
+
+int batch_f32_field(const tz_record *rec, const char *name, uint64_t at, const char *f,
+                    const char *who, const tz_tensor **t)
+{
+    if (rec->kind != TZ_BATCH)
+        return err_set(ERR_DATA, "%s: record %" PRIu64 ": not a batch record", name, at);
+    if (!(*t = tz_record_find(rec, f)))
+        return err_set(ERR_DATA, "%s: record %" PRIu64 ": no field '%s'", name, at, f);
+    if ((*t)->dtype != TZ_F32)
+        return err_set(ERR_DATA, "%s: record %" PRIu64 ": field '%s' is %s; %s needs f32", name,
+                       at, f, tz_dtype_name((*t)->dtype), who);
+    if ((*t)->rank < 1)
+        return err_set(ERR_DATA, "%s: record %" PRIu64 ": field '%s' is a scalar, not a batch "
+                       "of samples", name, at, f);
+    return 0;
+}
+
+int batch_check_finite(const tz_tensor *t, uint64_t rows, const char *name, uint64_t at,
+                       uint64_t before)
+{
+    size_t per = tz_tensor_row_bytes(t) / sizeof(float);
+    const float *x = t->data;
+    for (uint64_t i = 0; i < rows * per; i++)
+        if (!isfinite(x[i]))
+            return err_set(ERR_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s (sample %"
+                           PRIu64 " of the input)", name, at, t->name,
+                           isnan(x[i]) ? "NaN" : "Inf", before + i / per);
+    return 0;
 }

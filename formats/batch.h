@@ -35,4 +35,16 @@ void batch_view(tz_record *view, const tz_record *src, uint64_t begin, uint64_t 
 /* Swap rows i and j in every tensor. */
 void batch_swap_rows(batch_acc *b, uint64_t i, uint64_t j);
 
+
+/* Field f of record `at` of input `name` (as messages name them), checked
+ * to be a batch of f32 samples (`who` names the tool in the message).  0
+ * and *t set, or ERR_DATA with the reason. */
+int batch_f32_field(const tz_record *rec, const char *name, uint64_t at, const char *f,
+                    const char *who, const tz_tensor **t);
+/* ERR_NUMERIC naming the sample (counting `before` samples of the input
+ * before this record) if the first `rows` samples of t hold a NaN or Inf;
+ * else 0. */
+int batch_check_finite(const tz_tensor *t, uint64_t rows, const char *name, uint64_t at,
+                       uint64_t before);
+
 #endif

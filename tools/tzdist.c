@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/batch.h"      /* batch_acc, batch_append */
+#include "formats/batch.h"      /* batch_acc, batch_append, batch_f32_field */
 #include "tool/cli.h"        /* cli_parse, cli_die */
 #include "eval/dist.h"       /* dist_mmd2, dist_swd, dist_median_bandwidth */
 #include "eval/imq.h"        /* imq_mse, imq_psnr, imq_ssim */
-#include "eval/rff.h"        /* rff_mmd: the MMD^2 in constant memory */
+#include "eval/rff.h"        /* rff_stream: the MMD^2 in constant memory */
 #include "base/out.h"        /* out_open, out_commit */
 #include "formats/tz.h"         /* tz_reader, tz_record */
 
@@ -102,47 +102,6 @@ typedef struct {
     const float *x;         /* n x d, borrowed from acc */
 } sample_set;
 
-/* The first index in [0, n) of a NaN or Inf, or n if none. */
-static uint64_t first_nonfinite(const float *x, uint64_t n)
-{
-    for (uint64_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return i;
-    return n;
-}
-
-/* Field f of record `at` of input `name`, checked to be a batch of f32
- * samples; dies naming them if not. */
-static const tz_tensor *checked_field(const tz_record *rec, const char *name, uint64_t at,
-                                      const char *f)
-{
-    if (rec->kind != TZ_BATCH)
-        cli_die(EXIT_DATA, "%s: record %" PRIu64 ": not a batch record", name, at);
-    const tz_tensor *t = tz_record_find(rec, f);
-    if (!t)
-        cli_die(EXIT_DATA, "%s: record %" PRIu64 ": no field '%s'", name, at, f);
-    if (t->dtype != TZ_F32)
-        cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is %s; tzdist "
-                "needs f32", name, at, f, tz_dtype_name(t->dtype));
-    if (t->rank < 1)
-        cli_die(EXIT_DATA, "%s: record %" PRIu64 ": field '%s' is a scalar, not a "
-                "batch of samples", name, at, f);
-    return t;
-}
-
-/* Die if the first `rows` samples of t hold a NaN or Inf; `before` is the
- * count of samples of the input before this record, for the message. */
-static void check_finite(const tz_tensor *t, uint64_t rows, const char *name, uint64_t at,
-                         uint64_t before)
-{
-    size_t per = tz_tensor_row_bytes(t) / sizeof(float);
-    uint64_t bad = first_nonfinite(t->data, rows * per);
-    if (bad < rows * per)
-        cli_die(EXIT_NUMERIC, "%s: record %" PRIu64 ": field '%s' holds %s (sample %"
-                PRIu64 " of the input)", name, at, t->name,
-                isnan(((const float *)t->data)[bad]) ? "NaN" : "Inf", before + bad / per);
-}
-
 static void parse_cmdline(int argc, char **argv, const char **a, const char **b)
 {
     int first;
@@ -212,7 +171,9 @@ static void gather(sample_set *s, int nsets, const char *path, const char *const
         uint64_t at = tz_reader_index(r);
         const char *name = s[0].name;
         for (int k = 0; k < nsets; k++) {
-            const tz_tensor *t = checked_field(&rec, name, at, field[k]);
+            const tz_tensor *t;
+            if (batch_f32_field(&rec, name, at, field[k], "tzdist", &t) < 0)
+                cli_die_last();
             /* A record of this field alone, so other fields may come and go. */
             tz_record v;
             tz_record_init(&v, TZ_BATCH);
@@ -225,7 +186,8 @@ static void gather(sample_set *s, int nsets, const char *path, const char *const
             uint64_t take = g_opt.max - s[k].acc.rows;
             if (take > t->dims[0])
                 take = t->dims[0];
-            check_finite(t, take, name, at, s[k].acc.rows);
+            if (batch_check_finite(t, take, name, at, s[k].acc.rows) < 0)
+                cli_die_last();
             if (batch_append(&s[k].acc, &v, 0, take) < 0)
                 cli_die_last();
         }
@@ -334,78 +296,17 @@ static void compare_images(FILE *f, const sample_set *a, const sample_set *b)
         fprintf(f, "mean\t%.9g\t%.9g\t%.9g\n", sum[0] / n, sum[1] / n, sum[2] / n);
 }
 
-/* --features: the shape every sample must have (the first one read), and
- * the sums, made once the shape is known. */
-typedef struct {
-    rff_mmd *m;
-    int rank;
-    uint64_t dims[TZ_RANK_MAX];
-    char first[300];        /* the input and field the shape came from */
-    uint64_t n[2];          /* samples added to each set */
-} feature_sums;
-
-/* Read path to its end (or --max samples of each set), adding field[k] of
- * each record to set set0 + k, k < nsets. */
-static void feed(feature_sums *fs, const char *path, int nsets, const char *const *field,
-                 int set0)
-{
-    tz_reader *r = tz_reader_open(path);
-    if (!r)
-        cli_die_last();
-    const char *name = tz_reader_name(r);
-    tz_record rec;
-    tz_record_init(&rec, TZ_BATCH);
-    int rc;
-    while ((rc = tz_read(r, &rec)) == 1) {
-        uint64_t at = tz_reader_index(r);
-        for (int k = 0; k < nsets; k++) {
-            const tz_tensor *t = checked_field(&rec, name, at, field[k]);
-            int set = set0 + k, rank = t->rank - 1;
-            if (!fs->m) {
-                size_t d = tz_tensor_row_bytes(t) / sizeof(float);
-                if (d > INT_MAX)
-                    cli_die(EXIT_DATA, "%s: %zu values per sample of '%s' are too many",
-                            name, d, field[k]);
-                if (!(fs->m = rff_mmd_new((int)d, g_opt.features, g_opt.widths,
-                                          g_opt.nwidths, cli.seed, g_opt.groups)))
-                    cli_die_last();
-                rff_mmd_set_threads(fs->m, cli.threads);
-                fs->rank = rank;
-                memcpy(fs->dims, t->dims + 1, sizeof(uint64_t) * (size_t)rank);
-                snprintf(fs->first, sizeof fs->first, "%s '%s'", name, field[k]);
-            } else if (rank != fs->rank ||
-                       memcmp(fs->dims, t->dims + 1, sizeof(uint64_t) * (size_t)rank)) {
-                char sa[TZ_SHAPE_TEXT_MAX], sb[TZ_SHAPE_TEXT_MAX];
-                cli_die(EXIT_DATA, "%s: record %" PRIu64 ": '%s' is %s per sample, %s is %s",
-                        name, at, field[k], tz_shape_text(t->dims + 1, rank, sb, sizeof sb),
-                        fs->first, tz_shape_text(fs->dims, fs->rank, sa, sizeof sa));
-            }
-            uint64_t take = g_opt.max - fs->n[set];
-            if (take > t->dims[0])
-                take = t->dims[0];
-            check_finite(t, take, name, at, fs->n[set]);
-            if (rff_mmd_add(fs->m, set, t->data, (size_t)take) < 0)
-                cli_die_last();
-            fs->n[set] += take;
-        }
-    }
-    if (rc < 0)
-        cli_die_err(rc);
-    tz_reader_close(r);
-    tz_record_free(&rec);
-}
-
 static void compare_features(FILE *f, const char *pa, const char *pb)
 {
     const char *fields[2] = { g_opt.field, g_opt.field_b };
-    feature_sums fs = { 0 };
-    if (pb) {
-        feed(&fs, pa, 1, fields, 0);
-        feed(&fs, pb, 1, fields + 1, 1);
-    } else
-        feed(&fs, pa, 2, fields, 0);
-    if (g_opt.floor)
-        feed(&fs, g_opt.floor, 1, fields, 2);
+    rff_stream fs = { .features = g_opt.features, .nwidths = g_opt.nwidths,
+                      .groups = g_opt.groups, .threads = cli.threads, .widths = g_opt.widths,
+                      .seed = cli.seed, .max = g_opt.max };
+    if ((pb ? rff_stream_read(&fs, pa, 1, fields, 0) < 0 ||
+                  rff_stream_read(&fs, pb, 1, fields + 1, 1) < 0
+            : rff_stream_read(&fs, pa, 2, fields, 0) < 0) ||
+        (g_opt.floor && rff_stream_read(&fs, g_opt.floor, 1, fields, 2) < 0))
+        cli_die_last();
     if (!fs.m)
         cli_die(EXIT_DATA, "%s: no samples of '%s'", pa, g_opt.field);
     rff_result r, fl, ex;

@@ -1,9 +1,13 @@
 /* rff.c - the squared MMD by random Fourier features; see rff.h. */
+#include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eval/rff.h"
+#include "formats/batch.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/par.h"
@@ -223,4 +227,67 @@ int rff_mmd_floor(const rff_mmd *m, rff_result *r)
 int rff_mmd_excess(const rff_mmd *m, rff_result *r)
 {
     return result(m, EXCESS, r);
+}
+
+/* The accumulator at the first sample, or the shape check after it. */
+static int take_shape(rff_stream *s, const tz_tensor *t, const char *name, uint64_t at,
+                      const char *f)
+{
+    int rank = t->rank - 1;
+    if (!s->m) {
+        size_t d = tz_tensor_row_bytes(t) / sizeof(float);
+        if (d > INT_MAX)
+            return err_set(ERR_DATA, "%s: %zu values per sample of '%s' are too many", name,
+                           d, f);
+        if (!(s->m = rff_mmd_new((int)d, s->features, s->widths, s->nwidths, s->seed,
+                                 s->groups)))
+            return err_code();
+        rff_mmd_set_threads(s->m, s->threads);
+        s->rank = rank;
+        memcpy(s->dims, t->dims + 1, sizeof(uint64_t) * (size_t)rank);
+        snprintf(s->first, sizeof s->first, "%s '%s'", name, f);
+        return 0;
+    }
+    if (rank == s->rank && !memcmp(s->dims, t->dims + 1, sizeof(uint64_t) * (size_t)rank))
+        return 0;
+    char sa[TZ_SHAPE_TEXT_MAX], sb[TZ_SHAPE_TEXT_MAX];
+    return err_set(ERR_DATA, "%s: record %" PRIu64 ": '%s' is %s per sample, %s is %s", name,
+                   at, f, tz_shape_text(t->dims + 1, rank, sb, sizeof sb), s->first,
+                   tz_shape_text(s->dims, s->rank, sa, sizeof sa));
+}
+
+int rff_stream_read(rff_stream *s, const char *path, int nsets, const char *const *field,
+                    int set0)
+{
+    tz_reader *r = tz_reader_open(path);
+    if (!r)
+        return err_code();
+    const char *name = tz_reader_name(r);
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    int rc;
+    while ((rc = tz_read(r, &rec)) == 1) {
+        uint64_t at = tz_reader_index(r);
+        for (int k = 0; k < nsets && rc >= 0; k++) {
+            const tz_tensor *t;
+            int set = set0 + k;
+            rc = batch_f32_field(&rec, name, at, field[k], "tzdist", &t);
+            if (rc == 0)
+                rc = take_shape(s, t, name, at, field[k]);
+            uint64_t take = s->max - s->n[set];
+            if (rc == 0 && take > t->dims[0])
+                take = t->dims[0];
+            if (rc == 0)
+                rc = batch_check_finite(t, take, name, at, s->n[set]);
+            if (rc == 0)
+                rc = rff_mmd_add(s->m, set, t->data, (size_t)take);
+            if (rc == 0)
+                s->n[set] += take;
+        }
+        if (rc < 0)
+            break;
+    }
+    tz_reader_close(r);
+    tz_record_free(&rec);
+    return rc < 0 ? rc : 0;
 }

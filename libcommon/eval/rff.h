@@ -46,6 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/tz.h"
+
 /* rng stream (purpose) of the features' frequencies and phases. */
 enum { RFF_RNG = 0x52464601 };
 
@@ -83,5 +85,27 @@ int rff_mmd_floor(const rff_mmd *m, rff_result *r);
 /* MMD^2(A, B) - MMD^2(R, B) and its standard error (the jackknife of the
  * difference itself); R needs 2 G samples too.  r->n[0] counts A's. */
 int rff_mmd_excess(const rff_mmd *m, rff_result *r);
+
+
+/* Streams into the sums, a record at a time (constant memory).  Set the
+ * parameters, zero the rest; the accumulator is made at the first sample
+ * (its size then known), and every later sample must have its shape.  Free
+ * with rff_mmd_free(s.m). */
+typedef struct {
+    int features, nwidths, groups, threads;
+    const double *widths;       /* borrowed */
+    uint64_t seed, max;         /* max: samples taken of each set */
+    rff_mmd *m;
+    int rank;                   /* the first sample's shape */
+    uint64_t dims[TZ_RANK_MAX];
+    char first[300];            /* the input and field it came from */
+    uint64_t n[3];              /* samples added to each set */
+} rff_stream;
+
+/* Read path to its end, adding field[k] of each batch record to set
+ * set0 + k, k < nsets (f32 samples, finite).  0, or an ERR_ code with a
+ * message naming the input, the record and the reason. */
+int rff_stream_read(rff_stream *s, const char *path, int nsets, const char *const *field,
+                    int set0);
 
 #endif
