@@ -78,11 +78,11 @@ quick() {   # run a script in a scratch copy of the tree's layout
   q=tree/build/restoration/quick
   t=$q/metrics.tsv
   [ "$(head -1 "$t")" = "$(printf 'task\tmethod\testimate\tneeds\tmse\tpsnr\tpsnr_of_mse\tssim\twall_s')" ]
-  # mask: observation, 3 classical, SCSI ode + 2 means, clean LMMSE, DPS 2 means,
-  # the oracle's ode + 2 means = 13 rows; each blur: the same with one classical
-  [ "$(awk -F'\t' '$1 == "mask"' "$t" | wc -l)" -eq 13 ]
-  [ "$(awk -F'\t' '$1 == "gblur"' "$t" | wc -l)" -eq 11 ]
-  [ "$(awk -F'\t' '$1 == "motion"' "$t" | wc -l)" -eq 11 ]
+  # mask: observation, 3 classical, SCSI ode, clean LMMSE, DPS 2 means,
+  # the oracle's ode = 9 rows; each blur: the same with one classical
+  [ "$(awk -F'\t' '$1 == "mask"' "$t" | wc -l)" -eq 9 ]
+  [ "$(awk -F'\t' '$1 == "gblur"' "$t" | wc -l)" -eq 7 ]
+  [ "$(awk -F'\t' '$1 == "motion"' "$t" | wc -l)" -eq 7 ]
   # Jensen: the PSNR of the mean MSE is at most the mean PSNR, every row
   awk -F'\t' 'NR > 1 && $7 > $6 + 1e-9 { exit 1 }' "$t"
   # the classical baselines beat the observation (the fills by 3 dB on
@@ -92,12 +92,22 @@ quick() {   # run a script in a scratch copy of the tree's layout
       $2 ~ /^Wiener/ { if (!($6 > o[$1])) bad++; n++ } END { exit bad || n != 4 }' "$t"
   # the mean of two samples scores above one sample (PSNR rewards the mean)
   awk -F'\t' '$3 == "mean-1" { a[$1 $2] = $6 } $3 == "mean-2" { b[$1 $2] = $6 }
-      END { for (k in a) { n++; if (!(b[k] > a[k])) bad++ } exit bad || n != 9 }' "$t"
+      END { for (k in a) { n++; if (!(b[k] > a[k])) bad++ } exit bad || n != 3 }' "$t"
   # DPS's zeta from the validation images: both tried, per task
   [ "$(tail -n +2 "$q/tuning.tsv" | wc -l)" -eq 6 ]
   for k in mask gblur motion; do [ -s "$q/grid-$k.png" ]; done
   grep -q "PSNR convention" "$q/report.md"
-  grep -q "masking: SCSI mean-8 at or above" "$q/report.md"
+  grep -q "masking: SCSI (ode) at or above" "$q/report.md"
+  # KEEP_DPS=1: the mask task again with DPS's rows and tuning taken from
+  # its last report, and its settings saying so
+  ! grep -q "DPS rows from the run of" "$q/tasks/mask/settings.txt"
+  grep "^mask$(printf '\t')DPS" "$t" > dps-before.tsv
+  cp "$q/tuning.tsv" tuning-before.tsv
+  (cd tree && QUICK=1 KEEP_DPS=1 TASKS=mask scripts/exp-restoration)
+  grep "^mask$(printf '\t')DPS" "$t" | cmp - dps-before.tsv
+  cmp "$q/tuning.tsv" tuning-before.tsv
+  grep -q "DPS rows from the run of $(date -u +%Y-%m-%d) (KEEP_DPS=1)" "$q/tasks/mask/settings.txt"
+  [ "$(awk -F'\t' '$1 == "mask"' "$t" | wc -l)" -eq 9 ]
 }
 
 @test "exp-jpeg QUICK: five qualities, the deblocking threshold tuned on validation images, the target stated" {

@@ -108,6 +108,32 @@ PY
   fails_with 1 "field 'x0' is named twice"
   run --separate-stderr si-train --cond 'a=b' /nonexistent.tz -o m.tz
   fails_with 1 "'a=b' is not a valid field name"
+  run --separate-stderr si-train --gamma 1 --denoiser-weight 0.1 /nonexistent.tz -o m.tz
+  fails_with 1 "--denoiser-weight needs --denoiser"
+  run --separate-stderr si-train --gamma 1 --denoiser --denoiser-weight 0 /nonexistent.tz -o m.tz
+  fails_with 1 "--denoiser-weight must be in .1e-6, 1e6.; got 0"
+}
+
+@test "--denoiser-weight: 1 is the model without it; another is stored and trains otherwise" {
+  gmm 2000
+  simulate --seed 3 awgn:sigma=0.5 g.tz -o p.tz
+  si-train --steps 20 --batch 64 --gamma 1 --denoiser p.tz -o a.tz -q
+  si-train --steps 20 --batch 64 --gamma 1 --denoiser --denoiser-weight 1 p.tz -o b.tz -q
+  cmp a.tz b.tz
+  ! tzinfo a.tz | grep -q denoiser_weight
+  si-train --steps 20 --batch 64 --gamma 1 --denoiser --denoiser-weight 0.01 p.tz -o w.tz -q
+  tzinfo w.tz | grep denoiser_weight | grep -q 0.01
+  ! cmp -s a.tz w.tz
+  # resumed, the weight comes from the file
+  si-train --steps 5 --model w.tz p.tz -o w2.tz -q
+  tzinfo w2.tz | grep denoiser_weight | grep -q 0.01
+  run --separate-stderr si-train --steps 5 --model w.tz --denoiser-weight 1 p.tz -o w3.tz
+  fails_with 1 "with --model the settings come from the model file"
+  # the SDE reads it
+  tzcat -d x0 p.tz -o obs.tz
+  pushback -m w.tz --sde --seed 1 obs.tz -o s.tz -q
+  pushback -m a.tz --sde --seed 1 obs.tz -o sa.tz -q
+  ! cmp -s s.tz sa.tz
 }
 
 @test "--alpha takes x1 from the real field with probability 1 - alpha" {

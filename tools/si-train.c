@@ -39,7 +39,7 @@ struct cmdline {
     uint64_t steps;
     int batch, shards, width, hidden, temb, combined, denoiser, generative, log_every, mid,
         groups;
-    double gamma, lr, wd, clip, ema;
+    double gamma, lr, wd, clip, ema, dweight;
     uint64_t warmup, decay;
     const char *x0, *x1, *cond, *real, *real_prefix;
     double alpha;
@@ -50,7 +50,7 @@ struct cmdline {
  * settings from the file. */
 static struct cmdline g_opt = {
     .steps = 1000, .batch = 256, .shards = 1, .width = -1, .hidden = -1, .temb = -1,
-    .gamma = NAN, .lr = NAN, .wd = NAN, .clip = NAN, .ema = NAN,
+    .gamma = NAN, .lr = NAN, .wd = NAN, .clip = NAN, .ema = NAN, .dweight = NAN,
     .warmup = UINT64_MAX, .decay = UINT64_MAX, .log_every = 100, .alpha = 1,
     .mid = -1, .groups = -1,
 };
@@ -82,6 +82,8 @@ static const cli_opt g_opts[] = {
       "new model: learn the SDE's combined drift b + eta", 0, 0 },
     { "denoiser", 0, CLI_FLAG, &g_opt.denoiser, NULL,
       "new model: a second output head learns the denoiser E[z | x_t], for the SDE", 0, 0 },
+    { "denoiser-weight", 0, CLI_DOUBLE, &g_opt.dweight, "W",
+      "new model: the denoiser's weight in the loss (default 1)", 0, 0 },
     { "generative", 0, CLI_FLAG, &g_opt.generative, NULL,
       "new model: x1 is fresh N(0, I) noise, not data", 0, 0 },
     { "x0", 0, CLI_STR, &g_opt.x0, "NAME", "new model: clean-side field (default x0)", 0, 0 },
@@ -137,6 +139,10 @@ static void check_args(void)
         cli_die(EXIT_USAGE, "--arch is mlp or unet, not '%s'", g_opt.arch);
     if (g_opt.denoiser && (g_opt.combined || !(g_opt.gamma > 0)))
         cli_die(EXIT_USAGE, "--denoiser needs --gamma > 0 and no --combined");
+    if (!isnan(g_opt.dweight) && !g_opt.denoiser && !g_opt.model)
+        cli_die(EXIT_USAGE, "--denoiser-weight needs --denoiser");
+    if (!isnan(g_opt.dweight) && !(g_opt.dweight >= 1e-6 && g_opt.dweight <= 1e6))
+        cli_die(EXIT_USAGE, "--denoiser-weight must be in [1e-6, 1e6]; got %g", g_opt.dweight);
     if (g_opt.combined && !(g_opt.gamma > 0))
         cli_die(EXIT_USAGE, "--combined needs --gamma > 0 (with gamma 0 its z term "
                 "is pure noise)");
@@ -182,6 +188,7 @@ static void new_settings(model *m)
     m->ip.g = isnan(g_opt.gamma) ? 0 : g_opt.gamma;
     m->ip.combined = g_opt.combined;
     m->ip.denoiser = g_opt.denoiser;
+    m->ip.dweight = isnan(g_opt.dweight) ? 1 : g_opt.dweight;
 }
 
 int main(int argc, char **argv)
@@ -210,7 +217,8 @@ int main(int argc, char **argv)
             !isnan(g_opt.lr) || !isnan(g_opt.wd) || !isnan(g_opt.clip) || !isnan(g_opt.ema) ||
             g_opt.warmup != UINT64_MAX || g_opt.decay != UINT64_MAX || g_opt.combined ||
             g_opt.generative || g_opt.x0 || g_opt.x1 || g_opt.cond || g_opt.arch ||
-            g_opt.widths || g_opt.mid >= 0 || g_opt.groups >= 0 || g_opt.denoiser)
+            g_opt.widths || g_opt.mid >= 0 || g_opt.groups >= 0 || g_opt.denoiser ||
+            !isnan(g_opt.dweight))
             cli_die(EXIT_USAGE, "with --model the settings come from the model file; "
                     "give only --steps, --batch, --shards, --alpha, --real, --real-prefix, --log "
                     "and the common options");

@@ -148,6 +148,9 @@ int model_save(const model *m, const char *path, int level)
     };
     for (size_t i = 0; rc == 0 && i < sizeof nums / sizeof *nums; i++)
         rc = mattr_set_num(&rec, nums[i].k, nums[i].v);
+    /* Only a weight other than 1 is written: a model without it reads as 1. */
+    if (rc == 0 && m->ip.denoiser && m->ip.dweight > 0 && m->ip.dweight != 1)
+        rc = mattr_set_num(&rec, "denoiser_weight", m->ip.dweight);
     mattr_int ia[16];
     int na = arch_attrs(&c, ia);
     for (int i = 0; rc == 0 && i < na; i++)
@@ -212,6 +215,9 @@ int model_load(model *m, const char *path)
     if (rc == 0 && tz_record_attr(&rec, "denoiser"))
         rc = mattr_get_flag(&rec, "denoiser", &denoiser);
     m->ip.denoiser = denoiser;
+    m->ip.dweight = 1;
+    if (rc == 0 && tz_record_attr(&rec, "denoiser_weight"))
+        rc = mattr_get_num(&rec, "denoiser_weight", 1e-6, 1e6, 0, &m->ip.dweight);
     if (rc == 0) rc = mattr_get_num(&rec, "gamma", 0, 100, 0, &m->ip.g);
     if (rc == 0) rc = mattr_get_flag(&rec, "combined", &m->ip.combined);
     if (rc == 0) rc = mattr_get_flag(&rec, "generative", &m->generative);

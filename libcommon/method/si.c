@@ -24,6 +24,7 @@ void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
                    float *target)
 {
     int H = si_heads(ip);
+    float ds = (float)si_dscale(ip);
     for (int i = 0; i < B; i++) {
         float ti = t[i], gm = (float)si_gamma(ip, ti), dg = (float)si_dgamma(ip, ti);
         float zc = ip->combined ? 1.0f : 0.0f;
@@ -33,7 +34,7 @@ void si_make_batch(const si_interp *ip, const float *x0, const float *x1,
             xt[k] = (1 - ti) * x0[k] + ti * x1[k] + gm * z[k];
             tg[j] = x1[k] - x0[k] + (dg + zc) * z[k];
             if (H == 2)
-                tg[D + j] = z[k];
+                tg[D + j] = ds * z[k];
         }
     }
 }
@@ -97,11 +98,12 @@ static int velocity(net *nw, const si_interp *ip, int sde, float *v, float *raw,
     int rc = net_forward(nw, H == 1 ? v : raw, x, cond, t, B);
     if (rc < 0 || H == 1)
         return rc;
+    float ids = (float)(1 / si_dscale(ip));
     for (int i = 0; i < B; i++) {
         const float *r = raw + (size_t)i * (size_t)H * (size_t)D;
         float *o = v + (size_t)i * (size_t)D;
         for (int j = 0; j < D; j++)
-            o[j] = sde ? r[j] + r[D + j] : r[j];
+            o[j] = sde ? r[j] + ids * r[D + j] : r[j];
     }
     return 0;
 }

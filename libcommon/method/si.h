@@ -18,7 +18,17 @@ typedef struct {
     double g;           /* gamma(t) = g t (1 - t) */
     int combined;       /* regress b + eta instead of b */
     int denoiser;       /* a second head regresses eta = E[z | x_t] on z */
+    double dweight;     /* the denoiser's loss weight w (0 taken as 1): its
+                         * head regresses sqrt(w) z, so that the noise of
+                         * that hard target does not swamp the drift's
+                         * gradient in the trunk the two heads share */
 } si_interp;
+
+/* sqrt of the denoiser's loss weight: its head's output is this times eta. */
+static inline double si_dscale(const si_interp *ip)
+{
+    return ip->dweight > 0 ? __builtin_sqrt(ip->dweight) : 1.0;
+}
 
 /* The network outputs per value: 2 with the denoiser head, else 1. */
 static inline int si_heads(const si_interp *ip)

@@ -100,6 +100,7 @@ int g_check_failed;
     X(test_gmm_product_exact)    \
     X(test_smc_weights_resampling) \
     X(test_prior_model_score)    \
+    X(test_si_denoiser_weight)   \
     X(test_shards_tree_order)    \
     X(test_shards_shares)        \
     X(test_shard_ranges)         \

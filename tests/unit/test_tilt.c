@@ -223,7 +223,7 @@ static void random_model(model *m, double g, int combined)
 {
     memset(m, 0, sizeof *m);
     m->generative = 1;
-    m->ip = (si_interp){ g, combined, 0 };
+    m->ip = (si_interp){ .g = g, .combined = combined };
     net_config nc = { .arch = NET_MLP };
     nc.mlp = (mlp_config){ .dim = 4, .cond = 0, .temb = 8, .width = 16, .hidden = 2, .heads = 1 };
     CHECK(net_init(&m->net, &nc, 11) == 0);
