@@ -192,3 +192,32 @@ ccheck() {  # C H W W1,W2,.. S1,S2,.. F K BATCH SEED
   catches "$CCHECK" step.tz 3
   [[ "$stderr" == *"worst of 8 tensors: out.bias"* ]]
 }
+
+# OpenBLAS 0.3.21 does not know CPUs newer than itself and runs its generic
+# SSE3 kernels on them (an Emerald Rapids Xeon: "Prescott", 4.7x slower on
+# sgemm); the tools then load it again with kernels that fit (tool/blas.h).
+@test "OpenBLAS runs kernels that fit the CPU: AVX2 or wider where the CPU has AVX2 and FMA" {
+  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+  [[ " $flags " == *" avx2 "* && " $flags " == *" fma "* ]] ||
+    skip "this CPU has no AVX2 and FMA: OpenBLAS's choice is not checked"
+  run --separate-stderr env -u OPENBLAS_CORETYPE tzcat --version
+  [ "$status" -eq 0 ]
+  core=${output##*kernels }
+  echo "kernels: $core ($output)"
+  case $core in
+    Haswell | Zen | Excavator | SkylakeX | Cooperlake | SapphireRapids) ;;
+    *) return 1 ;;
+  esac
+}
+
+@test "OpenBLAS: the user's OPENBLAS_CORETYPE is kept, and a re-executed tool still reads all of its input" {
+  run --separate-stderr env OPENBLAS_CORETYPE=Prescott tzcat --version
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kernels Prescott" ]]
+  # re-executed or not (the environment decides), the pipe's bytes pass whole
+  tzdata moons -q -c 5000 -n 7 -o m.tz
+  env -u OPENBLAS_CORETYPE tzcat -q < m.tz > a.tz
+  OPENBLAS_CORETYPE=Prescott tzcat -q < m.tz > b.tz
+  cmp a.tz b.tz
+  [ "$(tzinfo --brief a.tz | head -1)" = "$(tzinfo --brief m.tz | head -1)" ]
+}

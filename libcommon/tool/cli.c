@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tool/cli.h"
+#include "tool/blas.h"
 #include "base/out.h"
 #include "formats/tz.h"
 
@@ -232,6 +233,14 @@ static void close_stdout_at_exit(void)
 void cli_parse(const cli_spec *s, int argc, char **argv, int *first)
 {
     g_prog = s->name;
+    /* OpenBLAS fell back to kernels below this CPU's: load it again with
+     * the right ones (blas.h).  Nothing has been read or written yet, and
+     * the variable set stops a second round. */
+    const char *core = blas_better_core();
+    if (core && setenv("OPENBLAS_CORETYPE", core, 1) == 0) {
+        execv("/proc/self/exe", argv);
+        unsetenv("OPENBLAS_CORETYPE");    /* no /proc: go on, slower */
+    }
     /* Before anything is written: a signal removes the temporaries and a
      * write error at exit is an error. */
     out_signals_init();
@@ -289,7 +298,8 @@ void cli_parse(const cli_spec *s, int argc, char **argv, int *first)
             exit(EXIT_OK);
         }
         if (strcmp(o->name, "version") == 0) {
-            printf("%s (scsi toolkit) %s\n", s->name, SCSI_VERSION);
+            printf("%s (scsi toolkit) %s\n%s; kernels %s\n", s->name, SCSI_VERSION,
+                   blas_config(), blas_core());
             exit(EXIT_OK);
         }
         if (o->type != CLI_FLAG && !arg) {
