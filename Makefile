@@ -33,7 +33,8 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 HEADERS := $(wildcard libcommon/*/*.h) $(wildcard formats/*.h)
 EXAMPLES := $(BUILD)/examples/sim_awgn
-TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump $(BUILD)/cnn-dump
+TEST_BINS := $(BUILD)/nn-dump $(BUILD)/layer-dump $(BUILD)/unet-dump $(BUILD)/cnn-dump \
+             $(BUILD)/bench-nn
 
 # The MPI build, optional: when mpicc (Open MPI's, Debian's openmpi-bin and
 # libopenmpi-dev) is found, bin/si-train-mpi, data-parallel si-train under
