@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "tool/blas.h"
 
@@ -49,4 +50,14 @@ const char *blas_better_core(void)
 #else
     return NULL;
 #endif
+}
+
+void blas_refit(char **argv)
+{
+    const char *core = blas_better_core();
+    /* once set, the variable stops a second round */
+    if (!core || setenv("OPENBLAS_CORETYPE", core, 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE");
 }

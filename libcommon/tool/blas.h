@@ -28,4 +28,11 @@ const char *blas_core(void);
  * is not x86-64. */
 const char *blas_better_core(void);
 
+/* Where blas_better_core() names a core: set OPENBLAS_CORETYPE to it and
+ * execute this program again with argv (argv[argc] NULL, as main's), so
+ * OpenBLAS loads those kernels.  Call it first thing in main, before
+ * anything is read or written.  Returns when there is nothing to do, or
+ * when the exec failed (no /proc): the program then goes on, slower. */
+void blas_refit(char **argv);
+
 #endif

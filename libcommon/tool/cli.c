@@ -234,13 +234,8 @@ void cli_parse(const cli_spec *s, int argc, char **argv, int *first)
 {
     g_prog = s->name;
     /* OpenBLAS fell back to kernels below this CPU's: load it again with
-     * the right ones (blas.h).  Nothing has been read or written yet, and
-     * the variable set stops a second round. */
-    const char *core = blas_better_core();
-    if (core && setenv("OPENBLAS_CORETYPE", core, 1) == 0) {
-        execv("/proc/self/exe", argv);
-        unsetenv("OPENBLAS_CORETYPE");    /* no /proc: go on, slower */
-    }
+     * the right ones (blas.h).  Nothing has been read or written yet. */
+    blas_refit(argv);
     /* Before anything is written: a signal removes the temporaries and a
      * write error at exit is an error. */
     out_signals_init();

@@ -33,6 +33,7 @@
 #include "nn/opt.h"
 #include "base/rng.h"
 #include "nn/unet.h"
+#include "tool/blas.h"
 
 static int cmp(const void *a, const void *b)
 {
@@ -267,6 +268,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+    blas_refit(argv);    /* OpenBLAS's kernels for this CPU, as the tools run */
     if (argc == 2 && !strcmp(argv[1], "corename")) {
         printf("%s\n%s\n", openblas_get_corename(), openblas_get_config());
         return 0;

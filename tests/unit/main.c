@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "tool/blas.h"
 
 int g_check_failed;
 
@@ -116,6 +117,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    blas_refit(argv);    /* OpenBLAS's kernels for this CPU, as the tools run */
     int passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof g_tests / sizeof *g_tests; i++) {
         if (argc > 1 && !strstr(g_tests[i].name, argv[1]))
