@@ -103,6 +103,23 @@ wait_lines() {
   [[ "$(tzinfo one.tz)" == *"@arch=unet"* ]]
 }
 
+@test "mpirun -np 2: each process holds only its shards' part of the data (peak memory), the same model" {
+  need_mpi
+  [ -x /usr/bin/time ] || skip "no /usr/bin/time (Debian's time): peak memory cannot be read"
+  # 20,000 images as pairs: 125 MB of x0 and x1, of which each of two
+  # processes holds half
+  tzdata fashion-mnist -c 20000 | tzcat -R x=x0 -d label | simulate awgn:sigma=0.1 -o big.tz
+  set -- --steps 2 --batch 16 --shards 2 --arch mlp --width 16 --hidden 1 big.tz -q
+  /usr/bin/time -f %M -o rss.one si-train --threads 1 "$@" -o one.tz
+  mpi 2 sh -c '/usr/bin/time -f %M -o rss.$OMPI_COMM_WORLD_RANK "$0" "$@"' \
+    si-train-mpi --threads 1 "$@" -o two.tz
+  cmp one.tz two.tz
+  one=$(tail -1 rss.one) r0=$(tail -1 rss.0) r1=$(tail -1 rss.1)
+  echo "peak KB: one process $one; processes 0 and 1: $r0, $r1"
+  # half the 122,500 KB of samples less, with 20 MB to spare for the rest
+  [ "$r0" -lt $((one - 40000)) ] && [ "$r1" -lt $((one - 40000)) ]
+}
+
 @test "a process killed mid-run: a clean error, no model; resuming gives the same bytes" {
   need_mpi
   pairs

@@ -205,7 +205,8 @@ int main(int argc, char **argv)
     int lead = comm.rank == 0;
     if (!lead)
         cli.quiet = 1;
-    /* Every process reads the data, and mpirun gives standard input to one. */
+    /* Every process reads the data (keeping its part), and mpirun gives
+     * standard input to one. */
     if (comm.ranks > 1 && tz_reads_stdin(argv + first, argc - first))
         cli_die(EXIT_USAGE, "each of the %d processes reads the training data: give "
                 "FILEs, not standard input", comm.ranks);
@@ -229,9 +230,14 @@ int main(int argc, char **argv)
     }
     if (m.generative && g_opt.alpha < 1)
         cli_die(EXIT_USAGE, "--alpha mixes real pairs; a generative model has none");
+    /* Each process holds only the samples of its shards (shards.h). */
+    int B = g_opt.batch;
+    pairs_part part;
+    if ((rc = shards_part(g_opt.shards, B, &comm, &part)) < 0)
+        cli_die_err(rc);
     pairs ds;
     if ((rc = pairs_load(&ds, &m, argv + first, argc - first, g_opt.alpha, g_opt.real,
-                         g_opt.real_prefix)) < 0)
+                         g_opt.real_prefix, &part)) < 0)
         cli_die_err(rc);
     if (!g_opt.model) {
         pairs_arch a = { g_opt.arch, g_opt.width, g_opt.hidden, g_opt.widths, g_opt.mid,
@@ -243,7 +249,6 @@ int main(int argc, char **argv)
                 "information; the model takes %d and %d", ds.d, ds.dc, m.net.dim,
                 m.net.cond);
     m.os.threads = cli.threads;
-    int B = g_opt.batch;
     pairs_batch b;
     model_snapshot keep;
     shards sh;

@@ -11,8 +11,41 @@
 
 enum { PAIRS_RNG_STEP = 0x53490001 };
 
+/* Whether p holds the sample at place g of the input, and where: its
+ * index among the samples held. */
+static int holds(const pairs *p, uint64_t g, uint64_t *at)
+{
+    const pairs_part *q = &p->part;
+    uint64_t c = g % (uint64_t)q->S;
+    if (c < (uint64_t)q->first || c >= (uint64_t)q->last)
+        return 0;
+    *at = g / (uint64_t)q->S * (uint64_t)(q->last - q->first) + (c - (uint64_t)q->first);
+    return 1;
+}
+
+/* The samples of v held by p, the first at place g of the input, appended
+ * to p->acc in runs of consecutive places. */
+static int append_held(pairs *p, const tz_record *v, uint64_t g)
+{
+    uint64_t rows = tz_record_batch(v), at;
+    for (uint64_t i = 0; i < rows;) {
+        if (!holds(p, g + i, &at)) {
+            i++;
+            continue;
+        }
+        uint64_t j = i + 1;
+        while (j < rows && holds(p, g + j, &at))
+            j++;
+        if (batch_append(&p->acc, v, i, j) < 0)
+            return err_code();
+        i = j;
+    }
+    return 0;
+}
+
 /* The fields of each record, copied as a view of just those used, in a
- * fixed order, into p->acc.  0 or ERR_*, the message naming the record. */
+ * fixed order, into p->acc (the samples p holds); p->total counts them
+ * all.  0 or ERR_*, the message naming the record. */
 static int read_all(pairs *p, tz_reader *r, const char *const *want, int nw)
 {
     tz_record rec;
@@ -39,10 +72,9 @@ static int read_all(pairs *p, tz_reader *r, const char *const *want, int nw)
                          tz_reader_name(r), tz_reader_index(r));
             goto out;
         }
-        if (batch_append(&p->acc, &v, 0, tz_record_batch(&v)) < 0) {
-            rc = err_code();
+        if ((rc = append_held(p, &v, p->total)) < 0)
             goto out;
-        }
+        p->total += tz_record_batch(&v);
     }
 out:
     tz_record_free(&rec);
@@ -59,12 +91,13 @@ static int same_width(const tz_tensor *a, const tz_tensor *b, const char *na, co
 }
 
 int pairs_load(pairs *p, const model *m, char *const *files, int nfiles, double alpha,
-               const char *real, const char *real_prefix)
+               const char *real, const char *real_prefix, const pairs_part *part)
 {
     char buf[256];
     const char *cond[16];
     memset(p, 0, sizeof *p);
     p->alpha = alpha;
+    p->part = part ? *part : (pairs_part){ 1, 0, 1 };
     p->ncond = model_split_names(m->cond, buf, sizeof buf, cond, 16);
     int base = m->generative ? 1 : 2;    /* index in acc of the first cond field */
     p->real = alpha < 1 ? base + p->ncond : -1;
@@ -90,8 +123,11 @@ int pairs_load(pairs *p, const model *m, char *const *files, int nfiles, double 
     tz_reader_close(r);
     const tz_record *a = &p->acc.rec;
     p->n = p->acc.rows;
-    if (!rc && !p->n)
+    if (!rc && !p->total)
         rc = err_set(ERR_DATA, "no training samples in the input");
+    else if (!rc && p->total < (uint64_t)p->part.S)
+        rc = err_set(ERR_DATA, "%" PRIu64 " training samples cannot fill %d shards: give "
+                     "--shards at most the number of samples", p->total, p->part.S);
     if (!rc && !m->generative)
         rc = same_width(&a->t[1], &a->t[0], m->x0, m->x1);
     for (int i = 0; !rc && p->rcond >= 0 && i < p->ncond; i++)
@@ -192,7 +228,8 @@ int pairs_batch_alloc(pairs_batch *b, const pairs *p, int B)
     b->z = mem_alloc_array(n, sizeof(float));
     b->cond = mem_alloc_array((size_t)B * (size_t)(p->dc + 1), sizeof(float));
     b->t = mem_alloc_array((size_t)B, sizeof(float));
-    if (!b->x0 || !b->x1 || !b->z || !b->cond || !b->t) {
+    b->row = mem_alloc_array((size_t)B, sizeof(uint64_t));
+    if (!b->x0 || !b->x1 || !b->z || !b->cond || !b->t || !b->row) {
         pairs_batch_free(b);
         return err_code();
     }
@@ -201,7 +238,7 @@ int pairs_batch_alloc(pairs_batch *b, const pairs *p, int B)
 
 void pairs_batch_free(pairs_batch *b)
 {
-    free(b->x0), free(b->x1), free(b->z), free(b->cond), free(b->t);
+    free(b->x0), free(b->x1), free(b->z), free(b->cond), free(b->t), free(b->row);
     memset(b, 0, sizeof *b);
 }
 
@@ -212,9 +249,14 @@ void pairs_draw(const pairs *p, const model *m, uint64_t k, int B, pairs_batch *
     const tz_record *a = &p->acc.rec;
     int D = p->d;
     for (int i = 0; i < B; i++) {
-        uint64_t idx = rng_below(&r, p->n);
-        int real = 0;
-        memcpy(b->x0 + (size_t)i * D, (float *)a->t[0].data + idx * (uint64_t)D, 4 * (size_t)D);
+        /* every draw is made whether the sample is held or not, so that
+         * all processes draw the same batch */
+        uint64_t row = rng_below(&r, p->total), idx = 0;
+        int held = holds(p, row, &idx), real = 0;
+        b->row[i] = row;
+        if (held)
+            memcpy(b->x0 + (size_t)i * D, (float *)a->t[0].data + idx * (uint64_t)D,
+                   4 * (size_t)D);
         if (m->generative) {
             memset(b->x1 + (size_t)i * D, 0, 4 * (size_t)D);
             rng_add_normal_f32(&r, b->x1 + (size_t)i * D, (uint64_t)D, 1.0f);
@@ -222,12 +264,13 @@ void pairs_draw(const pairs *p, const model *m, uint64_t k, int B, pairs_batch *
             /* The draw is made only when mixing, so that alpha 1 keeps
              * the batches of a run without the option. */
             real = p->real >= 0 && rng_uniform(&r) >= p->alpha;
-            memcpy(b->x1 + (size_t)i * D, (float *)a->t[real ? p->real : 1].data +
-                   idx * (uint64_t)D, 4 * (size_t)D);
+            if (held)
+                memcpy(b->x1 + (size_t)i * D, (float *)a->t[real ? p->real : 1].data +
+                       idx * (uint64_t)D, 4 * (size_t)D);
         }
         float *c = b->cond + (size_t)i * (size_t)p->dc;
         int c0 = real && p->rcond >= 0 ? p->rcond : m->generative ? 1 : 2;
-        for (int j = 0; j < p->ncond; j++) {
+        for (int j = 0; held && j < p->ncond; j++) {
             const tz_tensor *t = &a->t[c0 + j];
             size_t w = tz_tensor_row_bytes(t) / 4;
             memcpy(c, (float *)t->data + idx * w, 4 * w);

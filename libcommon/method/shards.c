@@ -21,11 +21,6 @@ shards_comm shards_solo(void)
     return c;
 }
 
-int shards_edge(const shards *s, int j)
-{
-    return (int)((int64_t)s->B * j / s->S);
-}
-
 /* The process holding shard j: the last r whose first shard, S r / R
  * rounded down, is at most j. */
 static int owner(const shards *s, int j)
@@ -39,31 +34,48 @@ static node *node_of(const shards *s, int j)
     return (node *)(s->nodes + (size_t)(j - s->first) * s->node_bytes);
 }
 
-int shards_init(shards *s, const shards_comm *c, int S, int B, const model *m, int dc)
+int shards_part(int S, int B, const shards_comm *c, pairs_part *part)
 {
-    memset(s, 0, sizeof *s);
     if (S < 1 || S > B || S > SHARDS_MAX)
         return err_set(ERR_USAGE, "--shards must be 1 to the batch size (%d) and at most "
                        "%d; got %d", B, SHARDS_MAX, S);
     if (c->ranks > S)
         return err_set(ERR_USAGE, "%d processes share %d shards: give --shards at least the "
                        "number of processes", c->ranks, S);
+    part->S = S;
+    part->first = (int)((int64_t)S * c->rank / c->ranks);
+    part->last = (int)((int64_t)S * (c->rank + 1) / c->ranks);
+    return 0;
+}
+
+int shards_init(shards *s, const shards_comm *c, int S, int B, const model *m, int dc)
+{
+    memset(s, 0, sizeof *s);
+    pairs_part part = { 0, 0, 0 };
+    int rc = shards_part(S, B, c, &part);
+    if (rc < 0)
+        return rc;
     s->comm = *c;
     s->S = S, s->B = B;
-    s->first = (int)((int64_t)S * c->rank / c->ranks);
-    s->last = (int)((int64_t)S * (c->rank + 1) / c->ranks);
+    s->first = part.first, s->last = part.last;
     s->D = m->net.dim, s->HD = m->net.heads * m->net.dim, s->dc = dc;
     s->nparams = m->net.nparams;
     /* whole doubles, so that the next node's sse is aligned */
     size_t bytes = sizeof(node) + sizeof(float) * s->nparams;
     s->node_bytes = (bytes + sizeof(double) - 1) / sizeof(double) * sizeof(double);
-    size_t most = (size_t)((B + S - 1) / S);
+    size_t nb = (size_t)B, nd = nb * (size_t)s->D, nh = nb * (size_t)s->HD;
     s->nodes = mem_alloc_array((size_t)(s->last - s->first + 1), s->node_bytes);
-    s->xt = mem_alloc_array(most * (size_t)s->D, sizeof(float));
-    s->target = mem_alloc_array(most * (size_t)s->HD, sizeof(float));
-    s->out = mem_alloc_array(most * (size_t)s->HD, sizeof(float));
-    s->dout = mem_alloc_array(most * (size_t)s->HD, sizeof(float));
-    if (!s->nodes || !s->xt || !s->target || !s->out || !s->dout) {
+    s->x0 = mem_alloc_array(nd, sizeof(float));
+    s->x1 = mem_alloc_array(nd, sizeof(float));
+    s->z = mem_alloc_array(nd, sizeof(float));
+    s->cond = mem_alloc_array(nb * (size_t)(dc + 1), sizeof(float));
+    s->t = mem_alloc_array(nb, sizeof(float));
+    s->xt = mem_alloc_array(nd, sizeof(float));
+    s->target = mem_alloc_array(nh, sizeof(float));
+    s->out = mem_alloc_array(nh, sizeof(float));
+    s->dout = mem_alloc_array(nh, sizeof(float));
+    if (!s->nodes || !s->x0 || !s->x1 || !s->z || !s->cond || !s->t || !s->xt || !s->target ||
+        !s->out || !s->dout) {
         shards_free(s);
         return err_code();
     }
@@ -72,21 +84,41 @@ int shards_init(shards *s, const shards_comm *c, int S, int B, const model *m, i
 
 void shards_free(shards *s)
 {
-    free(s->nodes), free(s->xt), free(s->target), free(s->out), free(s->dout);
+    free(s->nodes), free(s->x0), free(s->x1), free(s->z), free(s->cond), free(s->t);
+    free(s->xt), free(s->target), free(s->out), free(s->dout);
     memset(s, 0, sizeof *s);
+}
+
+/* Shard j's samples of b, in batch order, gathered into s; their count. */
+static int gather(shards *s, const pairs_batch *b, int j)
+{
+    size_t D = (size_t)s->D, dc = (size_t)s->dc;
+    int n = 0;
+    for (int i = 0; i < s->B; i++) {
+        if (b->row[i] % (uint64_t)s->S != (uint64_t)j)
+            continue;
+        memcpy(s->x0 + n * D, b->x0 + i * D, sizeof(float) * D);
+        memcpy(s->x1 + n * D, b->x1 + i * D, sizeof(float) * D);
+        memcpy(s->z + n * D, b->z + i * D, sizeof(float) * D);
+        memcpy(s->cond + n * dc, b->cond + i * dc, sizeof(float) * dc);
+        s->t[n++] = b->t[i];
+    }
+    return n;
 }
 
 /* Shard j's loss and gradient into its node. */
 static int one_shard(shards *s, model *m, const pairs_batch *b, int j)
 {
-    int i0 = shards_edge(s, j), n = shards_edge(s, j + 1) - i0;
-    size_t x0 = (size_t)i0 * (size_t)s->D;
-    si_make_batch(&m->ip, b->x0 + x0, b->x1 + x0, b->t + i0, b->z + x0, n, s->D, s->xt,
-                  s->target);
-    const float *cond = s->dc ? b->cond + (size_t)i0 * (size_t)s->dc : NULL;
-    if (net_forward(&m->net, s->out, s->xt, cond, b->t + i0, n) < 0)
-        return err_code();
     node *nd = node_of(s, j);
+    int n = gather(s, b, j);
+    if (!n) {   /* no sample drawn from its places: it adds nothing */
+        nd->sse = 0;
+        memset(nd->grad, 0, sizeof(float) * s->nparams);
+        return 0;
+    }
+    si_make_batch(&m->ip, s->x0, s->x1, s->t, s->z, n, s->D, s->xt, s->target);
+    if (net_forward(&m->net, s->out, s->xt, s->dc ? s->cond : NULL, s->t, n) < 0)
+        return err_code();
     nd->sse = nn_sse(s->dout, s->out, s->target, (size_t)n * (size_t)s->HD,
                      (size_t)s->B * (size_t)s->HD);
     net_zero_grad(&m->net);

@@ -86,6 +86,7 @@ int g_check_failed;
     X(test_chart_ranges)         \
     X(test_chart_series)         \
     X(test_pairs_load_draw)      \
+    X(test_pairs_part)           \
     X(test_model_widths_snapshot) \
     X(test_mattr_roundtrip_and_rejects) \
     X(test_classic_neighbour_4x4) \

@@ -64,7 +64,7 @@ void test_pairs_load_draw(void)
     model m;
     pairs p;
     new_settings(&m, "s,m");
-    CHECK(pairs_load(&p, &m, files, 1, 0.5, "y", "y_") == 0);
+    CHECK(pairs_load(&p, &m, files, 1, 0.5, "y", "y_", NULL) == 0);
     CHECK(p.n == N && p.d == HW && p.dc == 2 + HW && p.ncond == 2);
     CHECK(p.real == 4 && p.rcond == 5);
     /* the U-Net takes the side image m first, in the data and the model */
@@ -102,10 +102,10 @@ void test_pairs_load_draw(void)
 
     /* a field missing, or of two sizes */
     new_settings(&m, "nope");
-    CHECK(pairs_load(&p, &m, files, 1, 1, "y", NULL) == ERR_DATA);
+    CHECK(pairs_load(&p, &m, files, 1, 1, "y", NULL, NULL) == ERR_DATA);
     CHECK(strstr(err_msg(), ": record 0: no field 'nope'") != NULL);
     new_settings(&m, "s");
-    CHECK(pairs_load(&p, &m, files, 1, 0.5, "y_s", NULL) == ERR_DATA);
+    CHECK(pairs_load(&p, &m, files, 1, 0.5, "y_s", NULL, NULL) == ERR_DATA);
     CHECK(!strcmp(err_msg(), "fields 'x0' and 'y_s' hold different numbers of values "
                   "per sample"));
     unlink(path);
@@ -143,4 +143,53 @@ void test_model_widths_snapshot(void)
     free(orig);
     model_snapshot_free(&s);
     model_free(&m);
+}
+
+/* A part of the data set (a process's share, shards.h): the samples at
+ * places i with first <= i mod S < last, across records; the draws the
+ * whole set's, the values of the held samples the same. */
+void test_pairs_part(void)
+{
+    char path[] = "/tmp/pairs-unit-XXXXXX";
+    close(mkstemp(path));
+    write_stream(path);
+    char *files[] = { path, path };     /* places 0..9: sample i % N */
+    model m;
+    pairs all, part;
+    new_settings(&m, "s");
+    m.ip.g = 0.5;
+    pairs_part q = { 3, 1, 3 };
+    CHECK(pairs_load(&all, &m, files, 2, 0.5, "y", "y_", NULL) == 0);
+    CHECK(pairs_load(&part, &m, files, 2, 0.5, "y", "y_", &q) == 0);
+    CHECK(all.n == 2 * N && all.total == 2 * N);
+    CHECK(part.n == 6 && part.total == 2 * N);     /* places 1 2 4 5 7 8 */
+    static const int held[6] = { 1, 2, 4, 5, 7, 8 };
+    for (int k = 0; k < 6; k++)
+        CHECK(((float *)part.acc.rec.t[0].data)[k * HW + 2] == val(0, held[k] % N, 2));
+    enum { B = 40 };
+    pairs_batch a, b;
+    CHECK(pairs_batch_alloc(&a, &all, B) == 0 && pairs_batch_alloc(&b, &part, B) == 0);
+    pairs_draw(&all, &m, 7, B, &a);
+    pairs_draw(&part, &m, 7, B, &b);
+    CHECK(!memcmp(a.row, b.row, sizeof(uint64_t) * B) && !memcmp(a.t, b.t, sizeof(float) * B) &&
+          !memcmp(a.z, b.z, sizeof(float) * B * HW));
+    int some = 0;
+    for (int i = 0; i < B; i++) {
+        if (a.row[i] % 3 == 0)
+            continue;
+        some++;
+        CHECK(!memcmp(a.x0 + i * HW, b.x0 + i * HW, sizeof(float) * HW) &&
+              !memcmp(a.x1 + i * HW, b.x1 + i * HW, sizeof(float) * HW) &&
+              !memcmp(a.cond + i * 2, b.cond + i * 2, sizeof(float) * 2));
+    }
+    CHECK(some > 0 && some < B);
+    pairs_batch_free(&a);
+    pairs_batch_free(&b);
+    pairs_free(&all);
+    pairs_free(&part);
+    /* fewer samples than shards: some process would hold none */
+    pairs_part big = { 11, 0, 1 };
+    CHECK(pairs_load(&part, &m, files, 2, 1, "y", NULL, &big) == ERR_DATA);
+    CHECK(strstr(err_msg(), "10 training samples cannot fill 11 shards") != NULL);
+    unlink(path);
 }

@@ -35,7 +35,11 @@ static void setup(model *m, pairs_batch *b)
     }
     b->x0 = malloc(sizeof(float) * B * D), b->x1 = malloc(sizeof(float) * B * D);
     b->z = malloc(sizeof(float) * B * D), b->cond = malloc(sizeof(float) * B * DC);
-    b->t = malloc(sizeof(float) * B);
+    b->t = malloc(sizeof(float) * B), b->row = malloc(sizeof(uint64_t) * B);
+    /* places in a data set: mod S, shard 2 gets six samples, 0 one, 3
+     * three, and 1 and 4 none */
+    static const uint64_t rows[B] = { 7, 2, 12, 2, 3, 17, 8, 0, 22, 13 };
+    memcpy(b->row, rows, sizeof rows);
     for (int i = 0; i < B * D; i++) {
         b->x0[i] = (float)(i % 7) / 7.0f, b->x1[i] = (float)(i % 5) / 5.0f - 0.3f;
         b->z[i] = (float)(i % 3) - 1.0f;
@@ -53,20 +57,37 @@ void test_shards_tree_order(void)
     setup(&m, &b);
     size_t P = m.net.nparams;
     int HD = 2 * D;
-    /* each shard by hand: its samples, the whole batch's normaliser */
+    /* each shard by hand: its samples (those drawn from places = j mod
+     * S, in batch order), the whole batch's normaliser; an empty shard
+     * adds zeros */
     float *g[S], xt[B * D], target[B * 2 * D], out[B * 2 * D], dout[B * 2 * D];
+    float x0[B * D], x1[B * D], z[B * D], t[B], cond[B * DC];
     double sse[S];
+    int sizes[S] = { 0 };
     for (int j = 0; j < S; j++) {
-        int i0 = B * j / S, n = B * (j + 1) / S - i0;
-        si_make_batch(&m.ip, b.x0 + i0 * D, b.x1 + i0 * D, b.t + i0, b.z + i0 * D, n, D, xt,
-                      target);
-        CHECK(net_forward(&m.net, out, xt, b.cond + i0 * DC, b.t + i0, n) == 0);
+        int n = 0;
+        for (int i = 0; i < B; i++) {
+            if (b.row[i] % S != (uint64_t)j)
+                continue;
+            memcpy(x0 + n * D, b.x0 + i * D, sizeof(float) * D);
+            memcpy(x1 + n * D, b.x1 + i * D, sizeof(float) * D);
+            memcpy(z + n * D, b.z + i * D, sizeof(float) * D);
+            memcpy(cond + n * DC, b.cond + i * DC, sizeof(float) * DC);
+            t[n++] = b.t[i];
+        }
+        sizes[j] = n;
+        g[j] = calloc(P, sizeof(float));
+        sse[j] = 0;
+        if (!n)
+            continue;
+        si_make_batch(&m.ip, x0, x1, t, z, n, D, xt, target);
+        CHECK(net_forward(&m.net, out, xt, cond, t, n) == 0);
         sse[j] = nn_sse(dout, out, target, (size_t)(n * HD), (size_t)(B * HD));
         net_zero_grad(&m.net);
         net_backward(&m.net, dout, n);
-        g[j] = malloc(sizeof(float) * P);
         memcpy(g[j], m.net.grads, sizeof(float) * P);
     }
+    CHECK(sizes[0] == 1 && sizes[1] == 0 && sizes[2] == 6 && sizes[3] == 3 && sizes[4] == 0);
     /* shards.h's tree for S = 5: ((0 + 1) + (2 + 3)) + 4 */
     for (size_t k = 0; k < P; k++)
         g[0][k] = ((g[0][k] + g[1][k]) + (g[2][k] + g[3][k])) + g[4][k];
@@ -108,8 +129,11 @@ void test_shards_shares(void)
         shards_comm c = { .rank = r, .ranks = 3 };
         CHECK(shards_init(&sh, &c, 7, B, &m, DC) == 0);
         CHECK(sh.first == first[r] && sh.last == last[r]);
-        CHECK(shards_edge(&sh, 0) == 0 && shards_edge(&sh, 3) == 4 && shards_edge(&sh, 7) == B);
         shards_free(&sh);
+        /* the part of the data set it needs: its shards' residues */
+        pairs_part part;
+        CHECK(shards_part(7, B, &c, &part) == 0);
+        CHECK(part.S == 7 && part.first == first[r] && part.last == last[r]);
     }
     shards_comm c = { .rank = 0, .ranks = 3 };
     CHECK(shards_init(&sh, &c, 2, B, &m, DC) == ERR_USAGE);
