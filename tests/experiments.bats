@@ -166,6 +166,20 @@ quick() {   # run a script in a scratch copy of the tree's layout
   for p in moons mask blur; do [ -s $q/curve-$p.png ]; done
   grep -Eq "^Met in ([0-9]+ of 7 runs; missed: |all 7 runs)" $q/report.md
   grep -Eq "^- moons: estimate (0.5|1.0) \(the grid value of least excess\)" $q/report.md
+  # each part's tables kept apart: a run of one part (its loops found
+  # done) or none (REPORT_ONLY) gathers the same tables
+  for p in moons mask blur; do
+    [ -s $q/parts/$p/metrics.tsv ] && grep -q "PARTS=$p scripts/exp-diagnostic" $q/parts/$p/settings.txt
+  done
+  cp $q/metrics.tsv all.tsv
+  cp $q/calibration.tsv calib.tsv
+  (cd tree && QUICK=1 PARTS=moons scripts/exp-diagnostic)
+  cmp all.tsv $q/metrics.tsv
+  cmp calib.tsv $q/calibration.tsv
+  rm -r $q/parts/blur
+  (cd tree && QUICK=1 REPORT_ONLY=1 scripts/exp-diagnostic)
+  [ "$(grep -c "^blur" $q/metrics.tsv)" -eq 0 ] && [ "$(grep -c "^mask" $q/metrics.tsv)" -eq 3 ]
+  grep -q "Parts not yet run: blur." $q/report.md
 }
 
 @test "exp-tilt QUICK: every method at every size and seed, exact draws as the floor, the targets stated" {
