@@ -65,11 +65,13 @@ int shards_init(shards *s, const shards_comm *c, int S, int B, const model *m, i
     s->node_bytes = (bytes + sizeof(double) - 1) / sizeof(double) * sizeof(double);
     size_t nb = (size_t)B, nd = nb * (size_t)s->D, nh = nb * (size_t)s->HD;
     s->nodes = mem_alloc_array((size_t)(s->last - s->first + 1), s->node_bytes);
-    s->x0 = mem_alloc_array(nd, sizeof(float));
-    s->x1 = mem_alloc_array(nd, sizeof(float));
-    s->z = mem_alloc_array(nd, sizeof(float));
-    s->cond = mem_alloc_array(nb * (size_t)(dc + 1), sizeof(float));
-    s->t = mem_alloc_array(nb, sizeof(float));
+    /* gathered shards: only when there is more than one */
+    size_t ng = S > 1 ? nb : 0;
+    s->x0 = mem_alloc_array(ng * (size_t)s->D + 1, sizeof(float));
+    s->x1 = mem_alloc_array(ng * (size_t)s->D + 1, sizeof(float));
+    s->z = mem_alloc_array(ng * (size_t)s->D + 1, sizeof(float));
+    s->cond = mem_alloc_array(ng * (size_t)(dc + 1) + 1, sizeof(float));
+    s->t = mem_alloc_array(ng + 1, sizeof(float));
     s->xt = mem_alloc_array(nd, sizeof(float));
     s->target = mem_alloc_array(nh, sizeof(float));
     s->out = mem_alloc_array(nh, sizeof(float));
@@ -110,14 +112,20 @@ static int gather(shards *s, const pairs_batch *b, int j)
 static int one_shard(shards *s, model *m, const pairs_batch *b, int j)
 {
     node *nd = node_of(s, j);
-    int n = gather(s, b, j);
+    /* one shard is the whole batch, in order: no copy of it */
+    const float *x0 = b->x0, *x1 = b->x1, *z = b->z, *cond = b->cond, *t = b->t;
+    int n = s->B;
+    if (s->S > 1) {
+        n = gather(s, b, j);
+        x0 = s->x0, x1 = s->x1, z = s->z, cond = s->cond, t = s->t;
+    }
     if (!n) {   /* no sample drawn from its places: it adds nothing */
         nd->sse = 0;
         memset(nd->grad, 0, sizeof(float) * s->nparams);
         return 0;
     }
-    si_make_batch(&m->ip, s->x0, s->x1, s->t, s->z, n, s->D, s->xt, s->target);
-    if (net_forward(&m->net, s->out, s->xt, s->dc ? s->cond : NULL, s->t, n) < 0)
+    si_make_batch(&m->ip, x0, x1, t, z, n, s->D, s->xt, s->target);
+    if (net_forward(&m->net, s->out, s->xt, s->dc ? cond : NULL, t, n) < 0)
         return err_code();
     nd->sse = nn_sse(s->dout, s->out, s->target, (size_t)n * (size_t)s->HD,
                      (size_t)s->B * (size_t)s->HD);

@@ -68,7 +68,8 @@ typedef struct {
     size_t node_bytes;      /* a shard's partial sum: its loss, its gradient */
     unsigned char *nodes;   /* owned: shards first..last-1, then a spare */
     /* owned, B samples each (a shard may hold the whole batch): a shard's
-     * samples gathered, and the network's input, target and outputs */
+     * samples gathered (none with S = 1: the batch itself is the shard),
+     * and the network's input, target and outputs */
     float *x0, *x1, *z, *cond, *t;
     float *xt, *target, *out, *dout;
 } shards;
