@@ -16,7 +16,8 @@ quick() {   # run a script in a scratch copy of the tree's layout
 }
 
 @test "exp-toy2d QUICK: seeds x repeats scored against i.i.d. references, the floor near 0, SCSI beats the observations" {
-  quick exp-toy2d
+  # every threshold of the time-to-quality scoring met, so that SW2 is scored at every iteration
+  TTQ_MMD=1 TTQ_SWD=0 quick exp-toy2d
   t=tree/build/toy2d/quick/metrics.tsv
   [ "$(head -1 "$t")" = "$(printf 'case\tseed\trepeat\tmodel\tmmd\tswd\tloop_s\trun_s')" ]
   # 2 seeds x 2 repeats of SCSI, 2 repeats each of the floor and the observations
@@ -32,6 +33,20 @@ quick() {   # run a script in a scratch copy of the tree's layout
   [ "$(tail -n +2 tree/build/toy2d/quick/curve.tsv | wc -l)" -eq 2 ]
   grep -q "| moons_awgn | 2 |" tree/build/toy2d/quick/report.md
   grep -q "reference implementation, 5,000 steps" tree/build/toy2d/quick/report.md
+  # time to quality: 2 seeds x 2 iterations x 2 repeats, the whole run's
+  # wall time growing with the iterations, and the last iteration's scores
+  # those of the final models
+  q=tree/build/toy2d/quick/ttq.tsv
+  [ "$(head -1 "$q")" = "$(printf 'case\tseed\titeration\trepeat\trun_s\tmmd\tswd_100k')" ]
+  [ "$(tail -n +2 "$q" | wc -l)" -eq 8 ]
+  awk -F'\t' 'NR > 1 { k = $2 " " $4; if ($3 == 2 && !($5 > w[k])) bad++; w[k] = $5
+      if ($7 !~ /^[0-9.e-]+$/ || $7 <= 0) bad++ } END { exit bad > 0 }' "$q"
+  diff <(awk -F'\t' 'NR > 1 && $3 == 2 { print $2, $4, $6 }' "$q" | sort) \
+    <(awk -F'\t' '$4 == "scsi" { print $2, $3, $5 }' "$t" | sort)
+  diff <(awk -F'\t' 'NR > 1 && $3 == 2 { print $2, $4, $7 }' "$q" | sort) \
+    <(awk -F'\t' '$4 == "scsi" { print $2, $3, $5 }' tree/build/toy2d/quick/reference.tsv | sort)
+  grep -q "Not reached\*\* in 2 iterations" tree/build/toy2d/quick/report.md
+  [ -s tree/build/toy2d/quick/ttq.png ]
 }
 
 @test "exp-gaussian QUICK: the theory checks out, and factors are measured and predicted under the rule" {
