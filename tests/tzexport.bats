@@ -26,6 +26,22 @@ import numpy as np; s = np.load('s.npy')[0, 0]; x = np.load('x0.npy')[0, 0]
 assert (s[2:30, 2:30] == x).all() and (s[0] == 1).all() and (s[:, 0] == 1).all()"
 }
 
+@test "sheet and png read their input to the end: no SIGPIPE upstream, a damaged tail is an error" {
+  tzdata fashion-mnist --split test -c 2000 -n 100 -o f.tz
+  # 20 records, more than a pipe holds; the sheet takes 10 images and the
+  # png one.  Under pipefail a producer killed by SIGPIPE fails the pipe.
+  run -0 bash -o pipefail -c 'tzcat f.tz | tzexport sheet -c 10 -o s.png'
+  run -0 bash -o pipefail -c 'tzcat f.tz | tzexport png --index 3 -o p.png'
+  [ -s s.png ] && [ -s p.png ]
+  # a damaged tail, far after the samples taken: an error, and no image
+  head -c $(($(stat -c %s f.tz) - 100)) f.tz > cut.tz
+  run tzexport sheet -c 10 cut.tz -o c.png
+  [ "$status" -ne 0 ] && [ ! -e c.png ]
+  [[ $output == *cut.tz* ]]
+  run tzexport png --index 0 cut.tz -o c.png
+  [ "$status" -ne 0 ] && [ ! -e c.png ]
+}
+
 @test "sheet --scale: each pixel an N x N block, the padding unscaled" {
   tzdata fashion-mnist --split test -c 10 -o f.tz
   tzexport sheet -c 10 --cols 5 f.tz -o s1.png

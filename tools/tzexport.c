@@ -69,6 +69,22 @@ static void write_image(const img_image *im, int jpeg)
         cli_die_err(rc);
 }
 
+/* The rest of the input, read and checked as tzcat reads it after --head:
+ * a damaged input is reported whatever was taken, and a producer upstream
+ * in a pipe is not killed by SIGPIPE (which fails a set -o pipefail
+ * pipeline) for writing what nobody reads. */
+static void read_rest(tz_reader *r)
+{
+    tz_record rec;
+    tz_record_init(&rec, TZ_BATCH);
+    int rc;
+    while ((rc = tz_read(r, &rec)) > 0)
+        ;
+    tz_record_free(&rec);
+    if (rc < 0)
+        cli_die_err(rc);
+}
+
 static void to_image(tz_reader *r, const char *field, int jpeg)
 {
     export_images s;
@@ -79,6 +95,7 @@ static void to_image(tz_reader *r, const char *field, int jpeg)
     if (!rc)
         cli_die(EXIT_DATA, "--index %" PRIu64 " is past the last sample (%" PRIu64 ")",
                 g_opt.index, rows);
+    read_rest(r);
     if (jpeg && s.c != 1 && s.c != 3)
         cli_die(EXIT_DATA, "field '%s' has %d channels; JPEG takes 1 or 3", field, s.c);
     img_image im;
@@ -95,6 +112,7 @@ static void to_sheet(tz_reader *r, const char *field)
     int rc = export_samples(r, field, g_opt.count, &s);
     if (rc < 0)
         cli_die_err(rc);
+    read_rest(r);
     if (!s.n)
         cli_die(EXIT_DATA, "no images in the input");
     if (s.c == 2 || s.c == 4)
