@@ -8,12 +8,13 @@
  * stopped.  Images (x0 of shape (N, C, H, W)) get the U-Net, signals (N,
  * C, L) the 1-D U-Net, other data the MLP, unless --arch says otherwise.
  *
- * With --shards S each step's batch is S micro-batches whose gradients
- * are summed in a fixed tree (shards.h).  Built as si-train-mpi (with
- * SCSI_MPI, by mpicc) and started by mpirun, the processes share the
- * shards, every one of them holding the whole data set and the model and
- * taking the same steps; process 0 alone logs and writes the model, the
- * same bytes as one process with the same S. */
+ * With --shards S each step's batch is S shards, cut by where its samples
+ * came from (place mod S), whose gradients are summed in a fixed tree
+ * (shards.h).  Built as si-train-mpi (with SCSI_MPI, by mpicc) and started
+ * by mpirun, the processes share the shards, each holding the model and
+ * only its shards' part of the data, and taking the same steps; process 0
+ * alone logs and writes the model, the same bytes as one process with the
+ * same S. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -61,8 +62,9 @@ static const cli_opt g_opts[] = {
     { "steps", 'n', CLI_U64, &g_opt.steps, "N", "SGD steps to take (default 1000)", 0, 0 },
     { "batch", 'b', CLI_INT, &g_opt.batch, "B", "samples per step (default 256)", 1, 1 << 20 },
     { "shards", 0, CLI_INT, &g_opt.shards, "S",
-      "cut each step's batch into S micro-batches, their gradients summed in a "
-      "fixed order: the bytes of S processes of si-train-mpi (default 1)", 1, SHARDS_MAX },
+      "cut each step's batch into S shards (shard j: its samples from the input's "
+      "places i with i mod S = j), their gradients summed in a fixed order: the "
+      "bytes of S processes of si-train-mpi (default 1)", 1, SHARDS_MAX },
     { "arch", 0, CLI_STR, &g_opt.arch, "mlp|unet",
       "new model: the network (default unet for images (N, C, H, W) and signals "
       "(N, C, L), else mlp)", 0, 0 },
