@@ -320,7 +320,7 @@ seed = $$(( $(SEED) * 1000000 + i * 1000 + $(1) ))
 ifeq ($(filter-out 0,$(PER_ITER)),)
 select = $(T)tzcat -q -d x0 $(OBS)
 else
-select = $(T)tzshuf -q --seed $(call seed,1) $(OBS) | $(T)tzcat -q -d x0 --head $(PER_ITER)
+select = $(T)tzshuf -q --seed $(call seed,1) -c $(PER_ITER) $(OBS) | $(T)tzcat -q -d x0
 endif
 
 PUSHBACK = $(T)pushback -q $(THR) --steps $(ODE_STEPS) --method $(METHOD) \

@@ -153,6 +153,11 @@ quick() {   # run a script in a scratch copy of the tree's layout
       pk = k; pl = $5; last[k] = $5 } END { for (k in last) if (last[k] < 6) exit 1 }' "$t"
   [ -s "$q/psnr-wall.png" ]
   grep -q "| ode | 10 |" "$q/report.md"
+  grep -q "^- ODE, at the end of the budget: best" "$q/report.md"
+  # the report again from metrics.tsv alone: the same text
+  cp "$q/report.md" first.md
+  (cd tree && QUICK=1 REPORT_ONLY=1 scripts/exp-inner-steps)
+  diff first.md "$q/report.md"
 }
 
 @test "exp-generation QUICK: three training sets per task and the floor, scored by fid, the target checked" {

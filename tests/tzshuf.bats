@@ -28,6 +28,18 @@ load helpers
   ! cmp -s s1.tz s3.tz
 }
 
+@test "--count N: the shuffle's first N samples, the bytes of tzshuf | tzcat --head N" {
+  tzdata gmm -c 300 -n 64 -o a.tz
+  for n in 1 64 100 300 1000; do
+    tzshuf --seed 4 -c "$n" a.tz -o c.tz
+    tzshuf --seed 4 a.tz | tzcat --head "$n" -o h.tz
+    cmp c.tz h.tz
+  done
+  [ "$(tzexport csv -f x c.tz | wc -l)" -eq 300 ]
+  tzshuf --seed 4 -c 0 a.tz -o z.tz
+  [ "$(tzexport csv -f x z.tz | wc -l)" -eq 0 ]
+}
+
 @test "output records take the first input record's batch size by default" {
   tzdata gmm -c 100 -n 30 -o a.tz
   run tzinfo <(tzshuf a.tz)

@@ -4,7 +4,8 @@
  * --seed), so the whole stream is held in memory: about the size of its
  * decompressed payload.  All batch records must have the same fields.
  * Output records have --batch samples (default: the first input
- * record's batch size). */
+ * record's batch size).  --count N writes only the shuffle's first N: a
+ * random subset of a large stream without compressing the rest. */
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -15,11 +16,13 @@
 
 enum { SHUF_RNG = 0x5401 };
 
-static uint64_t g_batch;
+static uint64_t g_batch, g_count = UINT64_MAX;
 
 static const cli_opt g_opts[] = {
     { "batch", 'n', CLI_U64, &g_batch, "N",
       "samples per output record (default: the first input record's)", 1, 1e12 },
+    { "count", 'c', CLI_U64, &g_count, "N",
+      "write only the first N samples of the shuffle (default: all)", 0, 0 },
     { 0 }
 };
 
@@ -67,9 +70,10 @@ int main(int argc, char **argv)
     rng_init(&rng, cli.seed, SHUF_RNG, 0);
     for (uint64_t i = all.rows; i > 1; i--)
         batch_swap_rows(&all, i - 1, rng_below(&rng, i));
-    for (uint64_t s = 0; s < all.rows; s += g_batch) {
+    uint64_t n = g_count < all.rows ? g_count : all.rows;
+    for (uint64_t s = 0; s < n; s += g_batch) {
         tz_record view;
-        batch_view(&view, &all.rec, s, s + g_batch < all.rows ? s + g_batch : all.rows);
+        batch_view(&view, &all.rec, s, s + g_batch < n ? s + g_batch : n);
         if (tz_write(w, &view) < 0)
             cli_die_last();
     }
