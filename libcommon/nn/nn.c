@@ -366,15 +366,14 @@ static int same(const conv_geom *g)
            2 * g->pw == g->kw - 1;
 }
 
-/* A 3 x 3 "same" image convolution: Winograd's F(2x2, 3x3) (wino.h)
- * computes it and its gradients with 16 multiplications per 2 x 2 outputs
- * instead of 36.  It pays where its 16 GEMMs are not too small: on 7 x 7
- * images (20 tiles) or from a single input channel, im2col's one GEMM is
- * faster (measured on UNet-S, bench-nn unet28-profile; from 32 channels
- * to 2 outputs, Winograd still wins). */
+/* A 3 x 3 "same" image convolution: Winograd's F(4x4, 3x3) (wino.h)
+ * computes it and its gradients with 36 multiplications per 4 x 4 outputs
+ * instead of 144, a group's images in one call.  Its loops need images of
+ * 13 x 13 or more; from fewer than 8 input channels im2col's one GEMM was
+ * the faster (measured on UNet-S with F(2x2), bench-nn unet28-profile). */
 static int winograd(const conv_geom *g)
 {
-    return same(g) && g->kh == 3 && g->kw == 3 && g->H >= 10 && g->W >= 10 && g->C >= 8;
+    return same(g) && g->kh == 3 && g->kw == 3 && g->H >= 13 && g->W >= 13 && g->C >= 8;
 }
 
 /* A 1 x 1, stride-1 convolution's columns are its input: no im2col. */
@@ -400,20 +399,20 @@ static size_t col_size(const conv_geom *g)
     size_t n = ch * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
     if (batched(g))
         n = NN_GROUP * (n + ch * (size_t)g->Ho * (size_t)g->Wo);
-    /* Winograd: the scratch, then the group's kernel gradients (16 O C) */
-    size_t nw = winograd(g) ? wino_scratch(g->C, g->H, g->W, g->O) +
-                                  16 * (size_t)g->O * (size_t)g->C
+    /* Winograd: the scratch, then the group's kernel gradients */
+    size_t nw = winograd(g) ? wino_scratch(NN_GROUP, g->C, g->H, g->W, g->O) +
+                                  wino_kernel_size(g->O, g->C)
                             : 0;
     return n > nw ? n : nw;
 }
 
 /* Slots, the groups' partial weight gradients, the flipped kernel, the
- * Winograd kernels (16 O C). */
+ * Winograd kernels. */
 static size_t workspace(int B, const conv_geom *g)
 {
     size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
     return NN_SLOTS * col_size(g) + conv_groups(B) * (nw + (size_t)g->O) + nw +
-           16 * (size_t)g->O * (size_t)g->C;
+           wino_kernel_size(g->O, g->C);
 }
 
 size_t nn_conv2d_workspace(int B, int C, int H, int W, int O, int k, int stride, int pad)
@@ -606,30 +605,34 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
     size_t g0, g1;
     worker_groups(j, t, t_end, &g0, &g1);
     int K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
+    size_t in = (size_t)g->C * (size_t)g->H * (size_t)g->W, out = (size_t)g->O * (size_t)P;
     float *col = conv_col(j, (int)t);
-    if (batched(g)) {
-        for (size_t q = g0; q < g1; q++)
+    for (size_t q = g0; q < g1; q++) {
+        if (batched(g)) {
             forward_group(j, q, col);
-        return;
-    }
-    for (size_t i = g0 * NN_GROUP; i < g1 * NN_GROUP && i < (size_t)j->B; i++) {
-        const float *x = j->in + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
-        float *o = j->out + i * (size_t)g->O * (size_t)P;
-        for (int oc = 0; oc < g->O; oc++)
-            for (int p = 0; p < P; p++)
-                o[(size_t)oc * (size_t)P + (size_t)p] = j->b[oc];
-        if (j->wino) {
-            wino_conv(o, col, x, j->wino, g->C, g->H, g->W, g->O);
             continue;
         }
-        const float *c = x;
-        if (!pointwise(g)) {
-            im2col(col, (size_t)P, x, g);
-            c = col;
+        size_t i0, i1;
+        group_range(j, q, &i0, &i1);
+        for (size_t i = i0; i < i1; i++)
+            for (int oc = 0; oc < g->O; oc++)
+                for (int p = 0; p < P; p++)
+                    j->out[i * out + (size_t)oc * (size_t)P + (size_t)p] = j->b[oc];
+        if (j->wino) {
+            wino_conv(j->out + i0 * out, col, j->in + i0 * in, j->wino, (int)(i1 - i0), g->C,
+                      g->H, g->W, g->O);
+            continue;
         }
-        /* out_i (O, P) += w (O, K) col (K, P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->O, P, K, 1.0f, j->w, K, c, P,
-                    1.0f, o, P);
+        for (size_t i = i0; i < i1; i++) {
+            const float *c = j->in + i * in;
+            if (!pointwise(g)) {
+                im2col(col, (size_t)P, c, g);
+                c = col;
+            }
+            /* out_i (O, P) += w (O, K) col (K, P) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->O, P, K, 1.0f, j->w, K, c,
+                        P, 1.0f, j->out + i * out, P);
+        }
     }
 }
 
@@ -647,28 +650,33 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
     float *parts = conv_col(j, NN_SLOTS);
     float *du = NULL;
     if (winograd(g))
-        du = col + wino_scratch(g->C, g->H, g->W, g->O);
+        du = col + wino_scratch(NN_GROUP, g->C, g->H, g->W, g->O);
     for (size_t q = g0; q < g1; q++) {
         float *pw = parts + q * (nw + (size_t)g->O), *pb = pw + nw;
         memset(pw, 0, sizeof(float) * (nw + (size_t)g->O));
-        if (du)
-            memset(du, 0, sizeof(float) * 16 * (size_t)g->O * (size_t)g->C);
         if (batched(g)) {
             backward_group(j, q, col, pw, pb);
             continue;
         }
-        for (size_t i = q * NN_GROUP; i < (q + 1) * NN_GROUP && i < (size_t)j->B; i++) {
-            const float *gr = j->dout + i * (size_t)g->O * (size_t)P;
-            const float *x = j->in + i * (size_t)g->C * (size_t)g->H * (size_t)g->W;
+        size_t i0, i1, in = (size_t)g->C * (size_t)g->H * (size_t)g->W;
+        group_range(j, q, &i0, &i1);
+        for (size_t i = i0; i < i1; i++)
             for (int oc = 0; oc < g->O; oc++)
-                pb[oc] += (float)sum_f32(gr + (size_t)oc * (size_t)P, (size_t)P, 0, 0);
-            float *dx = j->din ? j->din + i * (size_t)g->C * (size_t)g->H * (size_t)g->W : NULL;
-            if (du) {
-                wino_grad(du, col, x, gr, g->C, g->H, g->W, g->O);
-                if (dx)
-                    wino_conv(dx, col, gr, j->wino, g->O, g->H, g->W, g->C);
-                continue;
-            }
+                pb[oc] += (float)sum_f32(j->dout + (i * (size_t)g->O + (size_t)oc) * (size_t)P,
+                                         (size_t)P, 0, 0);
+        if (du) {
+            int n = (int)(i1 - i0);
+            const float *gr = j->dout + i0 * (size_t)g->O * (size_t)P;
+            wino_grad(du, col, j->in + i0 * in, gr, n, g->C, g->H, g->W, g->O);
+            if (j->din)
+                wino_conv(j->din + i0 * in, col, gr, j->wino, n, g->O, g->H, g->W, g->C);
+            wino_kernels_adjoint(pw, du, g->O, g->C);
+            continue;
+        }
+        for (size_t i = i0; i < i1; i++) {
+            const float *gr = j->dout + i * (size_t)g->O * (size_t)P;
+            const float *x = j->in + i * in;
+            float *dx = j->din ? j->din + i * in : NULL;
             const float *c = x;
             if (!pointwise(g)) {
                 im2col(col, (size_t)P, x, g);
@@ -699,8 +707,6 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                         P, 0.0f, col, P);
             col2im(dx, col, (size_t)P, g);
         }
-        if (du)
-            wino_kernels_adjoint(pw, du, g->O, g->C);
     }
 }
 

@@ -1,106 +1,140 @@
-/* wino.c - Winograd F(2x2, 3x3) convolutions; see wino.h.
+/* wino.c - Winograd F(4x4, 3x3) convolutions; see wino.h.
  *
- * With d a 4 x 4 input tile and g a 3 x 3 kernel, the 2 x 2 output tile is
- * A^T [(G g G^T) .* (B^T d B)] A, where
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
- *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
- *   A^T = [1 1 1 0; 0 1 -1 -1].
- * Summed over input channels, the 16 element-wise products become 16
- * matrix products, which OpenBLAS runs.
+ * With d a 6 x 6 input tile and g a 3 x 3 kernel, the 4 x 4 output tile is
+ * A^T [(G g G^T) .* (B^T d B)] A, the interpolation points 0, 1, -1, 2, -2
+ * and infinity (Lavin and Gray, 2016):
+ *   B^T = [4  0 -5  0 1 0;  0 -4 -4  1 1 0;  0 4 -4 -1 1 0;
+ *          0 -2 -1  2 1 0;  0  2 -1 -2 1 0;  0 4  0 -5 0 1],
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * Summed over input channels, the 36 element-wise products become 36
+ * matrix products, which OpenBLAS runs; the tiles of all the call's images
+ * sit side by side in their columns.
  *
- * Layout.  An image is split into four planes by the parity of its row
- * and column (after the zero padding), each of (th + 1) x tw1 entries,
- * tw1 = ceil(W/2) + 1.  Tile t = ty tw1 + tx then reads entry (r, k) of
- * its 4 x 4 input at a fixed offset from t in plane (r % 2, k % 2), so the
- * transforms are flat loops over t that vectorise.  The price is one
- * column of tiles per row that lies outside the image (tx = tw1 - 1): its
- * output is dropped, and its output gradient is zero. */
+ * Layout.  The call's n images stand side by side, each padded by one
+ * zero on every side and given ceil(W/4) + 1 tiles of width (4 columns
+ * each): a tile row holds n tw1 tiles, and the channel is split into
+ * sixteen planes by its padded row and column modulo 4, each of th + 1
+ * rows of n tw1 entries.  Tile t = ty n tw1 + tx then reads entry (r, k)
+ * of its 6 x 6 input at a fixed offset from t in plane (r % 4, k % 4), so
+ * the transforms are flat loops over all the call's tiles that vectorise.
+ * The price is one column of tiles per image and tile row (tx = i tw1 +
+ * tw1 - 1, over the image's right edge): its output is dropped, and its
+ * output gradient is zero. */
 #include <cblas.h>
 #include <string.h>
 
 #include "nn/simd.h"
 #include "nn/wino.h"
 
-/* Tiles per row (with the column outside) and rows of tiles. */
+enum { E = 36 };    /* entries of a transformed tile */
+
+/* Tiles per row of one image (with the column outside), rows of tiles. */
 static int tiles_wide(int W)
 {
-    return (W + 1) / 2 + 1;
+    return (W + 3) / 4 + 1;
 }
 
 static int tiles_high(int H)
 {
-    return (H + 1) / 2;
+    return (H + 3) / 4;
 }
 
-size_t wino_tiles(int H, int W)
+/* Floats per plane of n images: the tiles' rows and one more (tile row
+ * ty reads plane rows ty and ty + 1), and one entry (column tx + 1 of the
+ * last tile). */
+static size_t plane_size(int n, int H, int W)
 {
-    return (size_t)tiles_high(H) * (size_t)tiles_wide(W);
+    return (size_t)(tiles_high(H) + 1) * (size_t)n * (size_t)tiles_wide(W) + 1;
 }
 
-/* Floats per plane: the tiles' rows and one more (tile row ty reads plane
- * rows ty and ty + 1), and one entry (column tx + 1 of the last tile). */
-static size_t plane_size(int H, int W)
+size_t wino_kernel_size(int O, int C)
 {
-    return (size_t)(tiles_high(H) + 1) * (size_t)tiles_wide(W) + 1;
+    return E * (size_t)O * (size_t)C;
 }
 
-size_t wino_scratch(int C, int H, int W, int O)
+size_t wino_scratch(int n, int C, int H, int W, int O)
 {
-    return 16 * ((size_t)C + (size_t)O) * wino_tiles(H, W) + 4 * plane_size(H, W);
+    size_t N = (size_t)n * (size_t)tiles_high(H) * (size_t)tiles_wide(W);
+    return E * ((size_t)C + (size_t)O) * N + 16 * plane_size(n, H, W) +
+           4 * (size_t)n * (size_t)tiles_wide(W);
+}
+
+/* ---- the kernels' transform, in double ---------------------------------- */
+
+/* o = G g for one column g of three. */
+static const double SIXTH = 1.0 / 6, TWELFTH = 1.0 / 12, TWENTYFOURTH = 1.0 / 24;
+
+static void g_apply(double o[6], const double g[3])
+{
+    o[0] = 0.25 * g[0];
+    o[1] = -SIXTH * (g[0] + g[1] + g[2]);
+    o[2] = -SIXTH * (g[0] - g[1] + g[2]);
+    o[3] = TWENTYFOURTH * g[0] + TWELFTH * g[1] + SIXTH * g[2];
+    o[4] = TWENTYFOURTH * g[0] - TWELFTH * g[1] + SIXTH * g[2];
+    o[5] = g[2];
+}
+
+/* o = G^T x, the adjoint. */
+static void g_adjoint(double o[3], const double x[6])
+{
+    o[0] = 0.25 * x[0] - SIXTH * (x[1] + x[2]) + TWENTYFOURTH * (x[3] + x[4]);
+    o[1] = SIXTH * (x[2] - x[1]) + TWELFTH * (x[3] - x[4]);
+    o[2] = SIXTH * (x[3] + x[4] - x[1] - x[2]) + x[5];
 }
 
 void wino_kernels(float *u, const float *w, int O, int C)
 {
     size_t oc = (size_t)O * (size_t)C;
-    for (int o = 0; o < O; o++)
-        for (int c = 0; c < C; c++) {
-            const float *g = w + ((size_t)o * (size_t)C + (size_t)c) * 9;
-            float t[4][3];    /* G g */
-            for (int k = 0; k < 3; k++) {
-                t[0][k] = g[k];
-                t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
-                t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
-                t[3][k] = g[6 + k];
-            }
-            float *dst = u + (size_t)o * (size_t)C + (size_t)c;
-            for (int r = 0; r < 4; r++) {
-                dst[(size_t)(4 * r) * oc] = t[r][0];
-                dst[(size_t)(4 * r + 1) * oc] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-                dst[(size_t)(4 * r + 2) * oc] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-                dst[(size_t)(4 * r + 3) * oc] = t[r][2];
-            }
+    for (size_t q = 0; q < oc; q++) {
+        const float *g = w + q * 9;
+        double t[6][3], col[3], row[3], o[6];    /* t = G g */
+        for (int k = 0; k < 3; k++) {
+            col[0] = g[k], col[1] = g[3 + k], col[2] = g[6 + k];
+            g_apply(o, col);
+            for (int i = 0; i < 6; i++)
+                t[i][k] = o[i];
         }
+        for (int i = 0; i < 6; i++) {
+            row[0] = t[i][0], row[1] = t[i][1], row[2] = t[i][2];
+            g_apply(o, row);
+            for (int j = 0; j < 6; j++)
+                u[(size_t)(6 * i + j) * oc + q] = (float)o[j];
+        }
+    }
 }
 
 void wino_kernels_adjoint(float *dw, const float *du, int O, int C)
 {
     size_t oc = (size_t)O * (size_t)C;
-    for (int o = 0; o < O; o++)
-        for (int c = 0; c < C; c++) {
-            const float *src = du + (size_t)o * (size_t)C + (size_t)c;
-            float d[4][4], t[3][4];    /* t = G^T d */
-            for (int e = 0; e < 16; e++)
-                d[e / 4][e % 4] = src[(size_t)e * oc];
-            for (int k = 0; k < 4; k++) {
-                t[0][k] = d[0][k] + 0.5f * (d[1][k] + d[2][k]);
-                t[1][k] = 0.5f * (d[1][k] - d[2][k]);
-                t[2][k] = 0.5f * (d[1][k] + d[2][k]) + d[3][k];
-            }
-            float *g = dw + ((size_t)o * (size_t)C + (size_t)c) * 9;
-            for (int r = 0; r < 3; r++) {
-                g[3 * r] += t[r][0] + 0.5f * (t[r][1] + t[r][2]);
-                g[3 * r + 1] += 0.5f * (t[r][1] - t[r][2]);
-                g[3 * r + 2] += 0.5f * (t[r][1] + t[r][2]) + t[r][3];
-            }
+    for (size_t q = 0; q < oc; q++) {
+        double t[6][3], x[6], o[3];    /* t = du G */
+        for (int i = 0; i < 6; i++) {
+            for (int j = 0; j < 6; j++)
+                x[j] = du[(size_t)(6 * i + j) * oc + q];
+            g_adjoint(o, x);
+            for (int k = 0; k < 3; k++)
+                t[i][k] = o[k];
         }
+        float *g = dw + q * 9;
+        for (int k = 0; k < 3; k++) {
+            for (int i = 0; i < 6; i++)
+                x[i] = t[i][k];
+            g_adjoint(o, x);
+            for (int r = 0; r < 3; r++)
+                g[3 * r + k] += (float)o[r];
+        }
+    }
 }
 
 /* ---- the vectorised loops over tiles ------------------------------------ */
 
-/* 16 floats; on narrower machines the compiler splits it.  Only additions
- * and subtractions act on it, so every level gives the same bits.  uvec
- * is the same at any alignment: loads and stores through it (GCC lets a
- * vector alias its element type). */
+/* 16 floats; on narrower machines the compiler splits it.  Only additions,
+ * subtractions and products by exact constants act on it, in one order
+ * (the file is compiled without contraction into FMAs: -std=c11), so every
+ * level gives the same bits.  uvec is the same at any alignment: loads and
+ * stores through it (GCC lets a vector alias its element type). */
 typedef float vec __attribute__((vector_size(64)));
 typedef float uvec __attribute__((vector_size(64), aligned(4)));
 enum { VN = 16 };
@@ -113,90 +147,192 @@ enum { VN = 16 };
 #define FOR_TILES(t, T) \
     for (size_t t0_ = 0, t; t0_ < (T) && (t = t0_ + VN > (T) ? (T) - VN : t0_, 1); t0_ += VN)
 
-/* v + e s + t (e = 4 r + k) = (B^T d B)[r][k] of tile t, d read from the
- * planes p[row parity][column parity]. */
-static inline __attribute__((always_inline)) void in_body(float *v, size_t s, float *p[2][2],
+/* o = B^T d for a column d of six. */
+static inline __attribute__((always_inline)) void bt(vec o[6], const vec d[6])
+{
+    vec s = d[4] - d[2], a = d[3] - d[1];
+    o[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+    o[1] = (d[3] + d[4]) - 4.0f * (d[1] + d[2]);
+    o[2] = (d[4] - d[3]) + 4.0f * (d[1] - d[2]);
+    o[3] = s + 2.0f * a;
+    o[4] = s - 2.0f * a;
+    o[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+}
+
+/* o = A^T m for a column m of six. */
+static inline __attribute__((always_inline)) void at(vec o[4], const vec m[6])
+{
+    vec p = m[1] + m[2], q = m[1] - m[2], r = m[3] + m[4], s = m[3] - m[4];
+    o[0] = p + r + m[0];
+    o[1] = q + 2.0f * s;
+    o[2] = p + 4.0f * r;
+    o[3] = q + 8.0f * s + m[5];
+}
+
+/* o = A y for a column y of four, the adjoint of at(). */
+static inline __attribute__((always_inline)) void a(vec o[6], const vec y[4])
+{
+    vec p = y[0] + y[2], q = y[1] + y[3], r = y[0] + 4.0f * y[2], s = 2.0f * y[1] + 8.0f * y[3];
+    o[0] = y[0];
+    o[1] = p + q;
+    o[2] = p - q;
+    o[3] = r + s;
+    o[4] = r - s;
+    o[5] = y[3];
+}
+
+/* v + e s + t (e = 6 i + j) = (B^T d B)[i][j] of tile t, d read from the
+ * planes p[row % 4][column % 4]. */
+static inline __attribute__((always_inline)) void in_body(float *v, size_t s, float *p[4][4],
                                                           size_t tw1, size_t T)
 {
     FOR_TILES(t, T)
     {
-        vec d[4][4], b[4][4];
-        for (int r = 0; r < 4; r++)
-            for (int k = 0; k < 4; k++)
-                d[r][k] = LD(p[r % 2][k % 2] + t + (size_t)(r / 2) * tw1 + (size_t)(k / 2));
-        for (int k = 0; k < 4; k++) {
-            b[0][k] = d[0][k] - d[2][k];
-            b[1][k] = d[1][k] + d[2][k];
-            b[2][k] = d[2][k] - d[1][k];
-            b[3][k] = d[1][k] - d[3][k];
+        vec b[6][6], d[6], o[6];    /* b = d B, by rows */
+        for (int r = 0; r < 6; r++) {
+            for (int k = 0; k < 6; k++)
+                d[k] = LD(p[r % 4][k % 4] + t + (size_t)(r / 4) * tw1 + (size_t)(k / 4));
+            bt(b[r], d);
         }
-        for (int r = 0; r < 4; r++) {
-            ST(v + (size_t)(4 * r) * s + t, b[r][0] - b[r][2]);
-            ST(v + (size_t)(4 * r + 1) * s + t, b[r][1] + b[r][2]);
-            ST(v + (size_t)(4 * r + 2) * s + t, b[r][2] - b[r][1]);
-            ST(v + (size_t)(4 * r + 3) * s + t, b[r][1] - b[r][3]);
+        for (int j = 0; j < 6; j++) {
+            for (int r = 0; r < 6; r++)
+                d[r] = b[r][j];
+            bt(o, d);
+            for (int i = 0; i < 6; i++)
+                ST(v + (size_t)(6 * i + j) * s + t, o[i]);
         }
     }
 }
 
 /* y[i][j][t] = (A^T m A)[i][j] of tile t, m read at m + e s + t. */
-static inline __attribute__((always_inline)) void out_body(float *y[2][2], const float *m,
+static inline __attribute__((always_inline)) void out_body(float *y[4][4], const float *m,
                                                            size_t s, size_t T)
 {
     FOR_TILES(t, T)
     {
-        vec a[4][2];
-        for (int r = 0; r < 4; r++) {
-            const float *e = m + (size_t)(4 * r) * s + t;
-            vec m0 = LD(e), m1 = LD(e + s), m2 = LD(e + 2 * s), m3 = LD(e + 3 * s);
-            a[r][0] = m0 + m1 + m2;
-            a[r][1] = m1 - m2 - m3;
+        vec c[6][4], d[6], o[4];    /* c = m A, by rows */
+        for (int i = 0; i < 6; i++) {
+            for (int j = 0; j < 6; j++)
+                d[j] = LD(m + (size_t)(6 * i + j) * s + t);
+            at(c[i], d);
         }
-        for (int j = 0; j < 2; j++) {
-            ST(y[0][j] + t, a[0][j] + a[1][j] + a[2][j]);
-            ST(y[1][j] + t, a[1][j] - a[2][j] - a[3][j]);
+        for (int q = 0; q < 4; q++) {
+            for (int i = 0; i < 6; i++)
+                d[i] = c[i][q];
+            at(o, d);
+            for (int r = 0; r < 4; r++)
+                ST(y[r][q] + t, o[r]);
         }
     }
 }
 
-/* m + e s + t = (A dy A^T)[r][k] of tile t, the adjoint of out_body, dy
- * read from y[i][j] + t. */
-static inline __attribute__((always_inline)) void adj_body(float *m, size_t s, float *y[2][2],
+/* m + e s + t = (A dy A^T)[i][j] of tile t, the adjoint of out_body, dy
+ * read from y[r][q] + t. */
+static inline __attribute__((always_inline)) void adj_body(float *m, size_t s, float *y[4][4],
                                                            size_t T)
 {
     FOR_TILES(t, T)
     {
-        vec a = LD(y[0][0] + t), b = LD(y[0][1] + t), c = LD(y[1][0] + t), d = LD(y[1][1] + t);
-        vec p[4] = { a, a + c, a - c, -c }, q[4] = { b, b + d, b - d, -d };
+        vec c[4][6], d[4], o[6];    /* c = dy A^T, by rows */
         for (int r = 0; r < 4; r++) {
-            float *e = m + (size_t)(4 * r) * s + t;
-            ST(e, p[r]);
-            ST(e + s, p[r] + q[r]);
-            ST(e + 2 * s, p[r] - q[r]);
-            ST(e + 3 * s, -q[r]);
+            for (int q = 0; q < 4; q++)
+                d[q] = LD(y[r][q] + t);
+            a(c[r], d);
+        }
+        for (int j = 0; j < 6; j++) {
+            for (int r = 0; r < 4; r++)
+                d[r] = c[r][j];
+            a(o, d);
+            for (int i = 0; i < 6; i++)
+                ST(m + (size_t)(6 * i + j) * s + t, o[i]);
         }
     }
 }
 
+/* The shuffles of four-way (de)interleaving, on pairs of vectors (indices
+ * 16-31 name the second's entries). */
+typedef int ivec __attribute__((vector_size(64)));
+static const ivec EVEN = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 };
+static const ivec ODD = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 };
+static const ivec LO = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 };
+static const ivec HI = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
+
+/* d[b][k] = s[4 k + b], k < L: a padded row dealt to its four column
+ * planes, 64 floats at a time by two rounds of even/odd shuffles (the
+ * last block moved back to end at L); rows under 16 one by one. */
+static inline __attribute__((always_inline)) void deal_body(float *d[4], const float *s,
+                                                            size_t L)
+{
+    if (L < VN) {
+        for (size_t k = 0; k < L; k++)
+            for (int b = 0; b < 4; b++)
+                d[b][k] = s[4 * k + (size_t)b];
+        return;
+    }
+    FOR_TILES(k, L)
+    {
+        const float *q = s + 4 * k;
+        vec a = LD(q), b = LD(q + VN), c = LD(q + 2 * VN), e = LD(q + 3 * VN);
+        vec p0 = __builtin_shuffle(a, b, EVEN), p1 = __builtin_shuffle(a, b, ODD);
+        vec r0 = __builtin_shuffle(c, e, EVEN), r1 = __builtin_shuffle(c, e, ODD);
+        ST(d[0] + k, __builtin_shuffle(p0, r0, EVEN));
+        ST(d[1] + k, __builtin_shuffle(p1, r1, EVEN));
+        ST(d[2] + k, __builtin_shuffle(p0, r0, ODD));
+        ST(d[3] + k, __builtin_shuffle(p1, r1, ODD));
+    }
+}
+
+/* s[4 k + b] = d[b][k], the inverse. */
+static inline __attribute__((always_inline)) void merge_body(float *s, float *d[4], size_t L)
+{
+    if (L < VN) {
+        for (size_t k = 0; k < L; k++)
+            for (int b = 0; b < 4; b++)
+                s[4 * k + (size_t)b] = d[b][k];
+        return;
+    }
+    FOR_TILES(k, L)
+    {
+        vec d0 = LD(d[0] + k), d1 = LD(d[1] + k), d2 = LD(d[2] + k), d3 = LD(d[3] + k);
+        vec p0 = __builtin_shuffle(d0, d2, LO), r0 = __builtin_shuffle(d0, d2, HI);
+        vec p1 = __builtin_shuffle(d1, d3, LO), r1 = __builtin_shuffle(d1, d3, HI);
+        float *q = s + 4 * k;
+        ST(q, __builtin_shuffle(p0, p1, LO));
+        ST(q + VN, __builtin_shuffle(p0, p1, HI));
+        ST(q + 2 * VN, __builtin_shuffle(r0, r1, LO));
+        ST(q + 3 * VN, __builtin_shuffle(r0, r1, HI));
+    }
+}
+
 typedef struct {
-    void (*in)(float *, size_t, float *[2][2], size_t, size_t);
-    void (*out)(float *[2][2], const float *, size_t, size_t);
-    void (*adj)(float *, size_t, float *[2][2], size_t);
+    void (*in)(float *, size_t, float *[4][4], size_t, size_t);
+    void (*out)(float *[4][4], const float *, size_t, size_t);
+    void (*adj)(float *, size_t, float *[4][4], size_t);
+    void (*deal)(float *[4], const float *, size_t);
+    void (*merge)(float *, float *[4], size_t);
 } loops;
 
 #define LOOPS(NAME, ATTR)                                                                   \
-    ATTR static void in_##NAME(float *v, size_t s, float *p[2][2], size_t tw1,      \
+    ATTR static void in_##NAME(float *v, size_t s, float *p[4][4], size_t tw1,      \
                                size_t T)                                                    \
     {                                                                                       \
         in_body(v, s, p, tw1, T);                                                           \
     }                                                                                       \
-    ATTR static void out_##NAME(float *y[2][2], const float *m, size_t s, size_t T) \
+    ATTR static void out_##NAME(float *y[4][4], const float *m, size_t s, size_t T) \
     {                                                                                       \
         out_body(y, m, s, T);                                                               \
     }                                                                                       \
-    ATTR static void adj_##NAME(float *m, size_t s, float *y[2][2], size_t T)       \
+    ATTR static void adj_##NAME(float *m, size_t s, float *y[4][4], size_t T)       \
     {                                                                                       \
         adj_body(m, s, y, T);                                                               \
+    }                                                                                       \
+    ATTR static void deal_##NAME(float *d[4], const float *s, size_t L)             \
+    {                                                                                       \
+        deal_body(d, s, L);                                                                 \
+    }                                                                                       \
+    ATTR static void merge_##NAME(float *s, float *d[4], size_t L)                  \
+    {                                                                                       \
+        merge_body(s, d, L);                                                                \
     }
 
 LOOPS(portable, )
@@ -210,147 +346,158 @@ static loops loops_at(int level)
 {
 #ifdef WINO_X86
     if (level == SIMD_AVX512 && simd_supported(level))
-        return (loops){ in_avx512, out_avx512, adj_avx512 };
+        return (loops){ in_avx512, out_avx512, adj_avx512, deal_avx512, merge_avx512 };
     if (level == SIMD_AVX2 && simd_supported(level))
-        return (loops){ in_avx2, out_avx2, adj_avx2 };
+        return (loops){ in_avx2, out_avx2, adj_avx2, deal_avx2, merge_avx2 };
 #endif
-    return (loops){ in_portable, out_portable, adj_portable };
+    return (loops){ in_portable, out_portable, adj_portable, deal_portable, merge_portable };
 }
 
 /* ---- planes ------------------------------------------------------------- */
 
-/* The four planes of one channel x (H, W) padded by one zero on every
- * side: padded (py, px) goes to plane (py % 2, px % 2), entry
- * (py / 2) tw1 + px / 2. */
-static void split(float *p[2][2], const float *x, int H, int W)
-{
-    size_t tw1 = (size_t)tiles_wide(W), n = plane_size(H, W);
-    for (int i = 0; i < 4; i++)
-        memset(p[i / 2][i % 2], 0, sizeof(float) * n);
-    for (int iy = 0; iy < H; iy++) {
-        int py = iy + 1;
-        float *restrict even = p[py % 2][0] + (size_t)(py / 2) * tw1 + 1;
-        float *restrict odd = p[py % 2][1] + (size_t)(py / 2) * tw1;
-        const float *restrict row = x + (size_t)iy * (size_t)W;
-        int half = W / 2;    /* padded column px = ix + 1 */
-        for (int k = 0; k < half; k++) {
-            odd[k] = row[2 * k];
-            even[k] = row[2 * k + 1];
-        }
-        if (W % 2)
-            odd[half] = row[W - 1];
-    }
-}
+/* Padded pixel (py, px) of image i lives in plane (py % 4, px % 4) at
+ * entry (py / 4) ld + i tw1 + px / 4, ld = n tw1 the planes' row; so does
+ * output pixel (oy, ox) of image i in the output planes (the entry
+ * (oy % 4, ox % 4) of its tile).  A row of all n images goes through a
+ * wide row of 4 ld floats, image i's padded columns from 4 i tw1 on: the
+ * images' rows are copied in or out of it whole, and it is dealt to (or
+ * merged from) the planes by the level's vector loops. */
 
-/* out (H, W) += the output planes: y[i][j][ty tw1 + tx] goes to row
- * 2 ty + i, column 2 tx + j. */
-static void scatter(float *out, float *y[2][2], int H, int W)
+/* The planes' row ry, column phases 0-3, of row phase a. */
+static void plane_row(float *d[4], float *p[4][4], int a, size_t ry, size_t ld)
 {
-    size_t tw1 = (size_t)tiles_wide(W);
-    for (int oy = 0; oy < H; oy++) {
-        float *restrict row = out + (size_t)oy * (size_t)W;
-        const float *restrict even = y[oy % 2][0] + (size_t)(oy / 2) * tw1;
-        const float *restrict odd = y[oy % 2][1] + (size_t)(oy / 2) * tw1;
-        int half = W / 2;
-        for (int k = 0; k < half; k++) {
-            row[2 * k] += even[k];
-            row[2 * k + 1] += odd[k];
-        }
-        if (W % 2)
-            row[W - 1] += even[half];
-    }
-}
-
-/* The adjoint's input: y[i][j] gets dy (H, W) as scatter places it, and
- * zero where no pixel is (the column of tiles outside the image). */
-static void gather(float *y[2][2], const float *dy, int H, int W)
-{
-    size_t tw1 = (size_t)tiles_wide(W);
-    for (int i = 0; i < 4; i++)
-        memset(y[i / 2][i % 2], 0, sizeof(float) * (size_t)tiles_high(H) * tw1);
-    for (int oy = 0; oy < H; oy++) {
-        const float *restrict row = dy + (size_t)oy * (size_t)W;
-        float *restrict even = y[oy % 2][0] + (size_t)(oy / 2) * tw1;
-        float *restrict odd = y[oy % 2][1] + (size_t)(oy / 2) * tw1;
-        int half = W / 2;
-        for (int k = 0; k < half; k++) {
-            even[k] = row[2 * k];
-            odd[k] = row[2 * k + 1];
-        }
-        if (W % 2)
-            even[half] = row[W - 1];
-    }
+    for (int b = 0; b < 4; b++)
+        d[b] = p[a][b] + ry * ld;
 }
 
 /* ---- convolutions ------------------------------------------------------- */
 
-/* One image's pass: the scratch's parts, v (16, C, T), m (16, O, T) and
- * four planes, and the loops of the level. */
+/* One call's pass over n images: the scratch's parts, v (36, C, N) and
+ * m (36, O, N) for the N tiles, sixteen planes of ld-float rows, and the
+ * loops of the level. */
 typedef struct {
-    float *v, *m, *p[2][2];
+    float *v, *m, *p[4][4], *wide;
     loops f;
-    size_t T, HW;
+    int n, H, W;
+    size_t N, HW, ld, tw1, plane;
 } pass;
 
-/* Set up w for an image of C channels of H x W, O outputs, and fill
- * w->v with B^T d B of every tile d of every channel of x (C, H, W), each
- * channel split into the planes first. */
-static void start(pass *w, int level, float *scratch, const float *x, int C, int H, int W,
-                  int O)
+/* Zero the planes and the wide row: the entries of no pixel. */
+static void zero_planes(pass *w)
 {
-    size_t n = plane_size(H, W), tw1 = (size_t)tiles_wide(W);
-    w->T = wino_tiles(H, W), w->HW = (size_t)H * (size_t)W;
+    memset(w->p[0][0], 0, sizeof(float) * (16 * w->plane + 4 * w->ld));
+}
+
+/* The planes of channel c of the images x (n, C, H, W). */
+static void split(pass *w, const float *x, int C, int c)
+{
+    float *d[4];
+    for (int iy = 0; iy < w->H; iy++) {
+        for (int i = 0; i < w->n; i++)
+            memcpy(w->wide + 4 * (size_t)i * w->tw1 + 1,
+                   x + (((size_t)i * (size_t)C + (size_t)c) * w->HW + (size_t)iy * w->W),
+                   sizeof(float) * (size_t)w->W);
+        int py = iy + 1;
+        plane_row(d, w->p, py % 4, (size_t)(py / 4), w->ld);
+        w->f.deal(d, w->wide, w->ld);
+    }
+}
+
+/* out (n, O, H, W), channel o, += the output planes. */
+static void scatter(pass *w, float *out, int O, int o)
+{
+    float *d[4];
+    for (int oy = 0; oy < w->H; oy++) {
+        plane_row(d, w->p, oy % 4, (size_t)(oy / 4), w->ld);
+        w->f.merge(w->wide, d, w->ld);
+        for (int i = 0; i < w->n; i++) {
+            float *restrict row =
+                out + (((size_t)i * (size_t)O + (size_t)o) * w->HW + (size_t)oy * w->W);
+            const float *restrict src = w->wide + 4 * (size_t)i * w->tw1;
+            for (int ox = 0; ox < w->W; ox++)
+                row[ox] += src[ox];
+        }
+    }
+}
+
+/* The output planes from channel o of dy (n, O, H, W), where scatter
+ * would take it; the wide row's entries of no pixel are zero. */
+static void gather(pass *w, const float *dy, int O, int o)
+{
+    float *d[4];
+    for (int oy = 0; oy < w->H; oy++) {
+        for (int i = 0; i < w->n; i++)
+            memcpy(w->wide + 4 * (size_t)i * w->tw1,
+                   dy + (((size_t)i * (size_t)O + (size_t)o) * w->HW + (size_t)oy * w->W),
+                   sizeof(float) * (size_t)w->W);
+        plane_row(d, w->p, oy % 4, (size_t)(oy / 4), w->ld);
+        w->f.deal(d, w->wide, w->ld);
+    }
+}
+
+/* Set up w and fill w->v with B^T d B of every tile d of every channel
+ * of the images x (n, C, H, W). */
+static void start(pass *w, int level, float *scratch, const float *x, int n, int C, int H,
+                  int W, int O)
+{
+    w->n = n, w->H = H, w->W = W;
+    w->tw1 = (size_t)tiles_wide(W), w->ld = (size_t)n * w->tw1;
+    w->N = (size_t)tiles_high(H) * w->ld, w->HW = (size_t)H * (size_t)W;
+    w->plane = plane_size(n, H, W);
     w->v = scratch;
-    w->m = w->v + 16 * (size_t)C * w->T;
-    for (int i = 0; i < 4; i++)
-        w->p[i / 2][i % 2] = w->m + 16 * (size_t)O * w->T + (size_t)i * n;
+    w->m = w->v + E * (size_t)C * w->N;
+    for (int k = 0; k < 16; k++)
+        w->p[k / 4][k % 4] = w->m + E * (size_t)O * w->N + (size_t)k * w->plane;
+    w->wide = w->p[3][3] + w->plane;
     w->f = loops_at(level);
+    zero_planes(w);
     for (int c = 0; c < C; c++) {
-        split(w->p, x + (size_t)c * w->HW, H, W);
-        w->f.in(w->v + (size_t)c * w->T, (size_t)C * w->T, w->p, tw1, w->T);
+        split(w, x, C, c);
+        w->f.in(w->v + (size_t)c * w->N, (size_t)C * w->N, w->p, w->ld, w->N);
     }
 }
 
 void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
-                  int C, int H, int W, int O)
+                  int n, int C, int H, int W, int O)
 {
     pass w;
-    start(&w, level, scratch, x, C, H, W, O);
-    size_t T = w.T;
-    for (size_t e = 0; e < 16; e++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int)T, C, 1.0f,
-                    u + e * (size_t)O * (size_t)C, C, w.v + e * (size_t)C * T, (int)T, 0.0f,
-                    w.m + e * (size_t)O * T, (int)T);
+    start(&w, level, scratch, x, n, C, H, W, O);
+    size_t N = w.N;
+    for (size_t e = 0; e < E; e++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int)N, C, 1.0f,
+                    u + e * (size_t)O * (size_t)C, C, w.v + e * (size_t)C * N, (int)N, 0.0f,
+                    w.m + e * (size_t)O * N, (int)N);
     for (int o = 0; o < O; o++) {
-        w.f.out(w.p, w.m + (size_t)o * T, (size_t)O * T, T);
-        scatter(out + (size_t)o * w.HW, w.p, H, W);
+        w.f.out(w.p, w.m + (size_t)o * N, (size_t)O * N, N);
+        scatter(&w, out, O, o);
     }
 }
 
-void wino_conv(float *out, float *scratch, const float *x, const float *u, int C, int H,
-               int W, int O)
+void wino_conv(float *out, float *scratch, const float *x, const float *u, int n, int C,
+               int H, int W, int O)
 {
-    wino_conv_at(simd_level(), out, scratch, x, u, C, H, W, O);
+    wino_conv_at(simd_level(), out, scratch, x, u, n, C, H, W, O);
 }
 
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,
-                  int C, int H, int W, int O)
+                  int n, int C, int H, int W, int O)
 {
     pass w;
-    start(&w, level, scratch, x, C, H, W, O);
-    size_t T = w.T;
+    start(&w, level, scratch, x, n, C, H, W, O);
+    size_t N = w.N;
+    zero_planes(&w);    /* split's entries are not gather's */
     for (int o = 0; o < O; o++) {
-        gather(w.p, dy + (size_t)o * w.HW, H, W);
-        w.f.adj(w.m + (size_t)o * T, (size_t)O * T, w.p, T);
+        gather(&w, dy, O, o);
+        w.f.adj(w.m + (size_t)o * N, (size_t)O * N, w.p, N);
     }
-    for (size_t e = 0; e < 16; e++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int)T, 1.0f,
-                    w.m + e * (size_t)O * T, (int)T, w.v + e * (size_t)C * T, (int)T, 1.0f,
+    for (size_t e = 0; e < E; e++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int)N, 1.0f,
+                    w.m + e * (size_t)O * N, (int)N, w.v + e * (size_t)C * N, (int)N, 0.0f,
                     du + e * (size_t)O * (size_t)C, C);
 }
 
-void wino_grad(float *du, float *scratch, const float *x, const float *dy, int C, int H,
-               int W, int O)
+void wino_grad(float *du, float *scratch, const float *x, const float *dy, int n, int C,
+               int H, int W, int O)
 {
-    wino_grad_at(simd_level(), du, scratch, x, dy, C, H, W, O);
+    wino_grad_at(simd_level(), du, scratch, x, dy, n, C, H, W, O);
 }

@@ -1,13 +1,18 @@
-/* wino.h - 3 x 3, stride-1, padding-1 convolutions of one image by
- * Winograd's F(2x2, 3x3) (Lavin and Gray, 2016): each 2 x 2 block of the
- * output costs 16 multiplications per input channel instead of 36, as 16
- * GEMMs (O x C) (C x tiles).  The transforms are exact in real arithmetic;
- * in f32 the result differs from the direct sum by rounding only (relative
- * 1e-6 for weights and inputs of one scale).
+/* wino.h - 3 x 3, stride-1, padding-1 convolutions of a few images at once
+ * by Winograd's F(4x4, 3x3) (Lavin and Gray, 2016): each 4 x 4 block of
+ * the output costs 36 multiplications per input channel instead of 144, as
+ * 36 GEMMs (O x C) (C x tiles) whose columns are the tiles of all n
+ * images, so that they are wide enough to run well.  The transforms are
+ * exact in real arithmetic; in f32 the result differs from the direct sum
+ * by rounding, larger than the direct sum's (the transforms scale by up to
+ * 8 and 1/24): relative 2e-6 to 1e-5 of the output's scale for weights and
+ * inputs of one scale, measured against a double-precision sum (test_nn's
+ * test_wino_levels prints it).
  *
- * Images must be at least 7 x 7.  The loops over tiles are chosen by
+ * Images must be at least 13 x 13 (the loops take 16 tiles at once).  The loops over tiles are chosen by
  * simd_level() (simd.h); the _at versions take the level (tests): they
- * only add and subtract, so every level gives the same bits.
+ * only add, subtract and scale by constants, in one order, so every level
+ * gives the same bits.
  *
  * The caller owns every buffer; nothing here allocates. */
 #ifndef WINO_H
@@ -15,30 +20,29 @@
 
 #include <stddef.h>
 
-/* The 2 x 2 output tiles of an H x W image, with one column of tiles
- * outside it (see wino.c): ceil(H/2) (ceil(W/2) + 1). */
-size_t wino_tiles(int H, int W);
-/* Floats of the scratch wino_conv needs: the transformed input (16 C
- * tiles) and the products (16 O tiles). */
-size_t wino_scratch(int C, int H, int W, int O);
-/* u (16, O, C): the transformed kernels of w (O, C, 3, 3). */
+/* Floats of the transformed kernels of O x C: 36 O C. */
+size_t wino_kernel_size(int O, int C);
+/* Floats of the scratch wino_conv and wino_grad need for n images: the
+ * transformed inputs (36 C tiles), the products (36 O tiles), planes. */
+size_t wino_scratch(int n, int C, int H, int W, int O);
+/* u (36, O, C): the transformed kernels of w (O, C, 3, 3). */
 void wino_kernels(float *u, const float *w, int O, int C);
-/* out (O, H, W) += the convolution of x (C, H, W) with the kernels whose
- * transform is u, zero-padded by 1.  scratch: wino_scratch() floats. */
-void wino_conv(float *out, float *scratch, const float *x, const float *u, int C, int H,
-               int W, int O);
+/* out (n, O, H, W) += the convolution of x (n, C, H, W) with the kernels
+ * whose transform is u, zero-padded by 1.  scratch: wino_scratch(). */
+void wino_conv(float *out, float *scratch, const float *x, const float *u, int n, int C,
+               int H, int W, int O);
 void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
-                  int C, int H, int W, int O);
+                  int n, int C, int H, int W, int O);
 
-/* The weight gradient, in two steps.  du (16, O, C) += the gradient of
- * the transformed kernels, from one image x (C, H, W) and the gradient
- * dy (O, H, W) at its output (scratch: wino_scratch() floats); summed
- * over images, du is then carried back once: dw (O, C, 3, 3) += the
- * adjoint of wino_kernels applied to du. */
-void wino_grad(float *du, float *scratch, const float *x, const float *dy, int C, int H,
-               int W, int O);
+/* The weight gradient, in two steps.  du (36, O, C) = the gradient of
+ * the transformed kernels, from the images x (n, C, H, W) and the
+ * gradients dy (n, O, H, W) at their outputs (scratch: wino_scratch());
+ * it is then carried back: dw (O, C, 3, 3) += the adjoint of wino_kernels
+ * applied to du. */
+void wino_grad(float *du, float *scratch, const float *x, const float *dy, int n, int C,
+               int H, int W, int O);
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,
-                  int C, int H, int W, int O);
+                  int n, int C, int H, int W, int O);
 void wino_kernels_adjoint(float *dw, const float *du, int O, int C);
 
 #endif
