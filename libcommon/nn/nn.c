@@ -376,6 +376,23 @@ static int winograd(const conv_geom *g)
     return same(g) && g->kh == 3 && g->kw == 3 && g->H >= 13 && g->W >= 13 && g->C >= 8;
 }
 
+/* Winograd's convolutions run 4 images a call: with 8 (a whole group)
+ * the transformed inputs outgrow the caches and UNet-S inference is 7%
+ * slower; with 1 or 2 the GEMMs are too narrow (bench-nn unet28, one
+ * thread).  Its weight gradient takes the whole group. */
+enum { WINO_IMAGES = 4 };
+
+/* out (n, O, H, W) += the convolution of x, in calls of WINO_IMAGES. */
+static void wino_images(float *out, float *scratch, const float *x, const float *u, size_t n,
+                        int C, int H, int W, int O)
+{
+    size_t in = (size_t)C * (size_t)H * (size_t)W, on = (size_t)O * (size_t)H * (size_t)W;
+    for (size_t a = 0, k; a < n; a += k) {
+        k = n - a < WINO_IMAGES ? n - a : WINO_IMAGES;
+        wino_conv(out + a * on, scratch, x + a * in, u, (int)k, C, H, W, O);
+    }
+}
+
 /* A 1 x 1, stride-1 convolution's columns are its input: no im2col. */
 static int pointwise(const conv_geom *g)
 {
@@ -619,8 +636,8 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
                 for (int p = 0; p < P; p++)
                     j->out[i * out + (size_t)oc * (size_t)P + (size_t)p] = j->b[oc];
         if (j->wino) {
-            wino_conv(j->out + i0 * out, col, j->in + i0 * in, j->wino, (int)(i1 - i0), g->C,
-                      g->H, g->W, g->O);
+            wino_images(j->out + i0 * out, col, j->in + i0 * in, j->wino, i1 - i0, g->C, g->H,
+                        g->W, g->O);
             continue;
         }
         for (size_t i = i0; i < i1; i++) {
@@ -669,7 +686,7 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
             const float *gr = j->dout + i0 * (size_t)g->O * (size_t)P;
             wino_grad(du, col, j->in + i0 * in, gr, n, g->C, g->H, g->W, g->O);
             if (j->din)
-                wino_conv(j->din + i0 * in, col, gr, j->wino, n, g->O, g->H, g->W, g->C);
+                wino_images(j->din + i0 * in, col, gr, j->wino, i1 - i0, g->O, g->H, g->W, g->C);
             wino_kernels_adjoint(pw, du, g->O, g->C);
             continue;
         }
