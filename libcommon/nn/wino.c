@@ -41,12 +41,22 @@ static int tiles_high(int H)
     return (H + 3) / 4;
 }
 
+/* The tiles of a call: the images' own, or 16 (one vector of the loops
+ * below, which need as many) where they have fewer; the tiles past theirs
+ * read zeros and their outputs are dropped. */
+static size_t tiles_all(int n, int H, int W)
+{
+    size_t N = (size_t)n * (size_t)tiles_high(H) * (size_t)tiles_wide(W);
+    return N > 16 ? N : 16;
+}
+
 /* Floats per plane of n images: the tiles' rows and one more (tile row
  * ty reads plane rows ty and ty + 1), and one entry (column tx + 1 of the
- * last tile). */
+ * last tile); enough for every tile of the call. */
 static size_t plane_size(int n, int H, int W)
 {
-    return (size_t)(tiles_high(H) + 1) * (size_t)n * (size_t)tiles_wide(W) + 1;
+    size_t ld = (size_t)n * (size_t)tiles_wide(W);
+    return tiles_all(n, H, W) + ld + 1;
 }
 
 size_t wino_kernel_size(int O, int C)
@@ -56,7 +66,7 @@ size_t wino_kernel_size(int O, int C)
 
 size_t wino_scratch(int n, int C, int H, int W, int O)
 {
-    size_t N = (size_t)n * (size_t)tiles_high(H) * (size_t)tiles_wide(W);
+    size_t N = tiles_all(n, H, W);
     return E * ((size_t)C + (size_t)O) * N + 16 * plane_size(n, H, W) +
            4 * (size_t)n * (size_t)tiles_wide(W);
 }
@@ -442,7 +452,7 @@ static void start(pass *w, int level, float *scratch, const float *x, int n, int
 {
     w->n = n, w->H = H, w->W = W;
     w->tw1 = (size_t)tiles_wide(W), w->ld = (size_t)n * w->tw1;
-    w->N = (size_t)tiles_high(H) * w->ld, w->HW = (size_t)H * (size_t)W;
+    w->N = tiles_all(n, H, W), w->HW = (size_t)H * (size_t)W;
     w->plane = plane_size(n, H, W);
     w->v = scratch;
     w->m = w->v + E * (size_t)C * w->N;

@@ -9,7 +9,7 @@
  * inputs of one scale, measured against a double-precision sum (test_nn's
  * test_wino_levels prints it).
  *
- * Images must be at least 13 x 13 (the loops take 16 tiles at once).  The loops over tiles are chosen by
+ * Images of any size.  The loops over tiles are chosen by
  * simd_level() (simd.h); the _at versions take the level (tests): they
  * only add, subtract and scale by constants, in one order, so every level
  * gives the same bits.
