@@ -2,7 +2,8 @@
 # tests: scripts/bench-nn's QUICK=1 variant end to end (tests/bench/bench_nn.c,
 #        tests/torch/bench_mlp.py, bench_unet.py, bench_push.py, pushback):
 #        a row per case and figure, medians of the pairs within their
-#        ranges, the profiles and the report.  The full run is `make bench`.
+#        ranges, si-train's memory, the profiles and the report.  The full run
+#        is `make bench`.
 # also requires: Debian's python3-torch under /usr/bin/python3 (skipped,
 #        saying why, without it), build/*/bench-nn, /usr/bin/time
 
@@ -48,6 +49,11 @@ load helpers
   grep -q "median of PAIRS = 2 interleaved pairs" "$r"
   grep -q "^| UNet-S 3x32x32, batch 64 | train samples/s | 1 | [0-9.]* ([0-9.]*-[0-9.]*) | " "$r"
   grep -q "^| transport, UNet-S 1x28x28 | images/s | 1 | " "$r"
+  # si-train's memory: both networks on the 1,000 images, a peak in MB
+  m=$T/out/memory.tsv
+  [ "$(head -1 "$m")" = "$(printf 'network\tbatch\timages\tthreads\tpeak_rss_mb')" ]
+  [ "$(awk -F'\t' 'NR > 1 && $3 == 1000 && $4 == 1 && $5 > 10' "$m" | wc -l)" -eq 2 ]
+  grep -q "^| UNet-S | 64 | 1000 | [0-9]* |$" "$r"
   # nothing left behind but the outputs
-  [ "$(ls "$T/out")" = "$(printf 'bench.tsv\nprofile-unet28-t1.tsv\nprofile-unet28.tsv\nreport.md')" ]
+  [ "$(ls "$T/out")" = "$(printf 'bench.tsv\nmemory.tsv\nprofile-unet28-t1.tsv\nprofile-unet28.tsv\nreport.md')" ]
 }
