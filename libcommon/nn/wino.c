@@ -76,41 +76,50 @@ size_t wino_scratch(int n, int C, int H, int W, int O)
 /* o = G g for one column g of three. */
 static const double SIXTH = 1.0 / 6, TWELFTH = 1.0 / 12, TWENTYFOURTH = 1.0 / 24;
 
-static void g_apply(double o[6], const double g[3])
+/* The kernels go QB at a time, each step a loop over the QB of them (the
+ * compiler vectorises it). */
+enum { QB = 16 };
+
+/* o = G g for a column g = (a, b, c) of three, QB kernels. */
+static inline void g_apply(double o[6][QB], const double *a, const double *b, const double *c)
 {
-    o[0] = 0.25 * g[0];
-    o[1] = -SIXTH * (g[0] + g[1] + g[2]);
-    o[2] = -SIXTH * (g[0] - g[1] + g[2]);
-    o[3] = TWENTYFOURTH * g[0] + TWELFTH * g[1] + SIXTH * g[2];
-    o[4] = TWENTYFOURTH * g[0] - TWELFTH * g[1] + SIXTH * g[2];
-    o[5] = g[2];
+    for (int q = 0; q < QB; q++) {
+        o[0][q] = 0.25 * a[q];
+        o[1][q] = -SIXTH * (a[q] + b[q] + c[q]);
+        o[2][q] = -SIXTH * (a[q] - b[q] + c[q]);
+        o[3][q] = TWENTYFOURTH * a[q] + TWELFTH * b[q] + SIXTH * c[q];
+        o[4][q] = TWENTYFOURTH * a[q] - TWELFTH * b[q] + SIXTH * c[q];
+        o[5][q] = c[q];
+    }
 }
 
-/* o = G^T x, the adjoint. */
-static void g_adjoint(double o[3], const double x[6])
+/* o = G^T x, the adjoint, for x = x[0] ... x[5] (each QB long). */
+static inline void g_adjoint(double o[3][QB], const double *const x[6])
 {
-    o[0] = 0.25 * x[0] - SIXTH * (x[1] + x[2]) + TWENTYFOURTH * (x[3] + x[4]);
-    o[1] = SIXTH * (x[2] - x[1]) + TWELFTH * (x[3] - x[4]);
-    o[2] = SIXTH * (x[3] + x[4] - x[1] - x[2]) + x[5];
+    for (int q = 0; q < QB; q++) {
+        o[0][q] = 0.25 * x[0][q] - SIXTH * (x[1][q] + x[2][q]) +
+                  TWENTYFOURTH * (x[3][q] + x[4][q]);
+        o[1][q] = SIXTH * (x[2][q] - x[1][q]) + TWELFTH * (x[3][q] - x[4][q]);
+        o[2][q] = SIXTH * (x[3][q] + x[4][q] - x[1][q] - x[2][q]) + x[5][q];
+    }
 }
 
 void wino_kernels(float *u, const float *w, int O, int C)
 {
     size_t oc = (size_t)O * (size_t)C;
-    for (size_t q = 0; q < oc; q++) {
-        const float *g = w + q * 9;
-        double t[6][3], col[3], row[3], o[6];    /* t = G g */
-        for (int k = 0; k < 3; k++) {
-            col[0] = g[k], col[1] = g[3 + k], col[2] = g[6 + k];
-            g_apply(o, col);
-            for (int i = 0; i < 6; i++)
-                t[i][k] = o[i];
-        }
+    for (size_t q0 = 0; q0 < oc; q0 += QB) {
+        size_t nq = oc - q0 < QB ? oc - q0 : QB;
+        double g[9][QB] = { { 0 } }, t[3][6][QB], o[6][QB];    /* t[k] = G g[., k] */
+        for (size_t q = 0; q < nq; q++)
+            for (int k = 0; k < 9; k++)
+                g[k][q] = w[(q0 + q) * 9 + (size_t)k];
+        for (int k = 0; k < 3; k++)
+            g_apply(t[k], g[k], g[3 + k], g[6 + k]);
         for (int i = 0; i < 6; i++) {
-            row[0] = t[i][0], row[1] = t[i][1], row[2] = t[i][2];
-            g_apply(o, row);
+            g_apply(o, t[0][i], t[1][i], t[2][i]);
             for (int j = 0; j < 6; j++)
-                u[(size_t)(6 * i + j) * oc + q] = (float)o[j];
+                for (size_t q = 0; q < nq; q++)
+                    u[(size_t)(6 * i + j) * oc + q0 + q] = (float)o[j][q];
         }
     }
 }
@@ -118,22 +127,23 @@ void wino_kernels(float *u, const float *w, int O, int C)
 void wino_kernels_adjoint(float *dw, const float *du, int O, int C)
 {
     size_t oc = (size_t)O * (size_t)C;
-    for (size_t q = 0; q < oc; q++) {
-        double t[6][3], x[6], o[3];    /* t = du G */
+    for (size_t q0 = 0; q0 < oc; q0 += QB) {
+        size_t nq = oc - q0 < QB ? oc - q0 : QB;
+        double x[36][QB] = { { 0 } }, t[6][3][QB], o[3][QB];    /* t[i] = du[i, .] G */
+        for (int e = 0; e < 36; e++)
+            for (size_t q = 0; q < nq; q++)
+                x[e][q] = du[(size_t)e * oc + q0 + q];
         for (int i = 0; i < 6; i++) {
-            for (int j = 0; j < 6; j++)
-                x[j] = du[(size_t)(6 * i + j) * oc + q];
-            g_adjoint(o, x);
-            for (int k = 0; k < 3; k++)
-                t[i][k] = o[k];
+            const double *row[6] = { x[6 * i], x[6 * i + 1], x[6 * i + 2],
+                                     x[6 * i + 3], x[6 * i + 4], x[6 * i + 5] };
+            g_adjoint(t[i], row);
         }
-        float *g = dw + q * 9;
         for (int k = 0; k < 3; k++) {
-            for (int i = 0; i < 6; i++)
-                x[i] = t[i][k];
-            g_adjoint(o, x);
-            for (int r = 0; r < 3; r++)
-                g[3 * r + k] += (float)o[r];
+            const double *col[6] = { t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k] };
+            g_adjoint(o, col);
+            for (size_t q = 0; q < nq; q++)
+                for (int r = 0; r < 3; r++)
+                    dw[(q0 + q) * 9 + (size_t)(3 * r + k)] += (float)o[r][q];
         }
     }
 }
