@@ -383,14 +383,15 @@ static int winograd(const conv_geom *g)
  * thread).  Its weight gradient takes the whole group. */
 enum { WINO_IMAGES = 4 };
 
-/* out (n, O, H, W) += the convolution of x, in calls of WINO_IMAGES. */
-static void wino_images(float *out, float *scratch, const float *x, const float *u, size_t n,
-                        int C, int H, int W, int O)
+/* out (n, O, H, W) += the convolution of x (= it + bias if bias), in
+ * calls of WINO_IMAGES. */
+static void wino_images(float *out, float *scratch, const float *x, const float *u,
+                        const float *bias, size_t n, int C, int H, int W, int O)
 {
     size_t in = (size_t)C * (size_t)H * (size_t)W, on = (size_t)O * (size_t)H * (size_t)W;
     for (size_t a = 0, k; a < n; a += k) {
         k = n - a < WINO_IMAGES ? n - a : WINO_IMAGES;
-        wino_conv(out + a * on, scratch, x + a * in, u, (int)k, C, H, W, O);
+        wino_conv(out + a * on, scratch, x + a * in, u, bias, (int)k, C, H, W, O);
     }
 }
 
@@ -632,15 +633,15 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
         }
         size_t i0, i1;
         group_range(j, q, &i0, &i1);
+        if (j->wino) {
+            wino_images(j->out + i0 * out, col, j->in + i0 * in, j->wino, j->b, i1 - i0, g->C,
+                        g->H, g->W, g->O);
+            continue;
+        }
         for (size_t i = i0; i < i1; i++)
             for (int oc = 0; oc < g->O; oc++)
                 for (int p = 0; p < P; p++)
                     j->out[i * out + (size_t)oc * (size_t)P + (size_t)p] = j->b[oc];
-        if (j->wino) {
-            wino_images(j->out + i0 * out, col, j->in + i0 * in, j->wino, i1 - i0, g->C, g->H,
-                        g->W, g->O);
-            continue;
-        }
         for (size_t i = i0; i < i1; i++) {
             const float *c = j->in + i * in;
             if (!pointwise(g)) {
@@ -687,7 +688,8 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
             const float *gr = j->dout + i0 * (size_t)g->O * (size_t)P;
             wino_grad(du, col, j->in + i0 * in, gr, n, g->C, g->H, g->W, g->O);
             if (j->din)
-                wino_images(j->din + i0 * in, col, gr, j->wino, i1 - i0, g->O, g->H, g->W, g->C);
+                wino_images(j->din + i0 * in, col, gr, j->wino, NULL, i1 - i0, g->O, g->H, g->W,
+                            g->C);
             wino_kernels_adjoint(pw, du, g->O, g->C);
             continue;
         }

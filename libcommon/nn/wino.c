@@ -423,8 +423,9 @@ static void split(pass *w, const float *x, int C, int c)
     }
 }
 
-/* out (n, O, H, W), channel o, += the output planes. */
-static void scatter(pass *w, float *out, int O, int o)
+/* out (n, O, H, W), channel o, += the output planes; = them + bias[o]
+ * if bias. */
+static void scatter(pass *w, float *out, const float *bias, int O, int o)
 {
     float *d[4];
     for (int oy = 0; oy < w->H; oy++) {
@@ -434,8 +435,12 @@ static void scatter(pass *w, float *out, int O, int o)
             float *restrict row =
                 out + (((size_t)i * (size_t)O + (size_t)o) * w->HW + (size_t)oy * w->W);
             const float *restrict src = w->wide + 4 * (size_t)i * w->tw1;
-            for (int ox = 0; ox < w->W; ox++)
-                row[ox] += src[ox];
+            if (bias)
+                for (int ox = 0; ox < w->W; ox++)
+                    row[ox] = src[ox] + bias[o];
+            else
+                for (int ox = 0; ox < w->W; ox++)
+                    row[ox] += src[ox];
         }
     }
 }
@@ -478,7 +483,7 @@ static void start(pass *w, int level, float *scratch, const float *x, int n, int
 }
 
 void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
-                  int n, int C, int H, int W, int O)
+                  const float *bias, int n, int C, int H, int W, int O)
 {
     pass w;
     start(&w, level, scratch, x, n, C, H, W, O);
@@ -489,14 +494,14 @@ void wino_conv_at(int level, float *out, float *scratch, const float *x, const f
                     w.m + e * (size_t)O * N, (int)N);
     for (int o = 0; o < O; o++) {
         w.f.out(w.p, w.m + (size_t)o * N, (size_t)O * N, N);
-        scatter(&w, out, O, o);
+        scatter(&w, out, bias, O, o);
     }
 }
 
-void wino_conv(float *out, float *scratch, const float *x, const float *u, int n, int C,
-               int H, int W, int O)
+void wino_conv(float *out, float *scratch, const float *x, const float *u, const float *bias,
+               int n, int C, int H, int W, int O)
 {
-    wino_conv_at(simd_level(), out, scratch, x, u, n, C, H, W, O);
+    wino_conv_at(simd_level(), out, scratch, x, u, bias, n, C, H, W, O);
 }
 
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,

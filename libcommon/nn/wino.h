@@ -28,11 +28,12 @@ size_t wino_scratch(int n, int C, int H, int W, int O);
 /* u (36, O, C): the transformed kernels of w (O, C, 3, 3). */
 void wino_kernels(float *u, const float *w, int O, int C);
 /* out (n, O, H, W) += the convolution of x (n, C, H, W) with the kernels
- * whose transform is u, zero-padded by 1.  scratch: wino_scratch(). */
-void wino_conv(float *out, float *scratch, const float *x, const float *u, int n, int C,
-               int H, int W, int O);
+ * whose transform is u, zero-padded by 1; with a bias (O), out = the
+ * convolution + bias instead.  scratch: wino_scratch(). */
+void wino_conv(float *out, float *scratch, const float *x, const float *u, const float *bias,
+               int n, int C, int H, int W, int O);
 void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
-                  int n, int C, int H, int W, int O);
+                  const float *bias, int n, int C, int H, int W, int O);
 
 /* The weight gradient, in two steps.  du (36, O, C) = the gradient of
  * the transformed kernels, from the images x (n, C, H, W) and the

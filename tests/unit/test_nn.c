@@ -530,7 +530,7 @@ void test_wino_levels(void)
             y[l] = calloc(ny, 4), dw[l] = calloc(nw, 4);
             if (!simd_supported(l))
                 continue;
-            wino_conv_at(l, y[l], scratch, x, u, n, C, H, W, O);
+            wino_conv_at(l, y[l], scratch, x, u, NULL, n, C, H, W, O);
             fill(du, nu, 53, 1);    /* overwritten */
             wino_grad_at(l, du, scratch, x, dy, n, C, H, W, O);
             wino_kernels_adjoint(dw[l], du, O, C);
