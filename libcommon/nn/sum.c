@@ -2,9 +2,16 @@
 #include "nn/simd.h"
 #include "nn/sum.h"
 
-static double combine8(const double *p)
+enum { CHAINS = 32 };
+
+/* The partial sums, pairwise: 32 -> 16 -> ... -> 1, each halving adding
+ * p[i] and p[i + half]. */
+static double combine(double *p)
 {
-    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    for (int half = CHAINS / 2; half >= 1; half /= 2)
+        for (int i = 0; i < half; i++)
+            p[i] += p[i + half];
+    return p[0];
 }
 
 /* The loops of the two sums apart, so that each vectorises; compiled
@@ -13,36 +20,36 @@ static double combine8(const double *p)
 static inline __attribute__((always_inline)) double f32_body(const float *x, size_t n,
                                                              double shift, int squares)
 {
-    double p[8] = { 0 };
-    size_t k = 0, n8 = n / 8 * 8;
+    double p[CHAINS] = { 0 };
+    size_t k = 0, nc = n / CHAINS * CHAINS;
     if (squares)
-        for (; k < n8; k += 8)
-            for (int l = 0; l < 8; l++) {
+        for (; k < nc; k += CHAINS)
+            for (int l = 0; l < CHAINS; l++) {
                 double d = (double)x[k + (size_t)l] - shift;
                 p[l] += d * d;
             }
     else
-        for (; k < n8; k += 8)
-            for (int l = 0; l < 8; l++)
+        for (; k < nc; k += CHAINS)
+            for (int l = 0; l < CHAINS; l++)
                 p[l] += (double)x[k + (size_t)l] - shift;
     for (; k < n; k++) {
         double d = (double)x[k] - shift;
-        p[k % 8] += squares ? d * d : d;
+        p[k % CHAINS] += squares ? d * d : d;
     }
-    return combine8(p);
+    return combine(p);
 }
 
 static inline __attribute__((always_inline)) double dot_body(const float *a, const float *b,
                                                              size_t n)
 {
-    double p[8] = { 0 };
+    double p[CHAINS] = { 0 };
     size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int l = 0; l < 8; l++)
+    for (; k + CHAINS <= n; k += CHAINS)
+        for (int l = 0; l < CHAINS; l++)
             p[l] += (double)a[k + (size_t)l] * b[k + (size_t)l];
     for (; k < n; k++)
-        p[k % 8] += (double)a[k] * b[k];
-    return combine8(p);
+        p[k % CHAINS] += (double)a[k] * b[k];
+    return combine(p);
 }
 
 #define SUMS(NAME, ATTR)                                                                \

@@ -1,9 +1,10 @@
 /* sum.h - sums of f32 arrays in double, in a fixed order.
  *
- * Each sum runs as 8 interleaved partial sums combined pairwise: the
- * order depends on n alone, so the bytes are reproducible, but 8
- * independent chains pipeline and vectorise where one serial chain would
- * wait on every addition.  The loops are built for each level of simd.h
+ * Each sum runs as 32 interleaved partial sums combined pairwise: the
+ * order depends on n alone, so the bytes are reproducible, but 32
+ * independent chains fill four AVX-512 vectors (eight AVX2 ones) and
+ * pipeline where one serial chain, or one vector of them, would wait on
+ * every addition.  The loops are built for each level of simd.h
  * and chosen by simd_level(); the _at versions take the level (tests).
  * All levels give the same bits. */
 #ifndef SUM_H

@@ -452,7 +452,7 @@ void test_simd_silu_grad_levels(void)
     free(x), free(y), free(g);
 }
 
-/* The 8-chain sums at each level the CPU runs: the portable bits, and
+/* The 32-chain sums at each level the CPU runs: the portable bits, and
  * the portable ones against plain sums in long double, for lengths with
  * and without a tail. */
 void test_sum_levels(void)
