@@ -869,7 +869,7 @@ void nn_conv1d_forward_ref(float *out, const float *in, const float *w, const fl
  * result never depends on another's, and the parameter gradients are
  * kept per sample and summed in sample order. */
 typedef struct {
-    float *out, *mean, *rstd, *dx;
+    float *out, *silu, *mean, *rstd, *dx;    /* silu: the SiLU of out, or NULL */
     double *pg, *pb;            /* per-sample dgamma, dbeta (B, C) */
     const float *x, *gamma, *beta, *dout, *cmean, *crstd;
     int C, N, G;
@@ -896,6 +896,8 @@ static void gn_forward_worker(void *ctx, uint64_t i0, uint64_t i1)
                 float *oc = j->out + base + (size_t)c * (size_t)N;
                 for (int p = 0; p < N; p++)
                     oc[p] = xc[p] * scale + shift;
+                if (j->silu)    /* while the channel is in cache */
+                    simd_silu(j->silu + base + (size_t)c * (size_t)N, oc, (size_t)N);
             }
         }
 }
@@ -904,8 +906,15 @@ void nn_groupnorm_forward(float *out, float *mean, float *rstd, const float *x,
                           const float *gamma, const float *beta, int B, int C,
                           int N, int G)
 {
-    gn_job j = { .out = out, .mean = mean, .rstd = rstd, .x = x, .gamma = gamma,
-                 .beta = beta, .C = C, .N = N, .G = G };
+    nn_groupnorm_silu_forward(out, NULL, mean, rstd, x, gamma, beta, B, C, N, G);
+}
+
+void nn_groupnorm_silu_forward(float *out, float *silu, float *mean, float *rstd,
+                               const float *x, const float *gamma, const float *beta, int B,
+                               int C, int N, int G)
+{
+    gn_job j = { .out = out, .silu = silu, .mean = mean, .rstd = rstd, .x = x,
+                 .gamma = gamma, .beta = beta, .C = C, .N = N, .G = G };
     par_for(g_threads, (uint64_t)B, gn_forward_worker, &j);
 }
 

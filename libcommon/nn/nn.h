@@ -97,6 +97,14 @@ void nn_conv1d_forward_ref(float *out, const float *in, const float *w, const fl
 void nn_groupnorm_forward(float *out, float *mean, float *rstd, const float *x,
                           const float *gamma, const float *beta, int B, int C,
                           int N, int G);
+/* The same, and silu = the SiLU of out, each channel while it is in
+ * cache: one pass over memory fewer.  The SiLU runs channel by channel
+ * (simd_silu), so where a channel's length is no multiple of the vector
+ * width the last few values round as simd.h's portable kernel does, not
+ * always as nn_silu_forward's: the same on any thread count. */
+void nn_groupnorm_silu_forward(float *out, float *silu, float *mean, float *rstd,
+                               const float *x, const float *gamma, const float *beta, int B,
+                               int C, int N, int G);
 /* dx, dgamma, dbeta += the gradients for dout. */
 void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
                            const float *x, const float *gamma, const float *mean,

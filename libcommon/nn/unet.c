@@ -380,22 +380,18 @@ static void lap(const unet *u, int i, double *t)
 static void block_forward(unet *u, unet_block *b, const float *x, int B)
 {
     int N = b->H * b->W, G = u->c.groups, T = u->c.temb;
-    size_t ni = (size_t)B * (size_t)b->ci * (size_t)N, no = (size_t)B * (size_t)b->co * (size_t)N;
+    size_t no = (size_t)B * (size_t)b->co * (size_t)N;
     double t = lap_start(u);
     b->x = x;
-    nn_groupnorm_forward(b->a1, b->m1, b->r1, x, b->g1, b->be1, B, b->ci, N, G);
+    nn_groupnorm_silu_forward(b->a1, b->s1, b->m1, b->r1, x, b->g1, b->be1, B, b->ci, N, G);
     lap(u, FW + UNET_PROF_GN, &t);
-    nn_silu_forward(b->s1, b->a1, ni);
-    lap(u, FW + UNET_PROF_SILU, &t);
     conv_f(u, b->h, b->s1, b->w1, b->b1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t);
     nn_linear_forward(b->tp, u->ste, b->wt, b->bt, B, T, b->co);
     nn_channel_add(b->h, b->tp, B, b->co, N);
     lap(u, FW + UNET_PROF_REST, &t);
-    nn_groupnorm_forward(b->a2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co, N, G);
+    nn_groupnorm_silu_forward(b->a2, b->s2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co, N, G);
     lap(u, FW + UNET_PROF_GN, &t);
-    nn_silu_forward(b->s2, b->a2, no);
-    lap(u, FW + UNET_PROF_SILU, &t);
     conv_f(u, b->y, b->s2, b->w2, b->b2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
     if (b->ws)
         conv_f(u, u->g[0], x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
@@ -468,12 +464,9 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         lap(u, FW + UNET_PROF_BLOCK + nb++, &t0);
         h = b->y, ch = b->co;
     }
-    size_t n0 = (size_t)B * (size_t)ch * (size_t)N0;
     t1 = t0;
-    nn_groupnorm_forward(u->on, u->om, u->orr, h, u->gn, u->bn, B, ch, N0, G);
+    nn_groupnorm_silu_forward(u->on, u->os, u->om, u->orr, h, u->gn, u->bn, B, ch, N0, G);
     lap(u, FW + UNET_PROF_GN, &t1);
-    nn_silu_forward(u->os, u->on, n0);
-    lap(u, FW + UNET_PROF_SILU, &t1);
     conv_f(u, out, u->os, u->wo, u->bo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t1);
     lap(u, FW + UNET_PROF_OUT, &t0);

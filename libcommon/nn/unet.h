@@ -43,7 +43,7 @@ enum {
     UNET_PROF_DOWN = UNET_PROF_BLOCK + UNET_BLOCKS_MAX,   /* + level */
     UNET_PROF_UP = UNET_PROF_DOWN + UNET_LEVELS_MAX,      /* + level: upsample, concat */
     UNET_PROF_CONV = UNET_PROF_UP + UNET_LEVELS_MAX,      /* kinds */
-    UNET_PROF_GN, UNET_PROF_SILU,
+    UNET_PROF_GN, UNET_PROF_SILU,       /* forward, the SiLU runs in GN's pass: GN's */
     UNET_PROF_REST,                     /* time projection, sums, zeroing */
     UNET_PROF_N
 };

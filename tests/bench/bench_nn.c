@@ -182,7 +182,8 @@ static int unet_profile(unet_bench *b)
         row("out", pass[p], f[UNET_PROF_OUT], step);
         total += f[UNET_PROF_TEMB] + f[UNET_PROF_CIN] + f[UNET_PROF_OUT];
         row("total", pass[p], total, step);
-        /* kinds: every convolution, and the ResBlocks' and head's norms and SiLUs */
+        /* kinds: every convolution, and the ResBlocks' and head's norms and SiLUs
+         * (forward, each SiLU runs in its norm's pass: counted there) */
         double gn = f[UNET_PROF_GN], silu = f[UNET_PROF_SILU];
         row("kind:conv", pass[p], conv, step);
         row("kind:groupnorm", pass[p], gn, step);
