@@ -218,13 +218,11 @@ void cnn_backward(cnn *n, const float *dlogits, int B)
     float *a = n->g[0], *b = n->g[1];
     nn_zero(a, nf);
     nn_linear_backward(a, n->dwo, n->dbo, dlogits, n->fpost, n->wo, B, F, c->classes);
-    nn_zero(b, nf);
     nn_silu_backward(b, a, n->fpre, n->fpost, nf);
     nn_zero(a, nflat);
     nn_linear_backward(a, n->dwf, n->dbf, b, n->post[L - 1], n->wf, B, n->flat, F);
     for (int l = L - 1; l >= 0; l--) {
         size_t m = (size_t)B * map_size(n, l);
-        nn_zero(b, m);
         nn_silu_backward(b, a, n->pre[l], n->post[l], m);
         float *din = NULL;      /* no gradient at the images */
         if (l > 0) {

@@ -160,7 +160,6 @@ static void backward(mlp *m, const float *dout, float *dx, int B)
             break;
         }
         size_t n = (size_t)B * (size_t)m->fan_out[l - 1];
-        memset(m->d2, 0, sizeof(float) * n);
         nn_silu_backward(m->d2, m->d1, m->pre[l - 1], m->post[l - 1], n);
         g = m->d2;
     }

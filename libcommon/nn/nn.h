@@ -38,7 +38,7 @@ void nn_channel_sum(float *s, const float *h, int B, int C, int N);
 
 /* out = x sigmoid(x), n elements. */
 void nn_silu_forward(float *out, const float *in, size_t n);
-/* din += dout (s + x s (1 - s)), s = sigmoid(x), from the forward pass's
+/* din = dout (s + x s (1 - s)), s = sigmoid(x), from the forward pass's
  * input in and output out (s = out / in: no second exponential). */
 void nn_silu_backward(float *din, const float *dout, const float *in,
                       const float *out, size_t n);

@@ -16,7 +16,7 @@ static void silu_portable(float *out, const float *in, size_t n)
         out[i] = in[i] / (1.0f + expf(-in[i]));
 }
 
-/* din += dout (s + y (1 - s)), s = y / x (1/2 at x = 0): the SiLU's
+/* din = dout (s + y (1 - s)), s = y / x (1/2 at x = 0): the SiLU's
  * derivative from its input x and output y.  The vector versions divide
  * by 1 where x = 0 and then pick 1/2, which gives these same bits. */
 static void silu_grad_portable(float *din, const float *dout, const float *in,
@@ -24,7 +24,7 @@ static void silu_grad_portable(float *din, const float *dout, const float *in,
 {
     for (size_t i = 0; i < n; i++) {
         float s = in[i] != 0.0f ? out[i] / in[i] : 0.5f;
-        din[i] += dout[i] * (s + out[i] * (1.0f - s));
+        din[i] = dout[i] * (s + out[i] * (1.0f - s));
     }
 }
 
@@ -90,7 +90,7 @@ static void silu_grad_avx2(float *din, const float *dout, const float *in, const
         __m256 s = _mm256_blendv_ps(half, _mm256_div_ps(y, _mm256_blendv_ps(one, x, nz)), nz);
         __m256 d = _mm256_add_ps(s, _mm256_mul_ps(y, _mm256_sub_ps(one, s)));
         d = _mm256_mul_ps(_mm256_loadu_ps(dout + i), d);
-        _mm256_storeu_ps(din + i, _mm256_add_ps(_mm256_loadu_ps(din + i), d));
+        _mm256_storeu_ps(din + i, d);
     }
     silu_grad_portable(din + i, dout + i, in + i, out + i, n - i);
 }
@@ -107,7 +107,7 @@ static void silu_grad_avx512(float *din, const float *dout, const float *in, con
         __m512 s = _mm512_mask_blend_ps(nz, half, _mm512_div_ps(y, _mm512_mask_blend_ps(nz, one, x)));
         __m512 d = _mm512_add_ps(s, _mm512_mul_ps(y, _mm512_sub_ps(one, s)));
         d = _mm512_mul_ps(_mm512_loadu_ps(dout + i), d);
-        _mm512_storeu_ps(din + i, _mm512_add_ps(_mm512_loadu_ps(din + i), d));
+        _mm512_storeu_ps(din + i, d);
     }
     silu_grad_portable(din + i, dout + i, in + i, out + i, n - i);
 }

@@ -25,7 +25,7 @@ void simd_silu(float *out, const float *in, size_t n);
 /* The same at a given level (tests). */
 void simd_silu_at(int level, float *out, const float *in, size_t n);
 
-/* din[i] += dout[i] times the SiLU's derivative at in[i], from its output
+/* din[i] = dout[i] times the SiLU's derivative at in[i], from its output
  * out[i] (nn_silu_backward).  Every level gives the same bits. */
 void simd_silu_grad(float *din, const float *dout, const float *in, const float *out, size_t n);
 void simd_silu_grad_at(int level, float *din, const float *dout, const float *in,

@@ -493,7 +493,6 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
     lap(u, BW + UNET_PROF_REST, &t);
     conv_b(u, p, b->dw2, b->db2, dy, b->s2, b->w2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t);
-    nn_zero(q, no);
     nn_silu_backward(q, p, b->a2, b->s2, no);
     lap(u, BW + UNET_PROF_SILU, &t);
     nn_zero(p, no);             /* p: the gradient at h */
@@ -505,7 +504,6 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
     lap(u, BW + UNET_PROF_REST, &t);
     conv_b(u, q, b->dw1, b->db1, p, b->s1, b->w1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t);
-    nn_zero(p, ni);
     nn_silu_backward(p, q, b->a1, b->s1, ni);
     lap(u, BW + UNET_PROF_SILU, &t);
     nn_groupnorm_backward(dx, b->dg1, b->dbe1, p, b->x, b->g1, b->m1, b->r1, B, b->ci, N, G);
@@ -531,7 +529,6 @@ static void backward(unet *u, const float *dout, float *dx, int B)
     conv_b(u, u->g[2], u->dwo, u->dbo, dout, u->os, u->wo, B, w0, H, W,
            c->heads * c->C, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t1);
-    nn_zero(u->g[3], n0);
     nn_silu_backward(u->g[3], u->g[2], u->on, u->os, n0);
     lap(u, BW + UNET_PROF_SILU, &t1);
     nn_zero(gy, n0);
@@ -591,17 +588,14 @@ static void backward(unet *u, const float *dout, float *dx, int B)
             memcpy(dx + (size_t)i * nx, gx + (size_t)i * nin, sizeof(float) * nx);
     lap(u, BW + UNET_PROF_CIN, &t0);
     /* the time (and side) embedding */
-    nn_zero(u->dte, nT);
     nn_silu_backward(u->dte, u->dste, u->te, u->ste, nT);
     nn_zero(u->g[2], nT);
     nn_linear_backward(u->g[2], u->dwt2, u->dbt2, u->dte, u->te1s, u->wt2, B, T, T);
-    nn_zero(u->g[3], nT);
     nn_silu_backward(u->g[3], u->g[2], u->te1, u->te1s, nT);
     nn_linear_backward(NULL, u->dwt1, u->dbt1, u->g[3], u->te0, u->wt1, B, UNET_SINUSOID, T);
     if (c->S) {
         nn_zero(u->g[2], nT);
         nn_linear_backward(u->g[2], u->dws2, u->dbs2, u->dte, u->se1s, u->ws2, B, T, T);
-        nn_zero(u->g[3], nT);
         nn_silu_backward(u->g[3], u->g[2], u->se1, u->se1s, nT);
         nn_linear_backward(NULL, u->dws1, u->dbs1, u->g[3], u->sv, u->ws1, B, c->S, T);
     }

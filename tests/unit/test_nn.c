@@ -442,10 +442,9 @@ void test_simd_silu_grad_levels(void)
         simd_silu_grad_at(l, d[l], g, x, y, N);
         CHECK(!memcmp(d[l], d[0], 4 * N));
     }
-    fill(y, N, 72, 1);      /* what the gradients started from */
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N; i++) {    /* set, whatever d held (fill 72) */
         double s = 1 / (1 + exp(-(double)x[i]));
-        CHECK_NEAR(d[0][i], y[i] + g[i] * (s + x[i] * s * (1 - s)), 1e-5);
+        CHECK_NEAR(d[0][i], g[i] * (s + x[i] * s * (1 - s)), 1e-5);
     }
     for (int l = 0; l < SIMD_COUNT; l++)
         free(d[l]);
