@@ -418,11 +418,17 @@ static size_t col_size(const conv_geom *g)
     size_t n = ch * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
     if (batched(g))
         n = NN_GROUP * (n + ch * (size_t)g->Ho * (size_t)g->Wo);
-    /* Winograd: the scratch, then the group's kernel gradients */
-    size_t nw = winograd(g) ? wino_scratch(NN_GROUP, g->C, g->H, g->W, g->O) +
-                                  wino_kernel_size(g->O, g->C)
-                            : 0;
+    size_t nw = winograd(g) ? wino_scratch(NN_GROUP, g->C, g->H, g->W, g->O) : 0;
     return n > nw ? n : nw;
+}
+
+/* Floats of a group's partial sums: the weight gradient (Winograd's: of
+ * the transformed kernels, carried back once summed), the bias's. */
+static size_t part_size(const conv_geom *g)
+{
+    size_t nw = winograd(g) ? wino_kernel_size(g->O, g->C)
+                            : (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
+    return nw + (size_t)g->O;
 }
 
 /* Slots, the groups' partial weight gradients, the flipped kernel, the
@@ -430,7 +436,7 @@ static size_t col_size(const conv_geom *g)
 static size_t workspace(int B, const conv_geom *g)
 {
     size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
-    return NN_SLOTS * col_size(g) + conv_groups(B) * (nw + (size_t)g->O) + nw +
+    return NN_SLOTS * col_size(g) + conv_groups(B) * part_size(g) + nw +
            wino_kernel_size(g->O, g->C);
 }
 
@@ -664,15 +670,14 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
     size_t g0, g1;
     worker_groups(j, t, t_end, &g0, &g1);
     int K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
-    size_t nw = (size_t)g->O * (size_t)K;
     float *col = conv_col(j, (int)t);
     float *parts = conv_col(j, NN_SLOTS);
-    float *du = NULL;
-    if (winograd(g))
-        du = col + wino_scratch(NN_GROUP, g->C, g->H, g->W, g->O);
+    int wino = winograd(g);
+    size_t np = part_size(g);
     for (size_t q = g0; q < g1; q++) {
-        float *pw = parts + q * (nw + (size_t)g->O), *pb = pw + nw;
-        memset(pw, 0, sizeof(float) * (nw + (size_t)g->O));
+        /* pw: the weight gradient, or Winograd's (wino_grad sets it) */
+        float *pw = parts + q * np, *pb = pw + np - (size_t)g->O;
+        memset(wino ? pb : pw, 0, sizeof(float) * (wino ? (size_t)g->O : np));
         if (batched(g)) {
             backward_group(j, q, col, pw, pb);
             continue;
@@ -683,14 +688,13 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
             for (int oc = 0; oc < g->O; oc++)
                 pb[oc] += (float)sum_f32(j->dout + (i * (size_t)g->O + (size_t)oc) * (size_t)P,
                                          (size_t)P, 0, 0);
-        if (du) {
+        if (wino) {
             int n = (int)(i1 - i0);
             const float *gr = j->dout + i0 * (size_t)g->O * (size_t)P;
-            wino_grad(du, col, j->in + i0 * in, gr, n, g->C, g->H, g->W, g->O);
+            wino_grad(pw, col, j->in + i0 * in, gr, n, g->C, g->H, g->W, g->O);
             if (j->din)
                 wino_images(j->din + i0 * in, col, gr, j->wino, NULL, i1 - i0, g->O, g->H, g->W,
                             g->C);
-            wino_kernels_adjoint(pw, du, g->O, g->C);
             continue;
         }
         for (size_t i = i0; i < i1; i++) {
@@ -742,7 +746,7 @@ static float *wino_area(const conv_job *j)
 {
     const conv_geom *g = &j->g;
     size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
-    return conv_col(j, NN_SLOTS) + conv_groups(j->B) * (nw + (size_t)g->O) + nw;
+    return conv_col(j, NN_SLOTS) + conv_groups(j->B) * part_size(g) + nw;
 }
 
 static void conv_forward(float *out, float *ws, const float *in, const float *w,
@@ -761,11 +765,10 @@ static void conv_backward(float *din, float *dw, float *db, float *ws, const flo
 {
     conv_job j = { .din = din, .dw = dw, .db = db, .ws = ws, .dout = dout, .in = in, .w = w,
                    .B = B, .g = *g };
-    size_t nw = (size_t)g->O * (size_t)g->C * (size_t)g->kh * (size_t)g->kw;
     const float *parts = conv_col(&j, NN_SLOTS);
     if (din && same(g) && !pointwise(g)) {
         /* wflip[c][o][ky][kx] = w[o][c][kh-1-ky][kw-1-kx] */
-        j.wflip = (float *)parts + conv_groups(B) * (nw + (size_t)g->O);
+        j.wflip = (float *)parts + conv_groups(B) * part_size(g);
         size_t kk = (size_t)g->kh * (size_t)g->kw;
         for (int o = 0; o < g->O; o++)
             for (int c = 0; c < g->C; c++) {
@@ -780,14 +783,23 @@ static void conv_backward(float *din, float *dw, float *db, float *ws, const flo
         }
     }
     conv_run(&j, conv_backward_worker);
-    /* The groups' partial sums, in group order. */
+    /* The groups' partial sums, in group order: Winograd's into the first
+     * group's, then carried back once. */
+    size_t np = part_size(g), nk = np - (size_t)g->O;
+    float *first = (float *)parts;
     for (size_t q = 0; q < conv_groups(B); q++) {
-        const float *pw = parts + q * (nw + (size_t)g->O);
-        for (size_t i = 0; i < nw; i++)
-            dw[i] += pw[i];
+        const float *pw = parts + q * np;
+        if (!winograd(g))
+            for (size_t i = 0; i < nk; i++)
+                dw[i] += pw[i];
+        else if (q > 0)
+            for (size_t i = 0; i < nk; i++)
+                first[i] += pw[i];
         for (int oc = 0; oc < g->O; oc++)
-            db[oc] += pw[nw + (size_t)oc];
+            db[oc] += pw[nk + (size_t)oc];
     }
+    if (winograd(g))
+        wino_kernels_adjoint(dw, first, g->O, g->C);
 }
 
 void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
