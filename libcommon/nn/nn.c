@@ -377,21 +377,33 @@ static int winograd(const conv_geom *g)
     return same(g) && g->kh == 3 && g->kw == 3 && g->H >= 7 && g->W >= 7 && g->C >= 8;
 }
 
-/* Winograd's convolutions run 4 images a call: with 8 (a whole group)
- * the transformed inputs outgrow the caches and UNet-S inference is 7%
- * slower; with 1 or 2 the GEMMs are too narrow (bench-nn unet28, one
- * thread).  Its weight gradient takes the whole group. */
+/* Winograd's calls take up to 4 images, fewer where their scratch would
+ * pass 16 MB (64 + 64 channels: 4 up to 56 x 56, 1 from 84 x 84):
+ * with 8 (a whole group) the transformed inputs outgrow the caches and
+ * UNet-S inference is 7% slower; with 1 or 2 the GEMMs are too narrow
+ * (bench-nn unet28, one thread). */
 enum { WINO_IMAGES = 4 };
+static const size_t WINO_BUDGET = (size_t)4 << 20;    /* floats */
 
-/* out (n, O, H, W) += the convolution of x (= it + bias if bias), in
- * calls of WINO_IMAGES. */
-static void wino_images(float *out, float *scratch, const float *x, const float *u,
-                        const float *bias, size_t n, int C, int H, int W, int O)
+static size_t wino_chunk(const conv_geom *g)
 {
-    size_t in = (size_t)C * (size_t)H * (size_t)W, on = (size_t)O * (size_t)H * (size_t)W;
+    size_t n = WINO_IMAGES;
+    while (n > 1 && wino_scratch((int)n, g->C, g->H, g->W, g->O) > WINO_BUDGET)
+        n--;
+    return n;
+}
+
+/* out (n, O, H, W) += the convolution of x (C channels) with the kernels
+ * u (= it + bias if bias), in calls of wino_chunk(g) images; C and O are
+ * g's or, for the input's gradient, swapped. */
+static void wino_images(float *out, float *scratch, const float *x, const float *u,
+                        const float *bias, size_t n, const conv_geom *g, int C, int O)
+{
+    size_t in = (size_t)C * (size_t)g->H * (size_t)g->W;
+    size_t on = (size_t)O * (size_t)g->H * (size_t)g->W, m = wino_chunk(g);
     for (size_t a = 0, k; a < n; a += k) {
-        k = n - a < WINO_IMAGES ? n - a : WINO_IMAGES;
-        wino_conv(out + a * on, scratch, x + a * in, u, bias, (int)k, C, H, W, O);
+        k = n - a < m ? n - a : m;
+        wino_conv(out + a * on, scratch, x + a * in, u, bias, (int)k, C, g->H, g->W, O);
     }
 }
 
@@ -418,7 +430,7 @@ static size_t col_size(const conv_geom *g)
     size_t n = ch * (size_t)g->kh * (size_t)g->kw * (size_t)g->Ho * (size_t)g->Wo;
     if (batched(g))
         n = NN_GROUP * (n + ch * (size_t)g->Ho * (size_t)g->Wo);
-    size_t nw = winograd(g) ? wino_scratch(NN_GROUP, g->C, g->H, g->W, g->O) : 0;
+    size_t nw = winograd(g) ? wino_scratch((int)wino_chunk(g), g->C, g->H, g->W, g->O) : 0;
     return n > nw ? n : nw;
 }
 
@@ -640,8 +652,8 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
         size_t i0, i1;
         group_range(j, q, &i0, &i1);
         if (j->wino) {
-            wino_images(j->out + i0 * out, col, j->in + i0 * in, j->wino, j->b, i1 - i0, g->C,
-                        g->H, g->W, g->O);
+            wino_images(j->out + i0 * out, col, j->in + i0 * in, j->wino, j->b, i1 - i0, g, g->C,
+                        g->O);
             continue;
         }
         for (size_t i = i0; i < i1; i++)
@@ -689,12 +701,16 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                 pb[oc] += (float)sum_f32(j->dout + (i * (size_t)g->O + (size_t)oc) * (size_t)P,
                                          (size_t)P, 0, 0);
         if (wino) {
-            int n = (int)(i1 - i0);
-            const float *gr = j->dout + i0 * (size_t)g->O * (size_t)P;
-            wino_grad(pw, col, j->in + i0 * in, gr, n, g->C, g->H, g->W, g->O);
+            /* pw = the first chunk's gradient, += the others' */
+            size_t m = wino_chunk(g), dn = (size_t)g->O * (size_t)P;
+            for (size_t a = i0, k; a < i1; a += k) {
+                k = i1 - a < m ? i1 - a : m;
+                wino_grad(pw, col, j->in + a * in, j->dout + a * dn, a > i0, (int)k, g->C, g->H,
+                          g->W, g->O);
+            }
             if (j->din)
-                wino_images(j->din + i0 * in, col, gr, j->wino, NULL, i1 - i0, g->O, g->H, g->W,
-                            g->C);
+                wino_images(j->din + i0 * in, col, j->dout + i0 * dn, j->wino, NULL, i1 - i0, g,
+                            g->O, g->C);
             continue;
         }
         for (size_t i = i0; i < i1; i++) {

@@ -505,7 +505,7 @@ void wino_conv(float *out, float *scratch, const float *x, const float *u, const
 }
 
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,
-                  int n, int C, int H, int W, int O)
+                  int add, int n, int C, int H, int W, int O)
 {
     pass w;
     start(&w, level, scratch, x, n, C, H, W, O);
@@ -517,12 +517,12 @@ void wino_grad_at(int level, float *du, float *scratch, const float *x, const fl
     }
     for (size_t e = 0; e < E; e++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int)N, 1.0f,
-                    w.m + e * (size_t)O * N, (int)N, w.v + e * (size_t)C * N, (int)N, 0.0f,
-                    du + e * (size_t)O * (size_t)C, C);
+                    w.m + e * (size_t)O * N, (int)N, w.v + e * (size_t)C * N, (int)N,
+                    add ? 1.0f : 0.0f, du + e * (size_t)O * (size_t)C, C);
 }
 
-void wino_grad(float *du, float *scratch, const float *x, const float *dy, int n, int C,
-               int H, int W, int O)
+void wino_grad(float *du, float *scratch, const float *x, const float *dy, int add, int n,
+               int C, int H, int W, int O)
 {
-    wino_grad_at(simd_level(), du, scratch, x, dy, n, C, H, W, O);
+    wino_grad_at(simd_level(), du, scratch, x, dy, add, n, C, H, W, O);
 }

@@ -38,12 +38,12 @@ void wino_conv_at(int level, float *out, float *scratch, const float *x, const f
 /* The weight gradient, in two steps.  du (36, O, C) = the gradient of
  * the transformed kernels, from the images x (n, C, H, W) and the
  * gradients dy (n, O, H, W) at their outputs (scratch: wino_scratch());
- * it is then carried back: dw (O, C, 3, 3) += the adjoint of wino_kernels
- * applied to du. */
-void wino_grad(float *du, float *scratch, const float *x, const float *dy, int n, int C,
-               int H, int W, int O);
+ * add: du += it instead.  Summed over calls, du is then carried back:
+ * dw (O, C, 3, 3) += the adjoint of wino_kernels applied to du. */
+void wino_grad(float *du, float *scratch, const float *x, const float *dy, int add, int n,
+               int C, int H, int W, int O);
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,
-                  int n, int C, int H, int W, int O);
+                  int add, int n, int C, int H, int W, int O);
 void wino_kernels_adjoint(float *dw, const float *du, int O, int C);
 
 #endif
