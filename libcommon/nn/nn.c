@@ -814,7 +814,7 @@ static void conv_backward(float *din, float *dw, float *db, float *ws, const flo
         for (int oc = 0; oc < g->O; oc++)
             db[oc] += pw[nk + (size_t)oc];
     }
-    if (winograd(g))
+    if (winograd(g) && conv_groups(B) > 0)
         wino_kernels_adjoint(dw, first, g->O, g->C);
 }
 
