@@ -73,7 +73,6 @@ size_t wino_scratch(int n, int C, int H, int W, int O)
 
 /* ---- the kernels' transform, in double ---------------------------------- */
 
-/* o = G g for one column g of three. */
 static const double SIXTH = 1.0 / 6, TWELFTH = 1.0 / 12, TWENTYFOURTH = 1.0 / 24;
 
 /* The kernels go QB at a time, each step a loop over the QB of them (the
@@ -408,16 +407,19 @@ static void zero_planes(pass *w)
     memset(w->p[0][0], 0, sizeof(float) * (16 * w->plane + 4 * w->ld));
 }
 
-/* The planes of channel c of the images x (n, C, H, W). */
-static void split(pass *w, const float *x, int C, int c)
+/* The planes of channel c of the images x (n, C, H, W), pixel (y, x) at
+ * (y + pad, x + pad): pad 1, the input's padded planes (the padding's
+ * entries stay as the caller zeroed them); pad 0, the output planes where
+ * scatter would take them (the entries of no pixel: the wide row's zeros). */
+static void deal_rows(pass *w, const float *x, int C, int c, int pad)
 {
     float *d[4];
     for (int iy = 0; iy < w->H; iy++) {
         for (int i = 0; i < w->n; i++)
-            memcpy(w->wide + 4 * (size_t)i * w->tw1 + 1,
+            memcpy(w->wide + 4 * (size_t)i * w->tw1 + (size_t)pad,
                    x + (((size_t)i * (size_t)C + (size_t)c) * w->HW + (size_t)iy * w->W),
                    sizeof(float) * (size_t)w->W);
-        int py = iy + 1;
+        int py = iy + pad;
         plane_row(d, w->p, py % 4, (size_t)(py / 4), w->ld);
         w->f.deal(d, w->wide, w->ld);
     }
@@ -445,21 +447,6 @@ static void scatter(pass *w, float *out, const float *bias, int O, int o)
     }
 }
 
-/* The output planes from channel o of dy (n, O, H, W), where scatter
- * would take it; the wide row's entries of no pixel are zero. */
-static void gather(pass *w, const float *dy, int O, int o)
-{
-    float *d[4];
-    for (int oy = 0; oy < w->H; oy++) {
-        for (int i = 0; i < w->n; i++)
-            memcpy(w->wide + 4 * (size_t)i * w->tw1,
-                   dy + (((size_t)i * (size_t)O + (size_t)o) * w->HW + (size_t)oy * w->W),
-                   sizeof(float) * (size_t)w->W);
-        plane_row(d, w->p, oy % 4, (size_t)(oy / 4), w->ld);
-        w->f.deal(d, w->wide, w->ld);
-    }
-}
-
 /* Set up w and fill w->v with B^T d B of every tile d of every channel
  * of the images x (n, C, H, W). */
 static void start(pass *w, int level, float *scratch, const float *x, int n, int C, int H,
@@ -477,7 +464,7 @@ static void start(pass *w, int level, float *scratch, const float *x, int n, int
     w->f = loops_at(level);
     zero_planes(w);
     for (int c = 0; c < C; c++) {
-        split(w, x, C, c);
+        deal_rows(w, x, C, c, 1);
         w->f.in(w->v + (size_t)c * w->N, (size_t)C * w->N, w->p, w->ld, w->N);
     }
 }
@@ -512,7 +499,7 @@ void wino_grad_at(int level, float *du, float *scratch, const float *x, const fl
     size_t N = w.N;
     zero_planes(&w);    /* split's entries are not gather's */
     for (int o = 0; o < O; o++) {
-        gather(&w, dy, O, o);
+        deal_rows(&w, dy, O, o, 0);
         w.f.adj(w.m + (size_t)o * N, (size_t)O * N, w.p, N);
     }
     for (size_t e = 0; e < E; e++)

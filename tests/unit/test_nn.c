@@ -40,6 +40,29 @@ static double scale_rel(const float *a, const float *b, size_t n)
     return max_abs(a, b, n) / fmax(scale, 1e-30);
 }
 
+/* dw (O, C, 3, 3) += the gradient of a 3 x 3 "same" convolution's
+ * weights by its definition, in double: over the B images and the pixels,
+ * dy[o] times x[c] shifted by the kernel's offset. */
+static void conv3_dw_ref(double *dw, const float *x, const float *dy, int B, int C, int H,
+                         int W, int O)
+{
+    for (int i = 0; i < B; i++)
+        for (int o = 0; o < O; o++)
+            for (int c = 0; c < C; c++)
+                for (int k = 0; k < 9; k++) {
+                    double sum = 0;
+                    const float *yo = dy + ((size_t)i * O + o) * H * W;
+                    const float *xc = x + ((size_t)i * C + c) * H * W;
+                    for (int py = 0; py < H; py++)
+                        for (int px = 0; px < W; px++) {
+                            int iy = py + k / 3 - 1, ix = px + k % 3 - 1;
+                            if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                sum += (double)yo[py * W + px] * xc[iy * W + ix];
+                        }
+                    dw[((size_t)o * C + c) * 9 + k] += sum;
+                }
+}
+
 static double max_rel(const float *a, const float *b, size_t n)
 {
     double worst = 0;
@@ -339,6 +362,7 @@ void test_nn_conv2d_large(void)
     float *x = malloc(4 * nin), *w = malloc(4 * nw), *b = malloc(4 * O), *c = malloc(4 * nout);
     float *yr = malloc(4 * nout), *wf = malloc(4 * nw), *zero = calloc(C, 4);
     float *dxr = malloc(4 * nin), *dwr = malloc(4 * nw);
+    double *dwd = calloc(nw, sizeof(double));
     float *ws = malloc(4 * nn_conv2d_workspace(B, C, H, W, O, 3, 1, 1));
     float *y[2], *dx[2], *dw[2], *db[2];
     fill(x, nin, 90, 1), fill(w, nw, 91, 0.5), fill(b, O, 92, 0.5), fill(c, nout, 93, 1);
@@ -359,20 +383,9 @@ void test_nn_conv2d_large(void)
             for (int k = 0; k < 9; k++)
                 wf[((size_t)ch * O + o) * 9 + k] = w[((size_t)o * C + ch) * 9 + 8 - k];
     nn_conv2d_forward_ref(dxr, c, wf, zero, B, O, H, W, C, 3, 1, 1);
-    for (int o = 0; o < O; o++)
-        for (int ch = 0; ch < C; ch++)
-            for (int k = 0; k < 9; k++) {
-                double sum = 0;
-                for (int i = 0; i < B; i++)
-                    for (int py = 0; py < H; py++)
-                        for (int px = 0; px < W; px++) {
-                            int iy = py + k / 3 - 1, ix = px + k % 3 - 1;
-                            if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-                                sum += (double)c[(((size_t)i * O + o) * H + py) * W + px] *
-                                       x[(((size_t)i * C + ch) * H + iy) * W + ix];
-                        }
-                dwr[((size_t)o * C + ch) * 9 + k] = (float)sum;
-            }
+    conv3_dw_ref(dwd, x, c, B, C, H, W, O);
+    for (size_t k = 0; k < nw; k++)
+        dwr[k] = (float)dwd[k];
     double ey = scale_rel(y[0], yr, nout), ex = scale_rel(dx[0], dxr, nin);
     double ew = scale_rel(dw[0], dwr, nw);
     fprintf(stderr, "  conv 150x150 (Winograd, 2 + 1 images a call): y %.2g, dx %.2g, dw %.2g\n",
@@ -388,7 +401,7 @@ void test_nn_conv2d_large(void)
     for (int t = 0; t < 2; t++)
         free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
     free(x), free(w), free(b), free(c), free(yr), free(wf), free(zero), free(dxr), free(dwr);
-    free(ws);
+    free(dwd), free(ws);
 }
 
 void test_nn_groupnorm(void)
@@ -571,22 +584,7 @@ void test_wino_levels(void)
         fill(x, nx, 50, 1), fill(w, nw, 51, 0.5), fill(dy, ny, 52, 1);
         wino_kernels(u, w, O, C);
         nn_conv2d_forward_ref(ref, x, w, zero, n, C, H, W, O, 3, 1, 1);
-        /* dw[o][c][ky][kx] = sum over images and pixels of dy[o] x[c] shifted */
-        for (int i = 0; i < n; i++)
-            for (int o = 0; o < O; o++)
-                for (int c = 0; c < C; c++)
-                    for (int k = 0; k < 9; k++) {
-                        double sum = 0;
-                        const float *yo = dy + ((size_t)i * O + o) * H * W;
-                        const float *xc = x + ((size_t)i * C + c) * H * W;
-                        for (int py = 0; py < H; py++)
-                            for (int px = 0; px < W; px++) {
-                                int iy = py + k / 3 - 1, ix = px + k % 3 - 1;
-                                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-                                    sum += (double)yo[py * W + px] * xc[iy * W + ix];
-                            }
-                        dwr[((size_t)o * C + c) * 9 + k] += sum;
-                    }
+        conv3_dw_ref(dwr, x, dy, n, C, H, W, O);
         float *dwf = malloc(4 * nw);
         for (size_t k = 0; k < nw; k++)
             dwf[k] = (float)dwr[k];
