@@ -6,7 +6,8 @@
 # $(OUT)/iter-NNN/ (NNN = i on three digits):
 #   candidates.tz  the observations of the iteration (field x1, side fields)
 #                  and their candidates x0, carried back by pushback
-#   pairs.tz       the observations renamed to y (side fields c to y_c), and
+#   pairs.tz       the observations renamed to y (every other field f of
+#                  theirs to y_f, so that none meets the simulator's), and
 #                  RESAMPLES fresh simulated observations x1 of each x0
 #   loss.tsv       si-train's log: step, loss, lr, grad_norm
 #   model.tz       the model, trained INNER more steps on pairs.tz
@@ -185,7 +186,6 @@ define newline
 endef
 T := $(if $(BIN),$(BIN)/)
 THR := $(if $(THREADS),--threads $(THREADS))
-COND_LIST := $(subst $(comma), ,$(COND))
 LAST := $(shell printf %03d $(ITERS))
 ITER_NUMS := $(shell seq -f %03g 0 $(ITERS))
 HP := $(OUT)/hparams.txt
@@ -330,7 +330,12 @@ SIMULATE = $(T)simulate -q $(THR) -K $(RESAMPLES) $(SIM_ARGS)
 # si-train, or with MPIRUN si-train-mpi on its processes; --shards unless 1.
 TRAIN = $(if $(MPIRUN),$(MPIRUN) $(T)si-train-mpi,$(T)si-train) \
   $(if $(filter-out 1,$(SHARDS)),--shards $(SHARDS))
-RENAME = -R x1=y $(foreach c,$(COND_LIST),-R $(c)=y_$(c))
+# Step 3's renaming of the observations' fields in the candidates $<
+# (tzcat options, into the shell's $rename): x1 to y, every other field f
+# but the candidate x0 to y_f: the side fields of COND, any other field
+# the simulator makes anew for x1, and whatever rides along.
+RENAME = rename=$$($(T)tzinfo -b $< | awk 'NR > 1 && $$1 != "x0" { \
+  printf " -R %s=%s", $$1, ($$1 == "x1" ? "y" : "y_" $$1) }')
 NEW_MODEL = --width $(WIDTH) --hidden $(HIDDEN) --temb $(TEMB) --lr $(LR) \
   --warmup $(WARMUP) --decay-steps $(DECAY) --weight-decay $(WEIGHT_DECAY) \
   --clip $(CLIP) --ema $(EMA) --gamma $(GAMMA) $(if $(filter 1,$(COMBINED)),--combined) \
@@ -391,10 +396,10 @@ $(OUT)/iter-%/candidates.tz: $(OBS) $(HP)
 # Step 3: y the real observation, x1 the simulated one.
 $(OUT)/iter-%/pairs.tz: $(OUT)/iter-%/candidates.tz $(HP)
 	$(Q)$(clear_tmp)
-	$(Q)i=$$((10#$*)); \
-	$(if $(MPIRUN),$(T)tzcat -q $(RENAME) $< -o $@.tmp.in.tz; \
+	$(Q)i=$$((10#$*)); $(RENAME); \
+	$(if $(MPIRUN),$(T)tzcat -q $$rename $< -o $@.tmp.in.tz; \
 	  $(call sharded,$(SIMULATE) --seed $(call seed,3)),\
-	$(T)tzcat -q $(RENAME) $< | $(SIMULATE) --seed $(call seed,3) -o $@)
+	$(T)tzcat -q $$rename $< | $(SIMULATE) --seed $(call seed,3) -o $@)
 
 # Step 4: the model, INNER steps further.  The log is renamed first and
 # the model last, so that a model in place means a whole iteration.

@@ -43,10 +43,11 @@ EOF
   [ "$(head -1 run/iter-004/loss.tsv)" = "$(printf 'step\tloss\tlr\tgrad_norm')" ]
   # the model's steps go on across the iterations: 4 x 300
   tzinfo run/final.tz | grep -qx '  @step=1200'
-  # pairs: y the real observation, x1 the new one, RESAMPLES=2 of each x0
+  # pairs: y the real observation, x1 the new one, RESAMPLES=2 of each x0;
+  # the observations' other fields renamed as theirs
   run tzinfo -b run/iter-004/pairs.tz
   [[ "$output" == *"4000 samples"* ]]
-  [ "$(tzinfo -b run/iter-004/pairs.tz | awk 'NR > 1 { print $1 }' | paste -sd,)" = label,y,x0,x1 ]
+  [ "$(tzinfo -b run/iter-004/pairs.tz | awk 'NR > 1 { print $1 }' | paste -sd,)" = y_label,y,x0,x1 ]
 
   tzdata moons -c 2000 --seed 9 | tzexport npy -f x -o clean.npy
   tzexport npy -f x1 obs.tz -o obs.npy
@@ -132,6 +133,19 @@ EOF
   tzinfo run/final.tz | grep -qx '  @cond_dim=2'
   [ "$(tzinfo -b run/iter-001/pairs.tz | awk 'NR > 1 { print $1 }' | sort | paste -sd,)" = \
     smooth,snr,tilt,x0,x1,y,y_smooth,y_snr ]
+}
+
+@test "a side field of the simulator outside COND: the pairs hold the observation's and a new one" {
+  tzdata moons -c 200 | tzcat -R x=x0 | simulate --seed 1 mask:p=0.4 | tzcat -d x0 -o obs.tz
+  scsi OBS=obs.tz SIM=mask:p=0.4 OUT=run ITERS=1 INNER=5 WIDTH=16 BATCH=64 2>/dev/null
+  [ "$(tzinfo -b run/iter-001/pairs.tz | awk 'NR > 1 { print $1 }' | sort | paste -sd,)" = \
+    mask,x0,x1,y,y_label,y_mask ]
+  # the first resample of each candidate: y_mask is the observation's, mask
+  # the simulator's new draw (40% of 400 entries each: they differ)
+  tzcat -n 400 run/iter-001/pairs.tz | tzexport csv -H -f y_mask,mask > m.csv
+  awk -F, 'NR > 1 && NR % 2 == 0 { n++; d += ($1 != $3 || $2 != $4) } END { exit !(n == 200 && d > 20) }' m.csv
+  tzcat -f mask obs.tz | tzexport csv -H > o.csv
+  [ "$(awk -F, 'NR % 2 == 0' m.csv | cut -d, -f1,2)" = "$(sed 1d o.csv)" ]
 }
 
 @test "KEEP=0 deletes the intermediates of the iteration before, and they are not remade" {
