@@ -17,6 +17,20 @@ void *mem_alloc_array(size_t n, size_t size)
     return p;
 }
 
+void *mem_alloc_aligned(size_t n, size_t size)
+{
+    size_t bytes;
+    if (mem_mul(n, size, &bytes) < 0 || bytes > SIZE_MAX - 64) {
+        err_set(ERR_IO, "allocation of %zu x %zu bytes overflows", n, size);
+        return NULL;
+    }
+    /* aligned_alloc wants a multiple of the alignment */
+    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64 + (bytes ? 0 : 64));
+    if (!p)
+        err_set(ERR_IO, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
 void *mem_calloc_array(size_t n, size_t size)
 {
     size_t bytes;

@@ -22,6 +22,10 @@ static inline int mem_mul(size_t a, size_t b, size_t *out)
  * Caller frees. */
 void *mem_alloc_array(size_t n, size_t size);
 
+/* mem_alloc_array at an address that is a multiple of 64 bytes (a cache
+ * line, an AVX-512 vector). Caller frees (free()). */
+void *mem_alloc_aligned(size_t n, size_t size);
+
 /* Zeroed variant of mem_alloc_array. Caller frees. */
 void *mem_calloc_array(size_t n, size_t size);
 

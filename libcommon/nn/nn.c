@@ -431,7 +431,8 @@ static size_t col_size(const conv_geom *g)
     if (batched(g))
         n = NN_GROUP * (n + ch * (size_t)g->Ho * (size_t)g->Wo);
     size_t nw = winograd(g) ? wino_scratch((int)wino_chunk(g), g->C, g->H, g->W, g->O) : 0;
-    return n > nw ? n : nw;
+    n = n > nw ? n : nw;
+    return (n + 15) / 16 * 16;    /* each slot as aligned as the workspace */
 }
 
 /* Floats of a group's partial sums: the weight gradient (Winograd's: of

@@ -96,10 +96,13 @@ typedef struct {
     uint64_t seed;
     int tensor;         /* parameter tensors so far, the init's rng stream */
     int init;           /* fill parameters as they are taken */
+    int align;          /* start every tensor on a multiple of 16 floats */
 } cursor;
 
 static float *take(cursor *k, size_t n)
 {
+    if (k->align)
+        k->n = (k->n + 15) / 16 * 16;
     float *p = k->base ? k->base + k->n : NULL;
     k->n += n;
     return p;
@@ -335,15 +338,17 @@ static int reserve(unet *u, int B)
     if (B <= u->cap)
         return 0;
     size_t big;
-    cursor k = { 0 };
+    /* Activations on 64-byte boundaries (a base so aligned, each a
+     * multiple of 16 floats on): whole-vector loads and stores. */
+    cursor k = { .align = 1 };
     lay_acts(u, &k, B, &big);
-    float *a = mem_alloc_array(k.n, sizeof(float));
+    float *a = mem_alloc_aligned(k.n, sizeof(float));
     if (!a)
         return ERR_IO;
     free(u->act);
     u->act = a;
     u->cap = B;
-    k = (cursor){ .base = a };
+    k = (cursor){ .base = a, .align = 1 };
     lay_acts(u, &k, B, &big);
     return 0;
 }

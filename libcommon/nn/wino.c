@@ -41,22 +41,28 @@ static int tiles_high(int H)
     return (H + 3) / 4;
 }
 
-/* The tiles of a call: the images' own, or 16 (one vector of the loops
- * below, which need as many) where they have fewer; the tiles past theirs
- * read zeros and their outputs are dropped. */
+/* n rounded up to a multiple of 16. */
+static size_t up16(size_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+/* The tiles of a call: the images' own rounded up to a multiple of 16
+ * (the vectors of the loops below), so that with a 64-byte aligned
+ * scratch every row of the transformed tiles starts on a cache line; the
+ * tiles past theirs read zeros and their outputs are dropped. */
 static size_t tiles_all(int n, int H, int W)
 {
-    size_t N = (size_t)n * (size_t)tiles_high(H) * (size_t)tiles_wide(W);
-    return N > 16 ? N : 16;
+    return up16((size_t)n * (size_t)tiles_high(H) * (size_t)tiles_wide(W));
 }
 
 /* Floats per plane of n images: the tiles' rows and one more (tile row
  * ty reads plane rows ty and ty + 1), and one entry (column tx + 1 of the
- * last tile); enough for every tile of the call. */
+ * last tile); enough for every tile of the call, rounded as they are. */
 static size_t plane_size(int n, int H, int W)
 {
     size_t ld = (size_t)n * (size_t)tiles_wide(W);
-    return tiles_all(n, H, W) + ld + 1;
+    return up16(tiles_all(n, H, W) + ld + 1);
 }
 
 size_t wino_kernel_size(int O, int C)
