@@ -913,8 +913,12 @@ static void gn_forward_worker(void *ctx, uint64_t i0, uint64_t i1)
         for (int g = 0; g < j->G; g++) {
             size_t base = ((size_t)i * (size_t)j->C + (size_t)g * (size_t)cg) * (size_t)N;
             const float *xg = j->x + base;
-            double m = sum_f32(xg, n, 0, 0) / (double)n, s2 = sum_f32(xg, n, m, 1);
-            double r = 1.0 / sqrt(s2 / (double)n + 1e-5);   /* biased variance */
+            /* One pass, shifted by the group's first value: the moments
+             * of x - x0 carry no cancellation worth a second pass. */
+            double s1, s2, sh = xg[0];
+            sum_moments(xg, n, sh, &s1, &s2);
+            double d = s1 / (double)n, v = s2 / (double)n - d * d, m = sh + d;
+            double r = 1.0 / sqrt((v > 0 ? v : 0) + 1e-5);  /* biased variance */
             j->mean[i * (uint64_t)j->G + (uint64_t)g] = (float)m;
             j->rstd[i * (uint64_t)j->G + (uint64_t)g] = (float)r;
             for (int c = 0; c < cg; c++) {

@@ -14,9 +14,14 @@
 
 /* sum (x[i] - shift), or sum (x[i] - shift)^2 if squares. */
 double sum_f32(const float *x, size_t n, double shift, int squares);
+/* *s1 = sum (x[i] - shift), *s2 = sum (x[i] - shift)^2 in one pass: the
+ * bits of the two sum_f32 calls. */
+void sum_moments(const float *x, size_t n, double shift, double *s1, double *s2);
 /* sum a[i] b[i]. */
 double sum_dot(const float *a, const float *b, size_t n);
 double sum_f32_at(int level, const float *x, size_t n, double shift, int squares);
 double sum_dot_at(int level, const float *a, const float *b, size_t n);
+void sum_moments_at(int level, const float *x, size_t n, double shift, double *s1,
+                    double *s2);
 
 #endif

@@ -423,6 +423,24 @@ void test_nn_groupnorm(void)
             CHECK(fabs(s / (2 * N)) < 1e-5);
             CHECK(fabs(s2 / (2 * N) - 1) < 1e-3);
         }
+    /* The statistics of a group far from 0 against long double: 1000 +
+     * 0.01 z, its first value (the one-pass sums' shift) an outlier. */
+    float far[B * C * N], yf[B * C * N], mf[B * G], rf[B * G];
+    for (int i = 0; i < B * C * N; i++)
+        far[i] = 1000.0f + 0.01f * x[i];
+    far[0] = 1000.5f;
+    nn_groupnorm_forward(yf, mf, rf, far, gm, bt, B, C, N, G);
+    for (int q = 0; q < B * G; q++) {
+        long double s = 0, s2 = 0;
+        for (int k = 0; k < 2 * N; k++)
+            s += far[q * 2 * N + k];
+        s /= 2 * N;
+        for (int k = 0; k < 2 * N; k++)
+            s2 += (far[q * 2 * N + k] - s) * (far[q * 2 * N + k] - s);
+        double r = (double)(1 / sqrtl(s2 / (2 * N) + 1e-5L));
+        CHECK_NEAR(mf[q], (double)s, 1e-4);
+        CHECK_NEAR(rf[q], r, 1e-5 * r);
+    }
     nn_groupnorm_backward(dx, dg, dbt, c, x, gm, mean, rstd, B, C, N, G);
     float *vars[3] = { x, gm, bt }, *grads[3] = { dx, dg, dbt };
     int sizes[3] = { B * C * N, C, C };
@@ -531,7 +549,7 @@ void test_simd_silu_grad_levels(void)
 
 /* The 32-chain sums at each level the CPU runs: the portable bits, and
  * the portable ones against plain sums in long double, for lengths with
- * and without a tail. */
+ * and without a tail; the one-pass moments against the two sums. */
 void test_sum_levels(void)
 {
     enum { N = 4099 };
@@ -557,6 +575,12 @@ void test_sum_levels(void)
                 continue;
             CHECK(sum_f32_at(l, x, n, 0.25, 0) == f && sum_f32_at(l, x, n, 0.25, 1) == q);
             CHECK(sum_dot_at(l, x, y, n) == p);
+        }
+        /* both moments in one pass: the two sums' bits, at every level */
+        for (int l = 0; l < SIMD_COUNT; l++) {
+            double s1 = -1, s2 = -1;
+            sum_moments_at(l, x, n, 0.25, &s1, &s2);
+            CHECK(s1 == f && s2 == q);
         }
     }
     free(x), free(y);
