@@ -393,17 +393,23 @@ static size_t wino_chunk(const conv_geom *g)
     return n;
 }
 
-/* out (n, O, H, W) += the convolution of x (C channels) with the kernels
- * u (= it + bias if bias), in calls of wino_chunk(g) images; C and O are
- * g's or, for the input's gradient, swapped. */
+/* out (n, O, H, W) = the convolution of x (C channels) with the kernels
+ * u + the terms t (wino.h; for image 0 of out), or with t NULL, += it, in
+ * calls of wino_chunk(g) images; C and O are g's or, for the input's
+ * gradient, swapped. */
 static void wino_images(float *out, float *scratch, const float *x, const float *u,
-                        const float *bias, size_t n, const conv_geom *g, int C, int O)
+                        const wino_terms *t, size_t n, const conv_geom *g, int C, int O)
 {
     size_t in = (size_t)C * (size_t)g->H * (size_t)g->W;
     size_t on = (size_t)O * (size_t)g->H * (size_t)g->W, m = wino_chunk(g);
     for (size_t a = 0, k; a < n; a += k) {
         k = n - a < m ? n - a : m;
-        wino_conv(out + a * on, scratch, x + a * in, u, bias, (int)k, C, g->H, g->W, O);
+        wino_terms ta;
+        if (t)
+            ta = (wino_terms){ t->bias, t->sbias ? t->sbias + a * (size_t)O : NULL,
+                               t->res ? t->res + a * on : NULL };
+        wino_conv(out + a * on, scratch, x + a * in, u, t ? &ta : NULL, (int)k, C, g->H, g->W,
+                  O);
     }
 }
 
@@ -539,6 +545,7 @@ static void col2im(float *x, const float *col, size_t ld, const conv_geom *g)
 typedef struct {
     float *out, *din, *dw, *db, *ws, *wflip, *wino;    /* wino: wino_kernels's */
     const float *in, *w, *b, *dout;
+    const float *sb, *res;      /* forward: added per sample (B, O), like out */
     int B, threads;
     conv_geom g;
 } conv_job;
@@ -636,6 +643,23 @@ static void worker_groups(const conv_job *j, uint64_t t, uint64_t t_end, size_t 
     *g1 = G * t_end / (size_t)j->threads;
 }
 
+/* out += sb and res for the samples [i0, i1), after the convolution and
+ * its bias, as Winograd adds them. */
+static void add_terms(const conv_job *j, size_t i0, size_t i1)
+{
+    size_t P = (size_t)j->g.Ho * (size_t)j->g.Wo, O = (size_t)j->g.O;
+    for (size_t i = i0; i < i1; i++)
+        for (size_t oc = 0; oc < O; oc++) {
+            float *o = j->out + (i * O + oc) * P;
+            if (j->sb)
+                for (size_t p = 0; p < P; p++)
+                    o[p] += j->sb[i * O + oc];
+            if (j->res)
+                for (size_t p = 0; p < P; p++)
+                    o[p] += j->res[(i * O + oc) * P + p];
+        }
+}
+
 static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
 {
     const conv_job *j = ctx;
@@ -646,14 +670,17 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
     size_t in = (size_t)g->C * (size_t)g->H * (size_t)g->W, out = (size_t)g->O * (size_t)P;
     float *col = conv_col(j, (int)t);
     for (size_t q = g0; q < g1; q++) {
-        if (batched(g)) {
-            forward_group(j, q, col);
-            continue;
-        }
         size_t i0, i1;
         group_range(j, q, &i0, &i1);
+        if (batched(g)) {
+            forward_group(j, q, col);
+            add_terms(j, i0, i1);
+            continue;
+        }
         if (j->wino) {
-            wino_images(j->out + i0 * out, col, j->in + i0 * in, j->wino, j->b, i1 - i0, g, g->C,
+            wino_terms tt = { j->b, j->sb ? j->sb + i0 * (size_t)g->O : NULL,
+                              j->res ? j->res + i0 * out : NULL };
+            wino_images(j->out + i0 * out, col, j->in + i0 * in, j->wino, &tt, i1 - i0, g, g->C,
                         g->O);
             continue;
         }
@@ -671,6 +698,7 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->O, P, K, 1.0f, j->w, K, c,
                         P, 1.0f, j->out + i * out, P);
         }
+        add_terms(j, i0, i1);
     }
 }
 
@@ -767,9 +795,11 @@ static float *wino_area(const conv_job *j)
 }
 
 static void conv_forward(float *out, float *ws, const float *in, const float *w,
-                         const float *b, int B, const conv_geom *g)
+                         const float *b, const float *sb, const float *res, int B,
+                         const conv_geom *g)
 {
-    conv_job j = { .out = out, .ws = ws, .in = in, .w = w, .b = b, .B = B, .g = *g };
+    conv_job j = { .out = out, .ws = ws, .in = in, .w = w, .b = b, .sb = sb, .res = res,
+                   .B = B, .g = *g };
     if (winograd(g)) {
         j.wino = wino_area(&j);
         wino_kernels(j.wino, w, g->O, g->C);
@@ -824,7 +854,15 @@ void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
                        int stride, int pad)
 {
     conv_geom g = geom2d(C, H, W, O, k, stride, pad);
-    conv_forward(out, ws, in, w, b, B, &g);
+    conv_forward(out, ws, in, w, b, NULL, NULL, B, &g);
+}
+
+void nn_conv2d_forward_plus(float *out, float *ws, const float *in, const float *w,
+                            const float *b, const float *sb, const float *res, int B, int C,
+                            int H, int W, int O, int k, int stride, int pad)
+{
+    conv_geom g = geom2d(C, H, W, O, k, stride, pad);
+    conv_forward(out, ws, in, w, b, sb, res, B, &g);
 }
 
 void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
@@ -839,7 +877,15 @@ void nn_conv1d_forward(float *out, float *ws, const float *in, const float *w,
                        const float *b, int B, int C, int L, int O, int k, int stride, int pad)
 {
     conv_geom g = geom1d(C, L, O, k, stride, pad);
-    conv_forward(out, ws, in, w, b, B, &g);
+    conv_forward(out, ws, in, w, b, NULL, NULL, B, &g);
+}
+
+void nn_conv1d_forward_plus(float *out, float *ws, const float *in, const float *w,
+                            const float *b, const float *sb, const float *res, int B, int C,
+                            int L, int O, int k, int stride, int pad)
+{
+    conv_geom g = geom1d(C, L, O, k, stride, pad);
+    conv_forward(out, ws, in, w, b, sb, res, B, &g);
 }
 
 void nn_conv1d_backward(float *din, float *dw, float *db, float *ws, const float *dout,

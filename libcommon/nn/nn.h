@@ -71,6 +71,12 @@ size_t nn_conv2d_workspace(int B, int C, int H, int W, int O, int k, int stride,
 void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
                        const float *b, int B, int C, int H, int W, int O, int k,
                        int stride, int pad);
+/* The same, + sb (B, O: a bias per sample) + res (B, O, Ho, Wo), each
+ * unless NULL, added in that order after b as separate passes would, but
+ * as the convolution writes its output where it can (Winograd's). */
+void nn_conv2d_forward_plus(float *out, float *ws, const float *in, const float *w,
+                            const float *b, const float *sb, const float *res, int B, int C,
+                            int H, int W, int O, int k, int stride, int pad);
 /* din (may be NULL), dw, db += the gradients for dout (B, O, Ho, Wo). */
 void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
                         const float *dout, const float *in, const float *w, int B,
@@ -85,6 +91,9 @@ void nn_conv2d_forward_ref(float *out, const float *in, const float *w,
 size_t nn_conv1d_workspace(int B, int C, int L, int O, int k, int stride, int pad);
 void nn_conv1d_forward(float *out, float *ws, const float *in, const float *w,
                        const float *b, int B, int C, int L, int O, int k, int stride, int pad);
+void nn_conv1d_forward_plus(float *out, float *ws, const float *in, const float *w,
+                            const float *b, const float *sb, const float *res, int B, int C,
+                            int L, int O, int k, int stride, int pad);
 void nn_conv1d_backward(float *din, float *dw, float *db, float *ws, const float *dout,
                         const float *in, const float *w, int B, int C, int L, int O, int k,
                         int stride, int pad);

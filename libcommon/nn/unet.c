@@ -42,14 +42,16 @@ static int level_w(const unet_config *c, int l)
     return c->W >> l;
 }
 
-/* The convolutions and the upsampling, in 2-D or 1-D. */
+/* The convolutions and the upsampling, in 2-D or 1-D; conv_f adds sb (a
+ * bias per sample) and res (a residual) unless NULL. */
 static void conv_f(const unet *u, float *out, const float *in, const float *w, const float *b,
-                   int B, int C, int H, int W, int O, int k, int stride, int pad)
+                   const float *sb, const float *res, int B, int C, int H, int W, int O, int k,
+                   int stride, int pad)
 {
     if (oned(&u->c))
-        nn_conv1d_forward(out, u->ws, in, w, b, B, C, W, O, k, stride, pad);
+        nn_conv1d_forward_plus(out, u->ws, in, w, b, sb, res, B, C, W, O, k, stride, pad);
     else
-        nn_conv2d_forward(out, u->ws, in, w, b, B, C, H, W, O, k, stride, pad);
+        nn_conv2d_forward_plus(out, u->ws, in, w, b, sb, res, B, C, H, W, O, k, stride, pad);
 }
 
 static void conv_b(const unet *u, float *din, float *dw, float *db, const float *dout,
@@ -385,24 +387,23 @@ static void lap(const unet *u, int i, double *t)
 static void block_forward(unet *u, unet_block *b, const float *x, int B)
 {
     int N = b->H * b->W, G = u->c.groups, T = u->c.temb;
-    size_t no = (size_t)B * (size_t)b->co * (size_t)N;
     double t = lap_start(u);
     b->x = x;
     nn_groupnorm_silu_forward(b->a1, b->s1, b->m1, b->r1, x, b->g1, b->be1, B, b->ci, N, G);
     lap(u, FW + UNET_PROF_GN, &t);
-    conv_f(u, b->h, b->s1, b->w1, b->b1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
-    lap(u, FW + UNET_PROF_CONV, &t);
+    /* the time projection and the skip first: the convolutions add them
+     * as they write (the order of separate passes: the same bits) */
     nn_linear_forward(b->tp, u->ste, b->wt, b->bt, B, T, b->co);
-    nn_channel_add(b->h, b->tp, B, b->co, N);
     lap(u, FW + UNET_PROF_REST, &t);
+    conv_f(u, b->h, b->s1, b->w1, b->b1, b->tp, NULL, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
+    lap(u, FW + UNET_PROF_CONV, &t);
     nn_groupnorm_silu_forward(b->a2, b->s2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co, N, G);
     lap(u, FW + UNET_PROF_GN, &t);
-    conv_f(u, b->y, b->s2, b->w2, b->b2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
     if (b->ws)
-        conv_f(u, u->g[0], x, b->ws, b->bs, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
+        conv_f(u, u->g[0], x, b->ws, b->bs, NULL, NULL, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
+    conv_f(u, b->y, b->s2, b->w2, b->b2, NULL, b->ws ? u->g[0] : x, B, b->co, b->H, b->W,
+           b->co, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t);
-    nn_add(b->y, b->ws ? u->g[0] : x, no);
-    lap(u, FW + UNET_PROF_REST, &t);
 }
 
 int unet_forward(unet *u, float *out, const float *x, const float *cond,
@@ -441,7 +442,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         in = u->xin;
     }
     u->in = in;
-    conv_f(u, u->h0, in, u->wc, u->bc, B, c->C + c->E, H, W, c->width[0], 3, 1, 1);
+    conv_f(u, u->h0, in, u->wc, u->bc, NULL, NULL, B, c->C + c->E, H, W, c->width[0], 3, 1, 1);
     lap(u, FW + UNET_PROF_CIN, &t0);
     const float *h = u->h0;
     int ch = c->width[0], nb = 0;
@@ -449,7 +450,8 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         unet_block *b = &u->blk[nb];
         block_forward(u, b, h, B);
         lap(u, FW + UNET_PROF_BLOCK + nb++, &t0);
-        conv_f(u, u->down[l], b->y, u->wd[l], u->bd[l], B, b->co, b->H, b->W, b->co, 3, 2, 1);
+        conv_f(u, u->down[l], b->y, u->wd[l], u->bd[l], NULL, NULL, B, b->co, b->H, b->W, b->co,
+               3, 2, 1);
         lap(u, FW + UNET_PROF_DOWN + l, &t0);
         h = u->down[l], ch = b->co;
     }
@@ -472,7 +474,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
     t1 = t0;
     nn_groupnorm_silu_forward(u->on, u->os, u->om, u->orr, h, u->gn, u->bn, B, ch, N0, G);
     lap(u, FW + UNET_PROF_GN, &t1);
-    conv_f(u, out, u->os, u->wo, u->bo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
+    conv_f(u, out, u->os, u->wo, u->bo, NULL, NULL, B, ch, H, W, c->heads * c->C, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t1);
     lap(u, FW + UNET_PROF_OUT, &t0);
     return 0;

@@ -431,24 +431,39 @@ static void deal_rows(pass *w, const float *x, int C, int c, int pad)
     }
 }
 
-/* out (n, O, H, W), channel o, += the output planes; = them + bias[o]
- * if bias. */
-static void scatter(pass *w, float *out, const float *bias, int O, int o)
+/* out (n, O, H, W), channel o, += the output planes; = them + the terms
+ * if t (the rows are in L1: a pass per term costs nothing). */
+static void scatter(pass *w, float *out, const wino_terms *t, int O, int o)
 {
     float *d[4];
     for (int oy = 0; oy < w->H; oy++) {
         plane_row(d, w->p, oy % 4, (size_t)(oy / 4), w->ld);
         w->f.merge(w->wide, d, w->ld);
         for (int i = 0; i < w->n; i++) {
-            float *restrict row =
-                out + (((size_t)i * (size_t)O + (size_t)o) * w->HW + (size_t)oy * w->W);
+            size_t at = ((size_t)i * (size_t)O + (size_t)o) * w->HW + (size_t)oy * w->W;
+            float *restrict row = out + at;
             const float *restrict src = w->wide + 4 * (size_t)i * w->tw1;
-            if (bias)
-                for (int ox = 0; ox < w->W; ox++)
-                    row[ox] = src[ox] + bias[o];
-            else
+            if (!t) {
                 for (int ox = 0; ox < w->W; ox++)
                     row[ox] += src[ox];
+                continue;
+            }
+            float b = t->bias ? t->bias[o] : 0.0f;
+            if (t->bias)
+                for (int ox = 0; ox < w->W; ox++)
+                    row[ox] = src[ox] + b;
+            else
+                memcpy(row, src, sizeof(float) * (size_t)w->W);
+            if (t->sbias) {
+                b = t->sbias[(size_t)i * (size_t)O + (size_t)o];
+                for (int ox = 0; ox < w->W; ox++)
+                    row[ox] += b;
+            }
+            if (t->res) {
+                const float *restrict r = t->res + at;
+                for (int ox = 0; ox < w->W; ox++)
+                    row[ox] += r[ox];
+            }
         }
     }
 }
@@ -476,7 +491,7 @@ static void start(pass *w, int level, float *scratch, const float *x, int n, int
 }
 
 void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
-                  const float *bias, int n, int C, int H, int W, int O)
+                  const wino_terms *t, int n, int C, int H, int W, int O)
 {
     pass w;
     start(&w, level, scratch, x, n, C, H, W, O);
@@ -487,14 +502,14 @@ void wino_conv_at(int level, float *out, float *scratch, const float *x, const f
                     w.m + e * (size_t)O * N, (int)N);
     for (int o = 0; o < O; o++) {
         w.f.out(w.p, w.m + (size_t)o * N, (size_t)O * N, N);
-        scatter(&w, out, bias, O, o);
+        scatter(&w, out, t, O, o);
     }
 }
 
-void wino_conv(float *out, float *scratch, const float *x, const float *u, const float *bias,
-               int n, int C, int H, int W, int O)
+void wino_conv(float *out, float *scratch, const float *x, const float *u,
+               const wino_terms *t, int n, int C, int H, int W, int O)
 {
-    wino_conv_at(simd_level(), out, scratch, x, u, bias, n, C, H, W, O);
+    wino_conv_at(simd_level(), out, scratch, x, u, t, n, C, H, W, O);
 }
 
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,

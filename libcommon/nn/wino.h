@@ -27,13 +27,20 @@ size_t wino_kernel_size(int O, int C);
 size_t wino_scratch(int n, int C, int H, int W, int O);
 /* u (36, O, C): the transformed kernels of w (O, C, 3, 3). */
 void wino_kernels(float *u, const float *w, int O, int C);
-/* out (n, O, H, W) += the convolution of x (n, C, H, W) with the kernels
- * whose transform is u, zero-padded by 1; with a bias (O), out = the
- * convolution + bias instead.  scratch: wino_scratch(). */
-void wino_conv(float *out, float *scratch, const float *x, const float *u, const float *bias,
-               int n, int C, int H, int W, int O);
+/* The terms added to a convolution as it is written, each NULL or: a
+ * bias (O), a bias per image (n, O), a residual like the output (n, O,
+ * H, W).  Added in that order, as separate passes would. */
+typedef struct {
+    const float *bias, *sbias, *res;
+} wino_terms;
+
+/* out (n, O, H, W) = the convolution of x (n, C, H, W) with the kernels
+ * whose transform is u, zero-padded by 1, + the terms t; with t NULL, out
+ * += the convolution instead.  scratch: wino_scratch(). */
+void wino_conv(float *out, float *scratch, const float *x, const float *u,
+               const wino_terms *t, int n, int C, int H, int W, int O);
 void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
-                  const float *bias, int n, int C, int H, int W, int O);
+                  const wino_terms *t, int n, int C, int H, int W, int O);
 
 /* The weight gradient, in two steps.  du (36, O, C) = the gradient of
  * the transformed kernels, from the images x (n, C, H, W) and the

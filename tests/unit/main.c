@@ -46,6 +46,7 @@ int g_check_failed;
     X(test_sum_levels)           \
     X(test_wino_levels)          \
     X(test_nn_conv2d_large)      \
+    X(test_nn_conv_plus)         \
     X(test_nn_groupnorm)         \
     X(test_nn_upsample_concat)          \
     X(test_unet_gradient_finite_difference) \

@@ -404,6 +404,45 @@ void test_nn_conv2d_large(void)
     free(dwd), free(ws);
 }
 
+/* nn_conv2d_forward_plus gives the bits of the convolution, then the
+ * per-sample bias, then the residual added in separate passes, on every
+ * path: Winograd (3x3 same), batched small outputs (stride 2), pointwise,
+ * im2col per sample (5x5); B = 11: a partial group. */
+void test_nn_conv_plus(void)
+{
+    enum { B = 11, C = 9, H = 8, W = 9, O = 5 };
+    int kinds[][3] = { { 3, 1, 1 }, { 3, 2, 1 }, { 1, 1, 0 }, { 5, 1, 2 } };  /* k stride pad */
+    for (int s = 0; s < 4; s++) {
+        int k = kinds[s][0], st = kinds[s][1], pad = kinds[s][2];
+        int Ho = nn_conv_out(H, k, st, pad), Wo = nn_conv_out(W, k, st, pad);
+        size_t no = (size_t)B * O * Ho * Wo, ni = (size_t)B * C * H * W;
+        float *x = malloc(4 * ni), *w = malloc(4 * O * C * k * k), b[O], sb[B * O];
+        float *res = malloc(4 * no), *y = malloc(4 * no), *z = malloc(4 * no);
+        float *ws = malloc(4 * nn_conv2d_workspace(B, C, H, W, O, k, st, pad));
+        fill(x, ni, 90, 1), fill(w, (size_t)O * C * k * k, 91, 0.5), fill(b, O, 92, 1);
+        fill(sb, B * O, 93, 1), fill(res, no, 94, 1);
+        nn_conv2d_forward(y, ws, x, w, b, B, C, H, W, O, k, st, pad);
+        for (size_t i = 0; i < no; i++)
+            y[i] += sb[i / ((size_t)Ho * Wo)];
+        for (size_t i = 0; i < no; i++)
+            y[i] += res[i];
+        nn_conv2d_forward_plus(z, ws, x, w, b, sb, res, B, C, H, W, O, k, st, pad);
+        CHECK(memcmp(y, z, 4 * no) == 0);
+        /* each term alone */
+        nn_conv2d_forward(y, ws, x, w, b, B, C, H, W, O, k, st, pad);
+        for (size_t i = 0; i < no; i++)
+            y[i] += res[i];
+        nn_conv2d_forward_plus(z, ws, x, w, b, NULL, res, B, C, H, W, O, k, st, pad);
+        CHECK(memcmp(y, z, 4 * no) == 0);
+        nn_conv2d_forward(y, ws, x, w, b, B, C, H, W, O, k, st, pad);
+        for (size_t i = 0; i < no; i++)
+            y[i] += sb[i / ((size_t)Ho * Wo)];
+        nn_conv2d_forward_plus(z, ws, x, w, b, sb, NULL, B, C, H, W, O, k, st, pad);
+        CHECK(memcmp(y, z, 4 * no) == 0);
+        free(x), free(w), free(res), free(y), free(z), free(ws);
+    }
+}
+
 void test_nn_groupnorm(void)
 {
     enum { B = 2, C = 6, N = 10, G = 3 };
