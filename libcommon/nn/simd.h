@@ -20,7 +20,8 @@ const char *simd_name(int level);
 /* 1 if this CPU runs the level. */
 int simd_supported(int level);
 
-/* out[i] = in[i] / (1 + exp(-in[i])), the SiLU. */
+/* out[i] = in[i] / (1 + exp(-in[i])), the SiLU: at each level, the bits
+ * of out[i] depend on in[i] alone (not on n, nor on i). */
 void simd_silu(float *out, const float *in, size_t n);
 /* The same at a given level (tests). */
 void simd_silu_at(int level, float *out, const float *in, size_t n);

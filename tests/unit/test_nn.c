@@ -674,7 +674,7 @@ void test_wino_levels(void)
 
 /* Each SiLU kernel the CPU runs against the portable one (libm's expf):
  * over the whole useful range, the extremes, and lengths that leave
- * scalar tails. */
+ * tails; and a value's bits do not depend on where it sits. */
 void test_simd_silu_levels(void)
 {
     enum { N = 4099 };
@@ -698,6 +698,14 @@ void test_simd_silu_levels(void)
         fprintf(stderr, "  silu %s: worst relative error %.2g\n", simd_name(l), worst);
         CHECK(worst < 1e-6);
         CHECK(isfinite(y[0]) && isfinite(y[1]) && y[1] == 1e30f);
+        /* each value's bits wherever it sits: pieces of every length from
+         * every offset give the whole call's */
+        float piece[40];
+        for (int off = 0; off < 40; off++)
+            for (int len = 1; len <= 33; len++) {
+                simd_silu_at(l, piece, x + 1000 + off, (size_t)len);
+                CHECK(memcmp(piece, y + 1000 + off, sizeof(float) * (size_t)len) == 0);
+            }
     }
     CHECK(tested >= 1 && simd_level() >= 0 && simd_level() < SIMD_COUNT);
     free(x), free(ref), free(y);
