@@ -95,7 +95,7 @@ static int velocity(net *nw, const si_interp *ip, int sde, float *v, float *raw,
                     const float *x, const float *cond, const float *t, int B)
 {
     int D = nw->dim, H = nw->heads;
-    int rc = net_forward(nw, H == 1 ? v : raw, x, cond, t, B);
+    int rc = net_infer(nw, H == 1 ? v : raw, x, cond, t, B);
     if (rc < 0 || H == 1)
         return rc;
     float ids = (float)(1 / si_dscale(ip));

@@ -53,6 +53,12 @@ int net_forward(net *n, float *out, const float *x, const float *cond, const flo
                                 : unet_forward(&n->u, out, x, cond, t, B);
 }
 
+int net_infer(net *n, float *out, const float *x, const float *cond, const float *t, int B)
+{
+    return n->c.arch == NET_MLP ? mlp_forward(&n->m, out, x, cond, t, B)
+                                : unet_infer(&n->u, out, x, cond, t, B);
+}
+
 void net_backward(net *n, const float *dout, int B)
 {
     if (n->c.arch == NET_MLP)

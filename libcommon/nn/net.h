@@ -39,6 +39,8 @@ int net_init(net *n, const net_config *c, uint64_t seed);
 void net_free(net *n);
 int net_forward(net *n, float *out, const float *x, const float *cond, const float *t,
                 int B);
+/* net_forward's out, bit for bit, when no backward pass follows (faster). */
+int net_infer(net *n, float *out, const float *x, const float *cond, const float *t, int B);
 void net_backward(net *n, const float *dout, int B);
 /* net_backward, and dx (B, dim) = the gradient of sum(dout * out) at the
  * last forward's x. */

@@ -393,23 +393,27 @@ static size_t wino_chunk(const conv_geom *g)
     return n;
 }
 
-/* out (n, O, H, W) = the convolution of x (C channels) with the kernels
- * u + the terms t (wino.h; for image 0 of out), or with t NULL, += it, in
- * calls of wino_chunk(g) images; C and O are g's or, for the input's
- * gradient, swapped. */
-static void wino_images(float *out, float *scratch, const float *x, const float *u,
-                        const wino_terms *t, size_t n, const conv_geom *g, int C, int O)
+/* out (n, O, H, W) = the convolution of x (C channels), or of pre
+ * applied to it, with the kernels u + the terms t (wino.h; pre and t for
+ * image 0 of x and out), or with t NULL, += it, in calls of wino_chunk(g)
+ * images; C and O are g's or, for the input's gradient, swapped. */
+static void wino_images(float *out, float *scratch, const float *x, const wino_pre *pre,
+                        const float *u, const wino_terms *t, size_t n, const conv_geom *g,
+                        int C, int O)
 {
     size_t in = (size_t)C * (size_t)g->H * (size_t)g->W;
     size_t on = (size_t)O * (size_t)g->H * (size_t)g->W, m = wino_chunk(g);
     for (size_t a = 0, k; a < n; a += k) {
         k = n - a < m ? n - a : m;
         wino_terms ta;
+        wino_pre pa;
         if (t)
             ta = (wino_terms){ t->bias, t->sbias ? t->sbias + a * (size_t)O : NULL,
                                t->res ? t->res + a * on : NULL };
-        wino_conv(out + a * on, scratch, x + a * in, u, t ? &ta : NULL, (int)k, C, g->H, g->W,
-                  O);
+        if (pre)
+            pa = (wino_pre){ pre->scale + a * (size_t)C, pre->shift + a * (size_t)C };
+        wino_conv(out + a * on, scratch, x + a * in, pre ? &pa : NULL, u, t ? &ta : NULL,
+                  (int)k, C, g->H, g->W, O);
     }
 }
 
@@ -545,7 +549,7 @@ static void col2im(float *x, const float *col, size_t ld, const conv_geom *g)
 typedef struct {
     float *out, *din, *dw, *db, *ws, *wflip, *wino;    /* wino: wino_kernels's */
     const float *in, *w, *b, *dout;
-    const float *sb, *res;      /* forward: added per sample (B, O), like out */
+    nn_conv_extra e;            /* forward: what nn_conv2d_forward_ex does besides */
     int B, threads;
     conv_geom g;
 } conv_job;
@@ -651,12 +655,12 @@ static void add_terms(const conv_job *j, size_t i0, size_t i1)
     for (size_t i = i0; i < i1; i++)
         for (size_t oc = 0; oc < O; oc++) {
             float *o = j->out + (i * O + oc) * P;
-            if (j->sb)
+            if (j->e.sb)
                 for (size_t p = 0; p < P; p++)
-                    o[p] += j->sb[i * O + oc];
-            if (j->res)
+                    o[p] += j->e.sb[i * O + oc];
+            if (j->e.res)
                 for (size_t p = 0; p < P; p++)
-                    o[p] += j->res[(i * O + oc) * P + p];
+                    o[p] += j->e.res[(i * O + oc) * P + p];
         }
 }
 
@@ -678,10 +682,13 @@ static void conv_forward_worker(void *ctx, uint64_t t, uint64_t t_end)
             continue;
         }
         if (j->wino) {
-            wino_terms tt = { j->b, j->sb ? j->sb + i0 * (size_t)g->O : NULL,
-                              j->res ? j->res + i0 * out : NULL };
-            wino_images(j->out + i0 * out, col, j->in + i0 * in, j->wino, &tt, i1 - i0, g, g->C,
-                        g->O);
+            const nn_conv_extra *e = &j->e;
+            wino_terms tt = { j->b, e->sb ? e->sb + i0 * (size_t)g->O : NULL,
+                              e->res ? e->res + i0 * out : NULL };
+            wino_pre pre = { e->scale ? e->scale + i0 * (size_t)g->C : NULL,
+                             e->shift ? e->shift + i0 * (size_t)g->C : NULL };
+            wino_images(j->out + i0 * out, col, j->in + i0 * in, e->scale ? &pre : NULL, j->wino,
+                        &tt, i1 - i0, g, g->C, g->O);
             continue;
         }
         for (size_t i = i0; i < i1; i++)
@@ -738,7 +745,7 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                           g->W, g->O);
             }
             if (j->din)
-                wino_images(j->din + i0 * in, col, j->dout + i0 * dn, j->wino, NULL, i1 - i0, g,
+                wino_images(j->din + i0 * in, col, j->dout + i0 * dn, NULL, j->wino, NULL, i1 - i0, g,
                             g->O, g->C);
             continue;
         }
@@ -795,11 +802,11 @@ static float *wino_area(const conv_job *j)
 }
 
 static void conv_forward(float *out, float *ws, const float *in, const float *w,
-                         const float *b, const float *sb, const float *res, int B,
-                         const conv_geom *g)
+                         const float *b, const nn_conv_extra *e, int B, const conv_geom *g)
 {
-    conv_job j = { .out = out, .ws = ws, .in = in, .w = w, .b = b, .sb = sb, .res = res,
-                   .B = B, .g = *g };
+    conv_job j = { .out = out, .ws = ws, .in = in, .w = w, .b = b, .B = B, .g = *g };
+    if (e)
+        j.e = *e;
     if (winograd(g)) {
         j.wino = wino_area(&j);
         wino_kernels(j.wino, w, g->O, g->C);
@@ -854,15 +861,21 @@ void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
                        int stride, int pad)
 {
     conv_geom g = geom2d(C, H, W, O, k, stride, pad);
-    conv_forward(out, ws, in, w, b, NULL, NULL, B, &g);
+    conv_forward(out, ws, in, w, b, NULL, B, &g);
 }
 
-void nn_conv2d_forward_plus(float *out, float *ws, const float *in, const float *w,
-                            const float *b, const float *sb, const float *res, int B, int C,
-                            int H, int W, int O, int k, int stride, int pad)
+int nn_conv2d_reads_affine(int C, int H, int W, int O, int k, int stride, int pad)
 {
     conv_geom g = geom2d(C, H, W, O, k, stride, pad);
-    conv_forward(out, ws, in, w, b, sb, res, B, &g);
+    return winograd(&g);
+}
+
+void nn_conv2d_forward_ex(float *out, float *ws, const float *in, const float *w,
+                          const float *b, const nn_conv_extra *e, int B, int C, int H, int W,
+                          int O, int k, int stride, int pad)
+{
+    conv_geom g = geom2d(C, H, W, O, k, stride, pad);
+    conv_forward(out, ws, in, w, b, e, B, &g);
 }
 
 void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
@@ -877,15 +890,15 @@ void nn_conv1d_forward(float *out, float *ws, const float *in, const float *w,
                        const float *b, int B, int C, int L, int O, int k, int stride, int pad)
 {
     conv_geom g = geom1d(C, L, O, k, stride, pad);
-    conv_forward(out, ws, in, w, b, NULL, NULL, B, &g);
+    conv_forward(out, ws, in, w, b, NULL, B, &g);
 }
 
-void nn_conv1d_forward_plus(float *out, float *ws, const float *in, const float *w,
-                            const float *b, const float *sb, const float *res, int B, int C,
-                            int L, int O, int k, int stride, int pad)
+void nn_conv1d_forward_ex(float *out, float *ws, const float *in, const float *w,
+                          const float *b, const nn_conv_extra *e, int B, int C, int L, int O,
+                          int k, int stride, int pad)
 {
     conv_geom g = geom1d(C, L, O, k, stride, pad);
-    conv_forward(out, ws, in, w, b, sb, res, B, &g);
+    conv_forward(out, ws, in, w, b, e, B, &g);
 }
 
 void nn_conv1d_backward(float *din, float *dw, float *db, float *ws, const float *dout,
@@ -945,6 +958,7 @@ void nn_conv1d_forward_ref(float *out, const float *in, const float *w, const fl
  * kept per sample and summed in sample order. */
 typedef struct {
     float *out, *silu, *mean, *rstd, *dx;    /* silu: the SiLU of out, or NULL */
+    float *scale, *shift;       /* (B, C) out = x scale + shift, or NULL; no out */
     double *pg, *pb;            /* per-sample dgamma, dbeta (B, C) */
     const float *x, *gamma, *beta, *dout, *cmean, *crstd;
     int C, N, G;
@@ -971,6 +985,11 @@ static void gn_forward_worker(void *ctx, uint64_t i0, uint64_t i1)
                 int ch = g * cg + c;
                 float scale = (float)r * j->gamma[ch];
                 float shift = j->beta[ch] - (float)m * scale;
+                if (j->scale) {
+                    j->scale[i * (uint64_t)j->C + (uint64_t)ch] = scale;
+                    j->shift[i * (uint64_t)j->C + (uint64_t)ch] = shift;
+                    continue;
+                }
                 const float *xc = xg + (size_t)c * (size_t)N;
                 float *oc = j->out + base + (size_t)c * (size_t)N;
                 for (int p = 0; p < N; p++)
@@ -993,6 +1012,15 @@ void nn_groupnorm_silu_forward(float *out, float *silu, float *mean, float *rstd
                                int C, int N, int G)
 {
     gn_job j = { .out = out, .silu = silu, .mean = mean, .rstd = rstd, .x = x,
+                 .gamma = gamma, .beta = beta, .C = C, .N = N, .G = G };
+    par_for(g_threads, (uint64_t)B, gn_forward_worker, &j);
+}
+
+void nn_groupnorm_affine(float *scale, float *shift, float *mean, float *rstd,
+                         const float *x, const float *gamma, const float *beta, int B, int C,
+                         int N, int G)
+{
+    gn_job j = { .scale = scale, .shift = shift, .mean = mean, .rstd = rstd, .x = x,
                  .gamma = gamma, .beta = beta, .C = C, .N = N, .G = G };
     par_for(g_threads, (uint64_t)B, gn_forward_worker, &j);
 }

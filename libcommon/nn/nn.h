@@ -71,12 +71,22 @@ size_t nn_conv2d_workspace(int B, int C, int H, int W, int O, int k, int stride,
 void nn_conv2d_forward(float *out, float *ws, const float *in, const float *w,
                        const float *b, int B, int C, int H, int W, int O, int k,
                        int stride, int pad);
-/* The same, + sb (B, O: a bias per sample) + res (B, O, Ho, Wo), each
- * unless NULL, added in that order after b as separate passes would, but
- * as the convolution writes its output where it can (Winograd's). */
-void nn_conv2d_forward_plus(float *out, float *ws, const float *in, const float *w,
-                            const float *b, const float *sb, const float *res, int B, int C,
-                            int H, int W, int O, int k, int stride, int pad);
+/* What nn_conv2d_forward_ex does besides the convolution, each NULL or:
+ * scale, shift (B, C): the input taken as SiLU(in scale + shift), per
+ * sample and channel (a GroupNorm and SiLU, nn_groupnorm_affine, that
+ * need not be written out), the bits of those passes; only where
+ * nn_conv2d_reads_affine() is 1 (else ignored);
+ * sb (B, O): a bias per sample, res (B, O, Ho, Wo): a residual, added
+ * after b in that order, the bits of separate passes, but as the
+ * convolution writes its output where it can (Winograd's). */
+typedef struct {
+    const float *scale, *shift, *sb, *res;
+} nn_conv_extra;
+int nn_conv2d_reads_affine(int C, int H, int W, int O, int k, int stride, int pad);
+/* nn_conv2d_forward and e (NULL: nothing). */
+void nn_conv2d_forward_ex(float *out, float *ws, const float *in, const float *w,
+                          const float *b, const nn_conv_extra *e, int B, int C, int H, int W,
+                          int O, int k, int stride, int pad);
 /* din (may be NULL), dw, db += the gradients for dout (B, O, Ho, Wo). */
 void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
                         const float *dout, const float *in, const float *w, int B,
@@ -91,9 +101,10 @@ void nn_conv2d_forward_ref(float *out, const float *in, const float *w,
 size_t nn_conv1d_workspace(int B, int C, int L, int O, int k, int stride, int pad);
 void nn_conv1d_forward(float *out, float *ws, const float *in, const float *w,
                        const float *b, int B, int C, int L, int O, int k, int stride, int pad);
-void nn_conv1d_forward_plus(float *out, float *ws, const float *in, const float *w,
-                            const float *b, const float *sb, const float *res, int B, int C,
-                            int L, int O, int k, int stride, int pad);
+/* with e's sb and res (1-D convolutions never read an affine input) */
+void nn_conv1d_forward_ex(float *out, float *ws, const float *in, const float *w,
+                          const float *b, const nn_conv_extra *e, int B, int C, int L, int O,
+                          int k, int stride, int pad);
 void nn_conv1d_backward(float *din, float *dw, float *db, float *ws, const float *dout,
                         const float *in, const float *w, int B, int C, int L, int O, int k,
                         int stride, int pad);
@@ -107,13 +118,17 @@ void nn_groupnorm_forward(float *out, float *mean, float *rstd, const float *x,
                           const float *gamma, const float *beta, int B, int C,
                           int N, int G);
 /* The same, and silu = the SiLU of out, each channel while it is in
- * cache: one pass over memory fewer.  The SiLU runs channel by channel
- * (simd_silu), so where a channel's length is no multiple of the vector
- * width the last few values round as simd.h's portable kernel does, not
- * always as nn_silu_forward's: the same on any thread count. */
+ * cache: one pass over memory fewer; the bits of nn_silu_forward's. */
 void nn_groupnorm_silu_forward(float *out, float *silu, float *mean, float *rstd,
                                const float *x, const float *gamma, const float *beta, int B,
                                int C, int N, int G);
+/* GroupNorm without its output: mean, rstd, and scale, shift (B, C) with
+ * which nn_groupnorm_forward's out is x scale + shift, channel by channel
+ * (a product, then a sum: those bits).  For a convolution that normalises
+ * its input as it reads it (nn_conv_extra). */
+void nn_groupnorm_affine(float *scale, float *shift, float *mean, float *rstd,
+                         const float *x, const float *gamma, const float *beta, int B, int C,
+                         int N, int G);
 /* dx, dgamma, dbeta += the gradients for dout. */
 void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
                            const float *x, const float *gamma, const float *mean,

@@ -191,19 +191,20 @@ int simd_level(void)
     return level;
 }
 
-void simd_silu_at(int level, float *out, const float *in, size_t n)
+simd_silu_fn simd_silu_for(int level)
 {
 #ifdef SIMD_X86
-    if (level == SIMD_AVX512 && simd_supported(level)) {
-        silu_avx512(out, in, n);
-        return;
-    }
-    if (level == SIMD_AVX2 && simd_supported(level)) {
-        silu_avx2(out, in, n);
-        return;
-    }
+    if (level == SIMD_AVX512 && simd_supported(level))
+        return silu_avx512;
+    if (level == SIMD_AVX2 && simd_supported(level))
+        return silu_avx2;
 #endif
-    silu_portable(out, in, n);
+    return silu_portable;
+}
+
+void simd_silu_at(int level, float *out, const float *in, size_t n)
+{
+    simd_silu_for(level)(out, in, n);
 }
 
 void simd_silu(float *out, const float *in, size_t n)

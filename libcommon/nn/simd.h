@@ -25,6 +25,9 @@ int simd_supported(int level);
 void simd_silu(float *out, const float *in, size_t n);
 /* The same at a given level (tests). */
 void simd_silu_at(int level, float *out, const float *in, size_t n);
+/* The level's SiLU, for loops that call it often on short rows. */
+typedef void (*simd_silu_fn)(float *out, const float *in, size_t n);
+simd_silu_fn simd_silu_for(int level);
 
 /* din[i] = dout[i] times the SiLU's derivative at in[i], from its output
  * out[i] (nn_silu_backward).  Every level gives the same bits. */

@@ -42,16 +42,16 @@ static int level_w(const unet_config *c, int l)
     return c->W >> l;
 }
 
-/* The convolutions and the upsampling, in 2-D or 1-D; conv_f adds sb (a
- * bias per sample) and res (a residual) unless NULL. */
+/* The convolutions and the upsampling, in 2-D or 1-D; conv_f does e
+ * besides (nn.h; NULL: nothing). */
 static void conv_f(const unet *u, float *out, const float *in, const float *w, const float *b,
-                   const float *sb, const float *res, int B, int C, int H, int W, int O, int k,
-                   int stride, int pad)
+                   const nn_conv_extra *e, int B, int C, int H, int W, int O, int k, int stride,
+                   int pad)
 {
     if (oned(&u->c))
-        nn_conv1d_forward_plus(out, u->ws, in, w, b, sb, res, B, C, W, O, k, stride, pad);
+        nn_conv1d_forward_ex(out, u->ws, in, w, b, e, B, C, W, O, k, stride, pad);
     else
-        nn_conv2d_forward_plus(out, u->ws, in, w, b, sb, res, B, C, H, W, O, k, stride, pad);
+        nn_conv2d_forward_ex(out, u->ws, in, w, b, e, B, C, H, W, O, k, stride, pad);
 }
 
 static void conv_b(const unet *u, float *din, float *dw, float *db, const float *dout,
@@ -258,6 +258,10 @@ static void lay_acts(unet *u, cursor *k, int B, size_t *biggest)
         u->dskip[l] = take(k, Bz * wl * Nl);
     }
     u->on = take(k, Bz * w0 * N0), u->os = take(k, Bz * w0 * N0);
+    size_t wide = w0;       /* the most channels a GroupNorm normalises */
+    for (int i = 0; i < u->nblocks; i++)
+        wide = (size_t)u->blk[i].ci > wide ? (size_t)u->blk[i].ci : wide;
+    u->nsc = take(k, Bz * wide), u->nsh = take(k, Bz * wide);
     u->om = take(k, Bz * G), u->orr = take(k, Bz * G);
     if ((size_t)(c->heads * c->C) * N0 > big)
         big = (size_t)(c->heads * c->C) * N0;
@@ -384,26 +388,57 @@ static void lap(const unet *u, int i, double *t)
 
 /* ---- forward ------------------------------------------------------------ */
 
+/* SiLU(GroupNorm(x)) (C channels of H x W) for a 3 x 3 convolution to
+ * O channels: into a (GroupNorm) and s (its SiLU), and s is what the
+ * convolution reads; or in inference, where the convolution can read x
+ * through the GroupNorm's scale and shift (nn_conv2d_reads_affine), only
+ * the statistics, e takes the scale and shift, and x is what it reads.
+ * The same bits either way. */
+static const float *gn_silu(unet *u, nn_conv_extra *e, float *a, float *s, float *m, float *r,
+                            const float *x, const float *gamma, const float *beta, int B,
+                            int C, int H, int W, int O)
+{
+    int N = H * W, G = u->c.groups;
+    if (u->infer && !oned(&u->c) && nn_conv2d_reads_affine(C, H, W, O, 3, 1, 1)) {
+        nn_groupnorm_affine(u->nsc, u->nsh, m, r, x, gamma, beta, B, C, N, G);
+        e->scale = u->nsc, e->shift = u->nsh;
+        return x;
+    }
+    nn_groupnorm_silu_forward(a, s, m, r, x, gamma, beta, B, C, N, G);
+    return s;
+}
+
 static void block_forward(unet *u, unet_block *b, const float *x, int B)
 {
-    int N = b->H * b->W, G = u->c.groups, T = u->c.temb;
+    int T = u->c.temb;
     double t = lap_start(u);
     b->x = x;
-    nn_groupnorm_silu_forward(b->a1, b->s1, b->m1, b->r1, x, b->g1, b->be1, B, b->ci, N, G);
+    nn_conv_extra e1 = { .sb = b->tp }, e2 = { 0 };
+    const float *in1 = gn_silu(u, &e1, b->a1, b->s1, b->m1, b->r1, x, b->g1, b->be1, B, b->ci,
+                               b->H, b->W, b->co);
     lap(u, FW + UNET_PROF_GN, &t);
     /* the time projection and the skip first: the convolutions add them
      * as they write (the order of separate passes: the same bits) */
     nn_linear_forward(b->tp, u->ste, b->wt, b->bt, B, T, b->co);
     lap(u, FW + UNET_PROF_REST, &t);
-    conv_f(u, b->h, b->s1, b->w1, b->b1, b->tp, NULL, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
+    conv_f(u, b->h, in1, b->w1, b->b1, &e1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t);
-    nn_groupnorm_silu_forward(b->a2, b->s2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co, N, G);
+    const float *in2 = gn_silu(u, &e2, b->a2, b->s2, b->m2, b->r2, b->h, b->g2, b->be2, B, b->co,
+                               b->H, b->W, b->co);
     lap(u, FW + UNET_PROF_GN, &t);
     if (b->ws)
-        conv_f(u, u->g[0], x, b->ws, b->bs, NULL, NULL, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
-    conv_f(u, b->y, b->s2, b->w2, b->b2, NULL, b->ws ? u->g[0] : x, B, b->co, b->H, b->W,
-           b->co, 3, 1, 1);
+        conv_f(u, u->g[0], x, b->ws, b->bs, NULL, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
+    e2.res = b->ws ? u->g[0] : x;
+    conv_f(u, b->y, in2, b->w2, b->b2, &e2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t);
+}
+
+int unet_infer(unet *u, float *out, const float *x, const float *cond, const float *t, int B)
+{
+    u->infer = 1;
+    int rc = unet_forward(u, out, x, cond, t, B);
+    u->infer = 0;
+    return rc;
 }
 
 int unet_forward(unet *u, float *out, const float *x, const float *cond,
@@ -412,7 +447,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
     if (reserve(u, B) < 0)
         return ERR_IO;
     const unet_config *c = &u->c;
-    int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W, G = c->groups;
+    int T = c->temb, L = c->levels, H = c->H, W = c->W, N0 = H * W;
     size_t nT = (size_t)B * (size_t)T, row = (size_t)c->E * (size_t)N0 + (size_t)c->S;
     double t0 = lap_start(u), t1;
     nn_temb_forward(u->te0, t, B, UNET_SINUSOID);
@@ -442,7 +477,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         in = u->xin;
     }
     u->in = in;
-    conv_f(u, u->h0, in, u->wc, u->bc, NULL, NULL, B, c->C + c->E, H, W, c->width[0], 3, 1, 1);
+    conv_f(u, u->h0, in, u->wc, u->bc, NULL, B, c->C + c->E, H, W, c->width[0], 3, 1, 1);
     lap(u, FW + UNET_PROF_CIN, &t0);
     const float *h = u->h0;
     int ch = c->width[0], nb = 0;
@@ -450,7 +485,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         unet_block *b = &u->blk[nb];
         block_forward(u, b, h, B);
         lap(u, FW + UNET_PROF_BLOCK + nb++, &t0);
-        conv_f(u, u->down[l], b->y, u->wd[l], u->bd[l], NULL, NULL, B, b->co, b->H, b->W, b->co,
+        conv_f(u, u->down[l], b->y, u->wd[l], u->bd[l], NULL, B, b->co, b->H, b->W, b->co,
                3, 2, 1);
         lap(u, FW + UNET_PROF_DOWN + l, &t0);
         h = u->down[l], ch = b->co;
@@ -472,9 +507,11 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         h = b->y, ch = b->co;
     }
     t1 = t0;
-    nn_groupnorm_silu_forward(u->on, u->os, u->om, u->orr, h, u->gn, u->bn, B, ch, N0, G);
+    nn_conv_extra eo = { 0 };
+    const float *ino = gn_silu(u, &eo, u->on, u->os, u->om, u->orr, h, u->gn, u->bn, B, ch, H, W,
+                               c->heads * c->C);
     lap(u, FW + UNET_PROF_GN, &t1);
-    conv_f(u, out, u->os, u->wo, u->bo, NULL, NULL, B, ch, H, W, c->heads * c->C, 3, 1, 1);
+    conv_f(u, out, ino, u->wo, u->bo, &eo, B, ch, H, W, c->heads * c->C, 3, 1, 1);
     lap(u, FW + UNET_PROF_CONV, &t1);
     lap(u, FW + UNET_PROF_OUT, &t0);
     return 0;

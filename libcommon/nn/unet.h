@@ -90,6 +90,8 @@ typedef struct {
     float *down[UNET_LEVELS_MAX];       /* after each down convolution */
     float *upx[UNET_LEVELS_MAX], *cat[UNET_LEVELS_MAX];
     float *on, *om, *orr, *os;          /* output GroupNorm, its SiLU */
+    float *nsc, *nsh;                   /* inference: a GroupNorm's scale, shift */
+    int infer;                          /* in unet_infer */
     float *g[4];                        /* gradient scratch, largest tensor */
     float *dskip[UNET_LEVELS_MAX], *dste, *dte;
     float *ws;                          /* convolution workspace */
@@ -112,7 +114,13 @@ void unet_free(unet *u);
  * per sample E H W side-channel values then S scalars (NULL if none). */
 int unet_forward(unet *u, float *out, const float *x, const float *cond,
                  const float *t, int B);
-/* Add to the gradients those of sum(dout * out) for the last forward. */
+/* unet_forward's out, bit for bit, for a forward pass no backward pass
+ * follows: the GroupNorms before 3 x 3 convolutions keep only their
+ * statistics, and the convolutions normalise as they read (nn.h's
+ * nn_conv2d_reads_affine): two passes over memory fewer each. */
+int unet_infer(unet *u, float *out, const float *x, const float *cond, const float *t, int B);
+/* Add to the gradients those of sum(dout * out) for the last forward
+ * (unet_forward's, not unet_infer's). */
 void unet_backward(unet *u, const float *dout, int B);
 /* The same, and dx (B, C, H, W) = the gradient of sum(dout * out) at the
  * last forward's x (the data channels; not the side inputs or t), which

@@ -403,6 +403,7 @@ static void plane_row(float *d[4], float *p[4][4], int a, size_t ry, size_t ld)
 typedef struct {
     float *v, *m, *p[4][4], *wide;
     loops f;
+    simd_silu_fn silu;
     int n, H, W;
     size_t N, HW, ld, tw1, plane;
 } pass;
@@ -417,14 +418,26 @@ static void zero_planes(pass *w)
  * (y + pad, x + pad): pad 1, the input's padded planes (the padding's
  * entries stay as the caller zeroed them); pad 0, the output planes where
  * scatter would take them (the entries of no pixel: the wide row's zeros). */
-static void deal_rows(pass *w, const float *x, int C, int c, int pad)
+static void deal_rows(pass *w, const float *x, const wino_pre *pre, int C, int c, int pad)
 {
     float *d[4];
     for (int iy = 0; iy < w->H; iy++) {
-        for (int i = 0; i < w->n; i++)
-            memcpy(w->wide + 4 * (size_t)i * w->tw1 + (size_t)pad,
-                   x + (((size_t)i * (size_t)C + (size_t)c) * w->HW + (size_t)iy * w->W),
-                   sizeof(float) * (size_t)w->W);
+        for (int i = 0; i < w->n; i++) {
+            float *restrict row = w->wide + 4 * (size_t)i * w->tw1 + (size_t)pad;
+            const float *restrict src =
+                x + (((size_t)i * (size_t)C + (size_t)c) * w->HW + (size_t)iy * w->W);
+            if (!pre) {
+                memcpy(row, src, sizeof(float) * (size_t)w->W);
+                continue;
+            }
+            float a = pre->scale[(size_t)i * (size_t)C + (size_t)c];
+            float b = pre->shift[(size_t)i * (size_t)C + (size_t)c];
+            for (int k = 0; k < w->W; k++)
+                row[k] = src[k] * a + b;
+        }
+        /* the SiLU of the whole wide row at once: its zeros stay 0 */
+        if (pre)
+            w->silu(w->wide, w->wide, 4 * w->ld);
         int py = iy + pad;
         plane_row(d, w->p, py % 4, (size_t)(py / 4), w->ld);
         w->f.deal(d, w->wide, w->ld);
@@ -470,10 +483,11 @@ static void scatter(pass *w, float *out, const wino_terms *t, int O, int o)
 
 /* Set up w and fill w->v with B^T d B of every tile d of every channel
  * of the images x (n, C, H, W). */
-static void start(pass *w, int level, float *scratch, const float *x, int n, int C, int H,
-                  int W, int O)
+static void start(pass *w, int level, float *scratch, const float *x, const wino_pre *pre,
+                  int n, int C, int H, int W, int O)
 {
     w->n = n, w->H = H, w->W = W;
+    w->silu = simd_silu_for(level);
     w->tw1 = (size_t)tiles_wide(W), w->ld = (size_t)n * w->tw1;
     w->N = tiles_all(n, H, W), w->HW = (size_t)H * (size_t)W;
     w->plane = plane_size(n, H, W);
@@ -485,16 +499,16 @@ static void start(pass *w, int level, float *scratch, const float *x, int n, int
     w->f = loops_at(level);
     zero_planes(w);
     for (int c = 0; c < C; c++) {
-        deal_rows(w, x, C, c, 1);
+        deal_rows(w, x, pre, C, c, 1);
         w->f.in(w->v + (size_t)c * w->N, (size_t)C * w->N, w->p, w->ld, w->N);
     }
 }
 
-void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
-                  const wino_terms *t, int n, int C, int H, int W, int O)
+void wino_conv_at(int level, float *out, float *scratch, const float *x, const wino_pre *pre,
+                  const float *u, const wino_terms *t, int n, int C, int H, int W, int O)
 {
     pass w;
-    start(&w, level, scratch, x, n, C, H, W, O);
+    start(&w, level, scratch, x, pre, n, C, H, W, O);
     size_t N = w.N;
     for (size_t e = 0; e < E; e++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int)N, C, 1.0f,
@@ -506,21 +520,21 @@ void wino_conv_at(int level, float *out, float *scratch, const float *x, const f
     }
 }
 
-void wino_conv(float *out, float *scratch, const float *x, const float *u,
+void wino_conv(float *out, float *scratch, const float *x, const wino_pre *pre, const float *u,
                const wino_terms *t, int n, int C, int H, int W, int O)
 {
-    wino_conv_at(simd_level(), out, scratch, x, u, t, n, C, H, W, O);
+    wino_conv_at(simd_level(), out, scratch, x, pre, u, t, n, C, H, W, O);
 }
 
 void wino_grad_at(int level, float *du, float *scratch, const float *x, const float *dy,
                   int add, int n, int C, int H, int W, int O)
 {
     pass w;
-    start(&w, level, scratch, x, n, C, H, W, O);
+    start(&w, level, scratch, x, NULL, n, C, H, W, O);
     size_t N = w.N;
     zero_planes(&w);    /* split's entries are not gather's */
     for (int o = 0; o < O; o++) {
-        deal_rows(&w, dy, O, o, 0);
+        deal_rows(&w, dy, NULL, O, o, 0);
         w.f.adj(w.m + (size_t)o * N, (size_t)O * N, w.p, N);
     }
     for (size_t e = 0; e < E; e++)

@@ -12,7 +12,7 @@
  * Images of any size.  The loops over tiles are chosen by
  * simd_level() (simd.h); the _at versions take the level (tests): they
  * only add, subtract and scale by constants, in one order, so every level
- * gives the same bits.
+ * gives the same bits (but for a wino_pre's SiLU, which is simd.h's).
  *
  * The caller owns every buffer; nothing here allocates. */
 #ifndef WINO_H
@@ -34,13 +34,21 @@ typedef struct {
     const float *bias, *sbias, *res;
 } wino_terms;
 
-/* out (n, O, H, W) = the convolution of x (n, C, H, W) with the kernels
- * whose transform is u, zero-padded by 1, + the terms t; with t NULL, out
- * += the convolution instead.  scratch: wino_scratch(). */
-void wino_conv(float *out, float *scratch, const float *x, const float *u,
+/* What the input is taken as, if given: SiLU(x scale + shift), scale and
+ * shift (n, C) per image and channel (a GroupNorm's, nn.h), the SiLU
+ * simd_silu's at the call's level; the padding stays 0. */
+typedef struct {
+    const float *scale, *shift;
+} wino_pre;
+
+/* out (n, O, H, W) = the convolution of x (n, C, H, W), or of pre applied
+ * to it, with the kernels whose transform is u, zero-padded by 1, + the
+ * terms t; with t NULL, out += the convolution instead.  scratch:
+ * wino_scratch(). */
+void wino_conv(float *out, float *scratch, const float *x, const wino_pre *pre, const float *u,
                const wino_terms *t, int n, int C, int H, int W, int O);
-void wino_conv_at(int level, float *out, float *scratch, const float *x, const float *u,
-                  const wino_terms *t, int n, int C, int H, int W, int O);
+void wino_conv_at(int level, float *out, float *scratch, const float *x, const wino_pre *pre,
+                  const float *u, const wino_terms *t, int n, int C, int H, int W, int O);
 
 /* The weight gradient, in two steps.  du (36, O, C) = the gradient of
  * the transformed kernels, from the images x (n, C, H, W) and the

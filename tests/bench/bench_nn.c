@@ -123,10 +123,10 @@ static double unet_step(unet_bench *b)
 
 static void unet_train(void *b) { unet_step(b); }
 
-static void unet_infer(void *ctx)
+static void unet_run(void *ctx)
 {
     unet_bench *b = ctx;
-    unet_forward(&b->u, b->out, b->x, NULL, b->t, UB_INFER);
+    unet_infer(&b->u, b->out, b->x, NULL, b->t, UB_INFER);
 }
 
 /* Print one profile row. */
@@ -297,7 +297,7 @@ int main(int argc, char **argv)
         unet_bench_init(&u, big ? 3 : 1, big ? 32 : 28, big ? 32 : 28);
         if (!strcmp(name, "unet28-profile"))
             return unet_profile(&u);
-        train = unet_train, infer = unet_infer, ctx = &u, btrain = UB, binfer = UB_INFER;
+        train = unet_train, infer = unet_run, ctx = &u, btrain = UB, binfer = UB_INFER;
     } else
         return usage();
     double tr = rate(train, ctx, btrain);

@@ -51,6 +51,7 @@ int g_check_failed;
     X(test_nn_upsample_concat)          \
     X(test_unet_gradient_finite_difference) \
     X(test_unet_small_shape)     \
+    X(test_unet_infer_bits)      \
     X(test_nn_softmax_xent)      \
     X(test_cnn_gradient_finite_difference) \
     X(test_cnn_shapes)           \

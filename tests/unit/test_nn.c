@@ -404,7 +404,7 @@ void test_nn_conv2d_large(void)
     free(dwd), free(ws);
 }
 
-/* nn_conv2d_forward_plus gives the bits of the convolution, then the
+/* nn_conv2d_forward_ex gives the bits of the convolution, then the
  * per-sample bias, then the residual added in separate passes, on every
  * path: Winograd (3x3 same), batched small outputs (stride 2), pointwise,
  * im2col per sample (5x5); B = 11: a partial group. */
@@ -426,18 +426,19 @@ void test_nn_conv_plus(void)
             y[i] += sb[i / ((size_t)Ho * Wo)];
         for (size_t i = 0; i < no; i++)
             y[i] += res[i];
-        nn_conv2d_forward_plus(z, ws, x, w, b, sb, res, B, C, H, W, O, k, st, pad);
+        nn_conv_extra both = { .sb = sb, .res = res }, r = { .res = res }, q = { .sb = sb };
+        nn_conv2d_forward_ex(z, ws, x, w, b, &both, B, C, H, W, O, k, st, pad);
         CHECK(memcmp(y, z, 4 * no) == 0);
         /* each term alone */
         nn_conv2d_forward(y, ws, x, w, b, B, C, H, W, O, k, st, pad);
         for (size_t i = 0; i < no; i++)
             y[i] += res[i];
-        nn_conv2d_forward_plus(z, ws, x, w, b, NULL, res, B, C, H, W, O, k, st, pad);
+        nn_conv2d_forward_ex(z, ws, x, w, b, &r, B, C, H, W, O, k, st, pad);
         CHECK(memcmp(y, z, 4 * no) == 0);
         nn_conv2d_forward(y, ws, x, w, b, B, C, H, W, O, k, st, pad);
         for (size_t i = 0; i < no; i++)
             y[i] += sb[i / ((size_t)Ho * Wo)];
-        nn_conv2d_forward_plus(z, ws, x, w, b, sb, NULL, B, C, H, W, O, k, st, pad);
+        nn_conv2d_forward_ex(z, ws, x, w, b, &q, B, C, H, W, O, k, st, pad);
         CHECK(memcmp(y, z, 4 * no) == 0);
         free(x), free(w), free(res), free(y), free(z), free(ws);
     }
@@ -655,7 +656,7 @@ void test_wino_levels(void)
             y[l] = calloc(ny, 4), dw[l] = calloc(nw, 4);
             if (!simd_supported(l))
                 continue;
-            wino_conv_at(l, y[l], scratch, x, u, NULL, n, C, H, W, O);
+            wino_conv_at(l, y[l], scratch, x, NULL, u, NULL, n, C, H, W, O);
             fill(du, nu, 53, 1);    /* overwritten */
             wino_grad_at(l, du, scratch, x, dy, 0, n, C, H, W, O);
             wino_kernels_adjoint(dw[l], du, O, C);

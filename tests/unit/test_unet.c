@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "base/rng.h"
+#include "nn/nn.h"
 #include "nn/unet.h"
 
 static void fill(float *x, size_t n, uint32_t stream, double scale)
@@ -147,4 +148,38 @@ void test_unet_small_shape(void)
     unet_free(&u);
     c.H = 30;           /* not divisible by 4 */
     CHECK(unet_init(&u, &c, 1) < 0);
+}
+
+/* unet_infer gives unet_forward's bits, with the GroupNorms read through
+ * by Winograd's convolutions (28, 14 and 7 pixels wide, 8 and 16
+ * channels: all of them but the stride-2 and 1 x 1 ones) and every side
+ * input live, on one thread and two, for a batch with a partial group. */
+void test_unet_infer_bits(void)
+{
+    unet_config c = { .C = 1, .H = 28, .W = 28, .E = 1, .S = 1, .heads = 2, .levels = 2,
+                      .width = { 8, 16 }, .nmid = 1, .temb = 16, .groups = 4 };
+    enum { B = 11 };
+    unet u;
+    CHECK(unet_init(&u, &c, 3) == 0);
+    CHECK(nn_conv2d_reads_affine(8, 28, 28, 8, 3, 1, 1) && nn_conv2d_reads_affine(16, 7, 7, 16, 3, 1, 1));
+    fill(u.params, u.nparams, 60, 0.3);     /* the zero output convolution too */
+    size_t nx = (size_t)B * 28 * 28, no = 2 * nx, nc = (size_t)B * (28 * 28 + 1);
+    float *x = malloc(4 * nx), *cond = malloc(4 * nc), t[B];
+    float *a = malloc(4 * no), *b = malloc(4 * no);
+    fill(x, nx, 61, 1), fill(cond, nc, 62, 1);
+    for (int i = 0; i < B; i++)
+        t[i] = (float)(i + 1) / (B + 2);
+    for (int th = 1; th <= 2; th++) {
+        nn_set_threads(th);
+        CHECK(unet_forward(&u, a, x, cond, t, B) == 0);
+        CHECK(unet_infer(&u, b, x, cond, t, B) == 0);
+        CHECK(memcmp(a, b, 4 * no) == 0);
+    }
+    double s = 0;
+    for (size_t i = 0; i < no; i++)
+        s += fabs(a[i]);
+    CHECK(s > 0.01 * (double)no);       /* a live output */
+    nn_set_threads(1);
+    unet_free(&u);
+    free(x), free(cond), free(a), free(b);
 }
