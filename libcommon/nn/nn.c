@@ -1086,102 +1086,89 @@ void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
 
 /* ---- resampling and skip connections ----------------------------------- */
 
-void nn_upsample2_1d_forward(float *out, const float *in, int B, int C, int L)
-{
-    size_t n = (size_t)B * (size_t)C * (size_t)L;
-    for (size_t i = 0; i < n; i++)
-        out[2 * i] = out[2 * i + 1] = in[i];
-}
-
-void nn_upsample2_1d_backward(float *din, const float *dout, int B, int C, int L)
-{
-    size_t n = (size_t)B * (size_t)C * (size_t)L;
-    for (size_t i = 0; i < n; i++)
-        din[i] += dout[2 * i] + dout[2 * i + 1];
-}
-
-/* Upsampling and concatenation run plane by plane (or sample by sample)
- * on the layers' threads: each output depends on its own plane only. */
+/* The up path's join runs plane by plane on the layers' threads: each
+ * output depends on its own plane only.  A plane of a (H x W) becomes
+ * rows x 2 of out's (rows 2 for images, 1 for signals), in place in its
+ * sample's ld floats; b's planes follow a's in the sample. */
 typedef struct {
     float *y, *y2;
     const float *x, *x2;
-    int H, W;                   /* upsampling: the small plane */
-    size_t na, nb;              /* concatenation: floats per sample of a, b */
-} shape_job;
+    size_t H, W, rows, Ca, Cb, ld;
+} upcat_job;
 
-static void up_forward_worker(void *ctx, uint64_t p0, uint64_t p1)
+/* The output plane of a's plane p: sample p / Ca, channel p % Ca. */
+static size_t up_plane(const upcat_job *j, uint64_t p)
 {
-    const shape_job *j = ctx;
-    size_t H = (size_t)j->H, W = (size_t)j->W;
-    for (uint64_t p = p0; p < p1; p++)
+    return (size_t)(p / j->Ca) * j->ld + (size_t)(p % j->Ca) * j->rows * j->H * 2 * j->W;
+}
+
+static void upcat_forward_worker(void *ctx, uint64_t p0, uint64_t p1)
+{
+    const upcat_job *j = ctx;
+    size_t H = j->H, W = j->W, nb = j->Cb * j->rows * H * 2 * W;
+    for (uint64_t p = p0; p < p1; p++) {
+        float *out = j->y + up_plane(j, p);
         for (size_t y = 0; y < H; y++) {
             const float *src = j->x + (p * H + y) * W;
-            float *dst = j->y + (p * 2 * H + 2 * y) * 2 * W;
+            float *dst = out + j->rows * y * 2 * W;
             for (size_t x = 0; x < W; x++)
                 dst[2 * x] = dst[2 * x + 1] = src[x];
-            memcpy(dst + 2 * W, dst, sizeof(float) * 2 * W);
+            if (j->rows == 2)
+                memcpy(dst + 2 * W, dst, sizeof(float) * 2 * W);
         }
+        if (p % j->Ca == j->Ca - 1) {   /* the sample's last plane of a: then b */
+            size_t i = (size_t)(p / j->Ca);
+            memcpy(j->y + i * j->ld + j->ld - nb, j->x2 + i * nb, sizeof(float) * nb);
+        }
+    }
 }
 
-static void up_backward_worker(void *ctx, uint64_t p0, uint64_t p1)
+static void upcat_backward_worker(void *ctx, uint64_t p0, uint64_t p1)
 {
-    const shape_job *j = ctx;
-    size_t H = (size_t)j->H, W = (size_t)j->W;
-    for (uint64_t p = p0; p < p1; p++)
+    const upcat_job *j = ctx;
+    size_t H = j->H, W = j->W, nb = j->Cb * j->rows * H * 2 * W;
+    for (uint64_t p = p0; p < p1; p++) {
+        const float *g = j->x + up_plane(j, p);
         for (size_t y = 0; y < H; y++) {
             float *dst = j->y + (p * H + y) * W;
-            const float *s0 = j->x + (p * 2 * H + 2 * y) * 2 * W, *s1 = s0 + 2 * W;
-            for (size_t x = 0; x < W; x++)
-                dst[x] = dst[x] + s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1];
+            const float *s0 = g + j->rows * y * 2 * W, *s1 = s0 + 2 * W;
+            if (j->rows == 2)
+                for (size_t x = 0; x < W; x++)
+                    dst[x] = dst[x] + s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1];
+            else
+                for (size_t x = 0; x < W; x++)
+                    dst[x] = dst[x] + s0[2 * x] + s0[2 * x + 1];
         }
-}
-
-void nn_upsample2_forward(float *out, const float *in, int B, int C, int H, int W)
-{
-    shape_job j = { .y = out, .x = in, .H = H, .W = W };
-    par_for(g_threads, (uint64_t)B * (uint64_t)C, up_forward_worker, &j);
-}
-
-void nn_upsample2_backward(float *din, const float *dout, int B, int C, int H, int W)
-{
-    shape_job j = { .y = din, .x = dout, .H = H, .W = W };
-    par_for(g_threads, (uint64_t)B * (uint64_t)C, up_backward_worker, &j);
-}
-
-static void cat_forward_worker(void *ctx, uint64_t i0, uint64_t i1)
-{
-    const shape_job *j = ctx;
-    for (uint64_t i = i0; i < i1; i++) {
-        memcpy(j->y + i * (j->na + j->nb), j->x + i * j->na, sizeof(float) * j->na);
-        memcpy(j->y + i * (j->na + j->nb) + j->na, j->x2 + i * j->nb, sizeof(float) * j->nb);
+        if (p % j->Ca == j->Ca - 1) {
+            size_t i = (size_t)(p / j->Ca);
+            const float *gb = j->x + i * j->ld + j->ld - nb;
+            float *db = j->y2 + i * nb;
+            for (size_t k = 0; k < nb; k++)
+                db[k] += gb[k];
+        }
     }
 }
 
-static void cat_backward_worker(void *ctx, uint64_t i0, uint64_t i1)
+static upcat_job upcat(int Ca, int Cb, int H, int W, int rows)
 {
-    const shape_job *j = ctx;
-    for (uint64_t i = i0; i < i1; i++) {
-        const float *g = j->x + i * (j->na + j->nb);
-        float *da = j->y + i * j->na, *db = j->y2 + i * j->nb;
-        for (size_t k = 0; k < j->na; k++)
-            da[k] += g[k];
-        for (size_t k = 0; k < j->nb; k++)
-            db[k] += g[j->na + k];
-    }
+    upcat_job j = { .H = (size_t)H, .W = (size_t)W, .rows = (size_t)rows, .Ca = (size_t)Ca,
+                    .Cb = (size_t)Cb };
+    j.ld = (j.Ca + j.Cb) * j.rows * j.H * 2 * j.W;
+    return j;
 }
 
-void nn_concat_forward(float *out, const float *a, const float *b, int B, int Ca,
-                       int Cb, int N)
+void nn_upcat_forward(float *out, const float *a, const float *b, int B, int Ca, int Cb, int H,
+                      int W, int rows)
 {
-    shape_job j = { .y = out, .x = a, .x2 = b, .na = (size_t)Ca * (size_t)N,
-                    .nb = (size_t)Cb * (size_t)N };
-    par_for(g_threads, (uint64_t)B, cat_forward_worker, &j);
+    upcat_job j = upcat(Ca, Cb, H, W, rows);
+    j.y = out, j.x = a, j.x2 = b;
+    par_for(g_threads, (uint64_t)B * (uint64_t)Ca, upcat_forward_worker, &j);
 }
 
-void nn_concat_backward(float *da, float *db, const float *dout, int B, int Ca,
-                        int Cb, int N)
+void nn_upcat_backward(float *da, float *db, const float *dout, int B, int Ca, int Cb, int H,
+                       int W, int rows)
 {
-    shape_job j = { .y = da, .y2 = db, .x = dout, .na = (size_t)Ca * (size_t)N,
-                    .nb = (size_t)Cb * (size_t)N };
-    par_for(g_threads, (uint64_t)B, cat_backward_worker, &j);
+    upcat_job j = upcat(Ca, Cb, H, W, rows);
+    j.y = da, j.y2 = db, j.x = dout;
+    par_for(g_threads, (uint64_t)B * (uint64_t)Ca, upcat_backward_worker, &j);
 }

@@ -134,21 +134,15 @@ void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
                            const float *x, const float *gamma, const float *mean,
                            const float *rstd, int B, int C, int N, int G);
 
-/* Nearest-neighbour upsampling by 2: out (B, C, 2H, 2W) from in (B, C, H, W). */
-void nn_upsample2_forward(float *out, const float *in, int B, int C, int H, int W);
-/* din (B, C, H, W) += the sum of each 2 x 2 block of dout. */
-void nn_upsample2_backward(float *din, const float *dout, int B, int C, int H, int W);
-
-/* The same along one axis: out (B, C, 2L) from in (B, C, L). */
-void nn_upsample2_1d_forward(float *out, const float *in, int B, int C, int L);
-void nn_upsample2_1d_backward(float *din, const float *dout, int B, int C, int L);
-
-/* Channel concatenation for skip connections: out (B, Ca + Cb, N) from a
- * (B, Ca, N) and b (B, Cb, N); the backward pass splits (adding). */
-void nn_concat_forward(float *out, const float *a, const float *b, int B, int Ca,
-                       int Cb, int N);
-void nn_concat_backward(float *da, float *db, const float *dout, int B, int Ca,
-                        int Cb, int N);
+/* The U-Net's join: out (B, Ca + Cb, rows H, 2 W) = a (B, Ca, H, W)
+ * upsampled by 2 (nearest neighbour; rows = 2 for images, 1 for signals,
+ * H = 1), then the channels of b (B, Cb, rows H, 2 W), in one pass.  The
+ * backward pass: da += the sum of each block of dout's first Ca channels
+ * (rows x 2), db += its last Cb.  Ca >= 1. */
+void nn_upcat_forward(float *out, const float *a, const float *b, int B, int Ca, int Cb, int H,
+                      int W, int rows);
+void nn_upcat_backward(float *da, float *db, const float *dout, int B, int Ca, int Cb, int H,
+                       int W, int rows);
 
 /* Mean squared error over n elements; dpred (if not NULL) receives
  * d loss / d pred = 2 (pred - target) / n (assigned, not added). */

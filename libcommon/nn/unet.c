@@ -71,22 +71,6 @@ static size_t conv_ws(const unet_config *c, int B, int C, int H, int W, int O, i
                    : nn_conv2d_workspace(B, C, H, W, O, k, stride, pad);
 }
 
-/* out at level l from in at level l + 1 (H x W there). */
-static void up_f(const unet *u, float *out, const float *in, int B, int C, int H, int W)
-{
-    if (oned(&u->c))
-        nn_upsample2_1d_forward(out, in, B, C, W);
-    else
-        nn_upsample2_forward(out, in, B, C, H, W);
-}
-
-static void up_b(const unet *u, float *din, const float *dout, int B, int C, int H, int W)
-{
-    if (oned(&u->c))
-        nn_upsample2_1d_backward(din, dout, B, C, W);
-    else
-        nn_upsample2_backward(din, dout, B, C, H, W);
-}
 
 /* ---- layout ------------------------------------------------------------- */
 
@@ -253,7 +237,6 @@ static void lay_acts(unet *u, cursor *k, int B, size_t *biggest)
         size_t Nb = (size_t)level_h(c, l + 1) * (size_t)level_w(c, l + 1);
         size_t below = l + 1 < c->levels ? (size_t)c->width[l + 1] : wl;
         u->down[l] = take(k, Bz * wl * Nb);
-        u->upx[l] = take(k, Bz * below * Nl);
         u->cat[l] = take(k, Bz * (below + wl) * Nl);
         u->dskip[l] = take(k, Bz * wl * Nl);
     }
@@ -497,9 +480,8 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
         h = b->y;
     }
     for (int l = L - 1; l >= 0; l--) {
-        int Hl = level_h(c, l), Wl = level_w(c, l);
-        up_f(u, u->upx[l], h, B, ch, level_h(c, l + 1), level_w(c, l + 1));
-        nn_concat_forward(u->cat[l], u->upx[l], u->blk[l].y, B, ch, c->width[l], Hl * Wl);
+        nn_upcat_forward(u->cat[l], h, u->blk[l].y, B, ch, c->width[l], level_h(c, l + 1),
+                         level_w(c, l + 1), oned(c) ? 1 : 2);
         lap(u, FW + UNET_PROF_UP + l, &t0);
         unet_block *b = &u->blk[nb];
         block_forward(u, b, u->cat[l], B);
@@ -588,16 +570,12 @@ static void backward(unet *u, const float *dout, float *dx, int B)
         nn_zero(gx, (size_t)B * (size_t)b->ci * (size_t)Nl);
         block_backward(u, b, gx, gy, B);
         lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
-        /* gx holds the gradient at concat(upx, skip): split it, upx's
-         * part into gy (free now), then down through the upsampling. */
-        nn_zero(gy, (size_t)B * (size_t)below * (size_t)Nl);
-        nn_concat_backward(gy, u->dskip[l], gx, B, below, b->co, Nl);
+        /* gx holds the gradient at the join: the skip's part to dskip,
+         * the upsampled part summed down into gy (free now) */
         int Hb = level_h(c, l + 1), Wb = level_w(c, l + 1);
-        nn_zero(gx, (size_t)B * (size_t)below * (size_t)(Hb * Wb));
-        up_b(u, gx, gy, B, below, Hb, Wb);
+        nn_zero(gy, (size_t)B * (size_t)below * (size_t)(Hb * Wb));
+        nn_upcat_backward(gy, u->dskip[l], gx, B, below, b->co, Hb, Wb, oned(c) ? 1 : 2);
         lap(u, BW + UNET_PROF_UP + l, &t0);
-        float *s = gy;
-        gy = gx, gx = s;
     }
     for (int i = 0; i < c->nmid; i++) {
         unet_block *b = &u->blk[--nb];

@@ -504,24 +504,32 @@ void test_nn_groupnorm(void)
 
 void test_nn_upsample_concat(void)
 {
-    /* Both are linear: the backward pass must be the adjoint of the
-     * forward one, <f(x), g> = <x, f*(g)>, for random x and g. */
-    enum { B = 2, C = 3, H = 4, W = 5 };
-    float x[B * C * H * W], up[B * C * 4 * H * W], g[B * C * 4 * H * W];
-    float dx[B * C * H * W] = { 0 };
-    fill(x, B * C * H * W, 40, 1), fill(g, B * C * 4 * H * W, 41, 1);
-    nn_upsample2_forward(up, x, B, C, H, W);
-    nn_upsample2_backward(dx, g, B, C, H, W);
-    CHECK_NEAR(dot(g, up, B * C * 4 * H * W), dot(dx, x, B * C * H * W), 1e-5);
-    CHECK(up[0] == x[0] && up[1] == x[0] && up[2 * W] == x[0] && up[2 * W + 1] == x[0]);
-    CHECK(up[2] == x[1] && up[4 * W] == x[W]);
-    float a[B * 2 * 6], b[B * 3 * 6], cat[B * 5 * 6], gc[B * 5 * 6];
-    float da[B * 2 * 6] = { 0 }, dbb[B * 3 * 6] = { 0 };
-    fill(a, B * 12, 42, 1), fill(b, B * 18, 43, 1), fill(gc, B * 30, 44, 1);
-    nn_concat_forward(cat, a, b, B, 2, 3, 6);
-    CHECK(cat[30] == a[12] && cat[30 + 12] == b[18]);
-    nn_concat_backward(da, dbb, gc, B, 2, 3, 6);
-    CHECK_NEAR(dot(gc, cat, B * 30), dot(da, a, B * 12) + dot(dbb, b, B * 18), 1e-5);
+    /* The join is linear: its backward pass must be the adjoint of the
+     * forward one, <f(a, b), g> = <a, da> + <b, db>, for random a, b, g;
+     * and its values are the upsampled a, then b, sample by sample: for
+     * images (rows 2) and signals (rows 1, H = 1). */
+    enum { B = 2, Ca = 3, Cb = 2, H = 4, W = 5, NO = B * (Ca + Cb) * 4 * H * W };
+    for (int rows = 1; rows <= 2; rows++) {
+        int h = rows == 2 ? H : 1, P = rows * h * 2 * W;   /* an output plane */
+        int na = B * Ca * h * W, nb = B * Cb * P, no = B * (Ca + Cb) * P;
+        float a[B * Ca * H * W], b[B * Cb * 4 * H * W], out[NO], g[NO];
+        float da[B * Ca * H * W] = { 0 }, db[B * Cb * 4 * H * W] = { 0 };
+        fill(a, (size_t)na, 40, 1), fill(b, (size_t)nb, 41, 1), fill(g, (size_t)no, 42, 1);
+        nn_upcat_forward(out, a, b, B, Ca, Cb, h, W, rows);
+        nn_upcat_backward(da, db, g, B, Ca, Cb, h, W, rows);
+        CHECK_NEAR(dot(g, out, (size_t)no), dot(da, a, (size_t)na) + dot(db, b, (size_t)nb), 1e-5);
+        int bad = 0;
+        for (int i = 0; i < B; i++)
+            for (int c = 0; c < Ca + Cb; c++)
+                for (int y = 0; y < rows * h; y++)
+                    for (int x = 0; x < 2 * W; x++) {
+                        float v = out[((i * (Ca + Cb) + c) * rows * h + y) * 2 * W + x];
+                        float want = c < Ca ? a[((i * Ca + c) * h + y / rows) * W + x / 2]
+                                            : b[((i * Cb + c - Ca) * rows * h + y) * 2 * W + x];
+                        bad += v != want;
+                    }
+        CHECK(bad == 0);
+    }
 }
 
 /* Convolutions split the batch over threads; the bytes must not move. */
@@ -749,10 +757,4 @@ void test_nn_conv1d(void)
         CHECK(worst < 1e-4);
         free(x), free(w), free(b), free(y), free(yr), free(c), free(ws), free(dx), free(dw), free(db);
     }
-    /* 1-D upsampling and its adjoint: <up(a), b> = <a, up^T(b)> */
-    float a[6], bb[12], ua[12], tb[6] = { 0 };
-    fill(a, 6, 44, 1), fill(bb, 12, 45, 1);
-    nn_upsample2_1d_forward(ua, a, 1, 2, 3);
-    nn_upsample2_1d_backward(tb, bb, 1, 2, 3);
-    CHECK(fabs(dot(ua, bb, 12) - dot(a, tb, 6)) < 1e-5 && ua[0] == a[0] && ua[1] == a[0]);
 }
