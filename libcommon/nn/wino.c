@@ -13,15 +13,19 @@
  * sit side by side in their columns.
  *
  * Layout.  The call's n images stand side by side, each padded by one
- * zero on every side and given ceil(W/4) + 1 tiles of width (4 columns
- * each): a tile row holds n tw1 tiles, and the channel is split into
- * sixteen planes by its padded row and column modulo 4, each of th + 1
- * rows of n tw1 entries.  Tile t = ty n tw1 + tx then reads entry (r, k)
- * of its 6 x 6 input at a fixed offset from t in plane (r % 4, k % 4), so
- * the transforms are flat loops over all the call's tiles that vectorise.
- * The price is one column of tiles per image and tile row (tx = i tw1 +
- * tw1 - 1, over the image's right edge): its output is dropped, and its
- * output gradient is zero. */
+ * zero on every side and given tw1 = ceil((W + 1) / 4) tiles of width (4
+ * columns each): the right padding of one image is the left padding of
+ * the next, at column 4 tw1 of the first.  A tile row holds n tw1 tiles,
+ * and the channel is split into sixteen planes by its padded row and
+ * column modulo 4, each of th + 1 rows of n tw1 entries.  Tile t = ty n
+ * tw1 + tx then reads entry (r, k) of its 6 x 6 input at a fixed offset
+ * from t in plane (r % 4, k % 4), so the transforms are flat loops over
+ * all the call's tiles that vectorise.  The last tile of an image reads
+ * columns of the next image (or of the next row of the first): they reach
+ * only its outputs past the image's right edge, which are dropped (their
+ * output gradients are zero).  The price is the columns of tiles past
+ * the edge: none for W = 4 m - 1, one for W = 4 m (a whole tile whose
+ * outputs are all dropped). */
 #include <cblas.h>
 #include <string.h>
 
@@ -30,10 +34,11 @@
 
 enum { E = 36 };    /* entries of a transformed tile */
 
-/* Tiles per row of one image (with the column outside), rows of tiles. */
+/* Tiles per row of one image (4 tw1 >= W + 1 columns: the pixels and one
+ * padding), rows of tiles. */
 static int tiles_wide(int W)
 {
-    return (W + 3) / 4 + 1;
+    return (W + 4) / 4;
 }
 
 static int tiles_high(int H)

@@ -642,8 +642,11 @@ void test_sum_levels(void)
  * the output's scale (inputs of scale 1, weights of 0.5). */
 void test_wino_levels(void)
 {
+    /* n C H W O; widths 4 m - 1 (7, 11, 3) put the images' paddings on one
+     * column, the last tile of one image reading the next */
     int sizes[][5] = { { 1, 3, 13, 13, 5 }, { 3, 4, 14, 17, 6 }, { 2, 2, 28, 28, 3 },
-                       { 2, 32, 16, 16, 8 }, { 1, 5, 7, 7, 4 }, { 2, 3, 3, 5, 2 } };    /* n C H W O */
+                       { 2, 32, 16, 16, 8 }, { 1, 5, 7, 7, 4 }, { 2, 3, 3, 5, 2 },
+                       { 3, 4, 7, 7, 5 }, { 4, 3, 9, 11, 2 }, { 3, 2, 5, 3, 3 } };
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         int n = sizes[s][0], C = sizes[s][1], H = sizes[s][2], W = sizes[s][3], O = sizes[s][4];
         size_t nx = (size_t)n * C * H * W, ny = (size_t)n * O * H * W, nw = (size_t)O * C * 9;
