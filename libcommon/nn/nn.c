@@ -550,6 +550,7 @@ typedef struct {
     float *out, *din, *dw, *db, *ws, *wflip, *wino;    /* wino: wino_kernels's */
     const float *in, *w, *b, *dout;
     nn_conv_extra e;            /* forward: what nn_conv2d_forward_ex does besides */
+    int set;                    /* backward: din = the gradient, not += */
     int B, threads;
     conv_geom g;
 } conv_job;
@@ -625,15 +626,21 @@ static void backward_group(const conv_job *j, size_t q, float *col, float *pw, f
             for (int c = 0; c < g->C; c++) {
                 const float *src = buf + (size_t)c * ld + (i - i0) * P;
                 float *dx = j->din + i * in + (size_t)c * P;
-                for (size_t p = 0; p < P; p++)
-                    dx[p] += src[p];
+                if (j->set)
+                    memcpy(dx, src, sizeof(float) * P);
+                else
+                    for (size_t p = 0; p < P; p++)
+                        dx[p] += src[p];
             }
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, g->O, 1.0f, j->w,
                 (int)K, buf, (int)ld, 0.0f, col, (int)ld);
-    for (size_t i = i0; i < i1; i++)
+    for (size_t i = i0; i < i1; i++) {
+        if (j->set)
+            memset(j->din + i * in, 0, sizeof(float) * in);
         col2im(j->din + i * in, col + (i - i0) * P, ld, g);
+    }
 }
 
 /* Worker t of j->threads takes the groups of NN_GROUP samples [*g0, *g1)
@@ -744,9 +751,10 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                 wino_grad(pw, col, j->in + a * in, j->dout + a * dn, a > i0, (int)k, g->C, g->H,
                           g->W, g->O);
             }
+            wino_terms none = { 0 };    /* set: din = the convolution */
             if (j->din)
-                wino_images(j->din + i0 * in, col, j->dout + i0 * dn, NULL, j->wino, NULL, i1 - i0, g,
-                            g->O, g->C);
+                wino_images(j->din + i0 * in, col, j->dout + i0 * dn, NULL, j->wino,
+                            j->set ? &none : NULL, i1 - i0, g, g->O, g->C);
             continue;
         }
         for (size_t i = i0; i < i1; i++) {
@@ -763,10 +771,11 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                         1.0f, pw, K);
             if (!dx)
                 continue;
+            float beta = j->set ? 0.0f : 1.0f;
             /* dcol (K, P) = w^T (K, O) g (O, P), then back onto the image */
             if (pointwise(g)) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->O, 1.0f, j->w, K,
-                            gr, P, 1.0f, dx, P);
+                            gr, P, beta, dx, P);
                 continue;
             }
             if (same(g)) {
@@ -776,11 +785,13 @@ static void conv_backward_worker(void *ctx, uint64_t t, uint64_t t_end)
                 im2col(col, (size_t)P, gr, &gt);
                 int Kt = g->O * g->kh * g->kw;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->C, P, Kt, 1.0f,
-                            j->wflip, Kt, col, P, 1.0f, dx, P);
+                            j->wflip, Kt, col, P, beta, dx, P);
                 continue;
             }
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->O, 1.0f, j->w, K, gr,
                         P, 0.0f, col, P);
+            if (j->set)
+                memset(dx, 0, sizeof(float) * in);
             col2im(dx, col, (size_t)P, g);
         }
     }
@@ -815,10 +826,10 @@ static void conv_forward(float *out, float *ws, const float *in, const float *w,
 }
 
 static void conv_backward(float *din, float *dw, float *db, float *ws, const float *dout,
-                          const float *in, const float *w, int B, const conv_geom *g)
+                          const float *in, const float *w, int B, const conv_geom *g, int set)
 {
     conv_job j = { .din = din, .dw = dw, .db = db, .ws = ws, .dout = dout, .in = in, .w = w,
-                   .B = B, .g = *g };
+                   .B = B, .g = *g, .set = set };
     const float *parts = conv_col(&j, NN_SLOTS);
     if (din && same(g) && !pointwise(g)) {
         /* wflip[c][o][ky][kx] = w[o][c][kh-1-ky][kw-1-kx] */
@@ -883,7 +894,15 @@ void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
                         int C, int H, int W, int O, int k, int stride, int pad)
 {
     conv_geom g = geom2d(C, H, W, O, k, stride, pad);
-    conv_backward(din, dw, db, ws, dout, in, w, B, &g);
+    conv_backward(din, dw, db, ws, dout, in, w, B, &g, 0);
+}
+
+void nn_conv2d_backward_set(float *din, float *dw, float *db, float *ws, const float *dout,
+                            const float *in, const float *w, int B, int C, int H, int W, int O,
+                            int k, int stride, int pad)
+{
+    conv_geom g = geom2d(C, H, W, O, k, stride, pad);
+    conv_backward(din, dw, db, ws, dout, in, w, B, &g, 1);
 }
 
 void nn_conv1d_forward(float *out, float *ws, const float *in, const float *w,
@@ -906,7 +925,15 @@ void nn_conv1d_backward(float *din, float *dw, float *db, float *ws, const float
                         int stride, int pad)
 {
     conv_geom g = geom1d(C, L, O, k, stride, pad);
-    conv_backward(din, dw, db, ws, dout, in, w, B, &g);
+    conv_backward(din, dw, db, ws, dout, in, w, B, &g, 0);
+}
+
+void nn_conv1d_backward_set(float *din, float *dw, float *db, float *ws, const float *dout,
+                            const float *in, const float *w, int B, int C, int L, int O, int k,
+                            int stride, int pad)
+{
+    conv_geom g = geom1d(C, L, O, k, stride, pad);
+    conv_backward(din, dw, db, ws, dout, in, w, B, &g, 1);
 }
 
 /* The convolution by its definition, in double: the tests' oracle. */
@@ -958,6 +985,7 @@ void nn_conv1d_forward_ref(float *out, const float *in, const float *w, const fl
  * kept per sample and summed in sample order. */
 typedef struct {
     float *out, *silu, *mean, *rstd, *dx;    /* silu: the SiLU of out, or NULL */
+    int set;                    /* backward: dx = the gradient, not += */
     float *scale, *shift;       /* (B, C) out = x scale + shift, or NULL; no out */
     double *pg, *pb;            /* per-sample dgamma, dbeta (B, C) */
     const float *x, *gamma, *beta, *dout, *cmean, *crstd;
@@ -1057,22 +1085,26 @@ static void gn_backward_worker(void *ctx, uint64_t i0, uint64_t i1)
                 const float *dc = j->dout + base + (size_t)c * (size_t)N;
                 const float *xc = j->x + base + (size_t)c * (size_t)N;
                 float *o = j->dx + base + (size_t)c * (size_t)N;
-                for (int p = 0; p < N; p++)
-                    o[p] += k1 * dc[p] + k2 * xc[p] + k3;
+                if (j->set)
+                    for (int p = 0; p < N; p++)
+                        o[p] = k1 * dc[p] + k2 * xc[p] + k3;
+                else
+                    for (int p = 0; p < N; p++)
+                        o[p] += k1 * dc[p] + k2 * xc[p] + k3;
             }
         }
 }
 
-void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
-                           const float *x, const float *gamma, const float *mean,
-                           const float *rstd, int B, int C, int N, int G)
+static void gn_backward(float *dx, int set, float *dgamma, float *dbeta, const float *dout,
+                        const float *x, const float *gamma, const float *mean,
+                        const float *rstd, int B, int C, int N, int G)
 {
     /* The per-sample parameter gradients: (B, C) doubles twice, a small
      * fraction of the activations this pass reads. */
     double *pg = malloc(sizeof(double) * 2 * (size_t)B * (size_t)C);
     if (!pg)
         abort();        /* a few kilobytes: there is no sane way on */
-    gn_job j = { .dx = dx, .pg = pg, .pb = pg + (size_t)B * (size_t)C, .x = x,
+    gn_job j = { .dx = dx, .set = set, .pg = pg, .pb = pg + (size_t)B * (size_t)C, .x = x,
                  .gamma = gamma, .dout = dout, .cmean = mean, .crstd = rstd, .C = C, .N = N,
                  .G = G };
     par_for(g_threads, (uint64_t)B, gn_backward_worker, &j);
@@ -1082,6 +1114,20 @@ void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
             dbeta[c] += (float)j.pb[(size_t)i * (size_t)C + (size_t)c];
         }
     free(pg);
+}
+
+void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
+                           const float *x, const float *gamma, const float *mean,
+                           const float *rstd, int B, int C, int N, int G)
+{
+    gn_backward(dx, 0, dgamma, dbeta, dout, x, gamma, mean, rstd, B, C, N, G);
+}
+
+void nn_groupnorm_backward_set(float *dx, float *dgamma, float *dbeta, const float *dout,
+                               const float *x, const float *gamma, const float *mean,
+                               const float *rstd, int B, int C, int N, int G)
+{
+    gn_backward(dx, 1, dgamma, dbeta, dout, x, gamma, mean, rstd, B, C, N, G);
 }
 
 /* ---- resampling and skip connections ----------------------------------- */

@@ -91,6 +91,10 @@ void nn_conv2d_forward_ex(float *out, float *ws, const float *in, const float *w
 void nn_conv2d_backward(float *din, float *dw, float *db, float *ws,
                         const float *dout, const float *in, const float *w, int B,
                         int C, int H, int W, int O, int k, int stride, int pad);
+/* The same but din = its gradient (not +=): no zeroing pass before. */
+void nn_conv2d_backward_set(float *din, float *dw, float *db, float *ws, const float *dout,
+                            const float *in, const float *w, int B, int C, int H, int W, int O,
+                            int k, int stride, int pad);
 /* The same, by the definition (test oracle). */
 void nn_conv2d_forward_ref(float *out, const float *in, const float *w,
                            const float *b, int B, int C, int H, int W, int O,
@@ -108,6 +112,9 @@ void nn_conv1d_forward_ex(float *out, float *ws, const float *in, const float *w
 void nn_conv1d_backward(float *din, float *dw, float *db, float *ws, const float *dout,
                         const float *in, const float *w, int B, int C, int L, int O, int k,
                         int stride, int pad);
+void nn_conv1d_backward_set(float *din, float *dw, float *db, float *ws, const float *dout,
+                            const float *in, const float *w, int B, int C, int L, int O, int k,
+                            int stride, int pad);
 void nn_conv1d_forward_ref(float *out, const float *in, const float *w, const float *b,
                            int B, int C, int L, int O, int k, int stride, int pad);
 
@@ -133,6 +140,10 @@ void nn_groupnorm_affine(float *scale, float *shift, float *mean, float *rstd,
 void nn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
                            const float *x, const float *gamma, const float *mean,
                            const float *rstd, int B, int C, int N, int G);
+/* The same but dx = its gradient (not +=). */
+void nn_groupnorm_backward_set(float *dx, float *dgamma, float *dbeta, const float *dout,
+                               const float *x, const float *gamma, const float *mean,
+                               const float *rstd, int B, int C, int N, int G);
 
 /* The U-Net's join: out (B, Ca + Cb, rows H, 2 W) = a (B, Ca, H, W)
  * upsampled by 2 (nearest neighbour; rows = 2 for images, 1 for signals,

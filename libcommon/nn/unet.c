@@ -54,12 +54,17 @@ static void conv_f(const unet *u, float *out, const float *in, const float *w, c
         nn_conv2d_forward_ex(out, u->ws, in, w, b, e, B, C, H, W, O, k, stride, pad);
 }
 
-static void conv_b(const unet *u, float *din, float *dw, float *db, const float *dout,
+/* din += (set: =) the gradient at the input; dw, db += theirs. */
+static void conv_b(const unet *u, int set, float *din, float *dw, float *db, const float *dout,
                    const float *in, const float *w, int B, int C, int H, int W, int O, int k,
                    int stride, int pad)
 {
-    if (oned(&u->c))
+    if (oned(&u->c) && set)
+        nn_conv1d_backward_set(din, dw, db, u->ws, dout, in, w, B, C, W, O, k, stride, pad);
+    else if (oned(&u->c))
         nn_conv1d_backward(din, dw, db, u->ws, dout, in, w, B, C, W, O, k, stride, pad);
+    else if (set)
+        nn_conv2d_backward_set(din, dw, db, u->ws, dout, in, w, B, C, H, W, O, k, stride, pad);
     else
         nn_conv2d_backward(din, dw, db, u->ws, dout, in, w, B, C, H, W, O, k, stride, pad);
 }
@@ -501,7 +506,7 @@ int unet_forward(unet *u, float *out, const float *x, const float *cond,
 
 /* ---- backward ----------------------------------------------------------- */
 
-/* dx += the gradient at the block's input for dy at its output; the
+/* dx = the gradient at the block's input for dy at its output; the
  * gradient at SiLU(temb) goes to u->dste.  Scratch: u->g[2], u->g[3],
  * which dy and dx must not be. */
 static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, int B)
@@ -510,25 +515,25 @@ static void block_backward(unet *u, unet_block *b, float *dx, const float *dy, i
     size_t ni = (size_t)B * (size_t)b->ci * (size_t)N, no = (size_t)B * (size_t)b->co * (size_t)N;
     float *p = u->g[2], *q = u->g[3];
     double t = lap_start(u);
+    /* dx = the skip's gradient, then += the residual branch's */
     if (b->ws) {
-        conv_b(u, dx, b->dws, b->dbs, dy, b->x, b->ws, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
+        conv_b(u, 1, dx, b->dws, b->dbs, dy, b->x, b->ws, B, b->ci, b->H, b->W, b->co, 1, 1, 0);
         lap(u, BW + UNET_PROF_CONV, &t);
-    } else
-        nn_add(dx, dy, no);
-    nn_zero(p, no);
-    lap(u, BW + UNET_PROF_REST, &t);
-    conv_b(u, p, b->dw2, b->db2, dy, b->s2, b->w2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
+    } else {
+        memcpy(dx, dy, sizeof(float) * no);
+        lap(u, BW + UNET_PROF_REST, &t);
+    }
+    conv_b(u, 1, p, b->dw2, b->db2, dy, b->s2, b->w2, B, b->co, b->H, b->W, b->co, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t);
     nn_silu_backward(q, p, b->a2, b->s2, no);
     lap(u, BW + UNET_PROF_SILU, &t);
-    nn_zero(p, no);             /* p: the gradient at h */
-    nn_groupnorm_backward(p, b->dg2, b->dbe2, q, b->h, b->g2, b->m2, b->r2, B, b->co, N, G);
+    /* p: the gradient at h */
+    nn_groupnorm_backward_set(p, b->dg2, b->dbe2, q, b->h, b->g2, b->m2, b->r2, B, b->co, N, G);
     lap(u, BW + UNET_PROF_GN, &t);
     nn_channel_sum(q, p, B, b->co, N);          /* q: at the time projection */
     nn_linear_backward(u->dste, b->dwt, b->dbt, q, u->ste, b->wt, B, T, b->co);
-    nn_zero(q, ni);
     lap(u, BW + UNET_PROF_REST, &t);
-    conv_b(u, q, b->dw1, b->db1, p, b->s1, b->w1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
+    conv_b(u, 1, q, b->dw1, b->db1, p, b->s1, b->w1, B, b->ci, b->H, b->W, b->co, 3, 1, 1);
     lap(u, BW + UNET_PROF_CONV, &t);
     nn_silu_backward(p, q, b->a1, b->s1, ni);
     lap(u, BW + UNET_PROF_SILU, &t);
@@ -550,24 +555,21 @@ static void backward(unet *u, const float *dout, float *dx, int B)
         nn_zero(u->dskip[l],
                 (size_t)B * (size_t)c->width[l] * (size_t)(level_h(c, l) * level_w(c, l)));
     /* the output head */
-    nn_zero(u->g[2], n0);
     lap(u, BW + UNET_PROF_REST, &t1);
-    conv_b(u, u->g[2], u->dwo, u->dbo, dout, u->os, u->wo, B, w0, H, W,
-           c->heads * c->C, 3, 1, 1);
+    conv_b(u, 1, u->g[2], u->dwo, u->dbo, dout, u->os, u->wo, B, w0, H, W, c->heads * c->C, 3,
+           1, 1);
     lap(u, BW + UNET_PROF_CONV, &t1);
     nn_silu_backward(u->g[3], u->g[2], u->on, u->os, n0);
     lap(u, BW + UNET_PROF_SILU, &t1);
-    nn_zero(gy, n0);
     int nb = u->nblocks;
-    nn_groupnorm_backward(gy, u->dgn, u->dbn, u->g[3], u->blk[nb - 1].y, u->gn, u->om,
-                          u->orr, B, w0, N0, G);
+    nn_groupnorm_backward_set(gy, u->dgn, u->dbn, u->g[3], u->blk[nb - 1].y, u->gn, u->om,
+                              u->orr, B, w0, N0, G);
     lap(u, BW + UNET_PROF_GN, &t1);
     lap(u, BW + UNET_PROF_OUT, &t0);
     /* the up path, from the full resolution */
     for (int l = 0; l < L; l++) {
         unet_block *b = &u->blk[--nb];
-        int Nl = b->H * b->W, below = b->ci - b->co;
-        nn_zero(gx, (size_t)B * (size_t)b->ci * (size_t)Nl);
+        int below = b->ci - b->co;
         block_backward(u, b, gx, gy, B);
         lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         /* gx holds the gradient at the join: the skip's part to dskip,
@@ -579,7 +581,6 @@ static void backward(unet *u, const float *dout, float *dx, int B)
     }
     for (int i = 0; i < c->nmid; i++) {
         unet_block *b = &u->blk[--nb];
-        nn_zero(gx, (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
         block_backward(u, b, gx, gy, B);
         lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         float *s = gy;
@@ -589,10 +590,9 @@ static void backward(unet *u, const float *dout, float *dx, int B)
      * gradient from the up path is already in dskip */
     for (int l = L - 1; l >= 0; l--) {
         unet_block *b = &u->blk[--nb];
-        conv_b(u, u->dskip[l], u->dwd[l], u->dbd[l], gy, b->y, u->wd[l], B,
-               b->co, b->H, b->W, b->co, 3, 2, 1);
+        conv_b(u, 0, u->dskip[l], u->dwd[l], u->dbd[l], gy, b->y, u->wd[l], B, b->co, b->H,
+               b->W, b->co, 3, 2, 1);
         lap(u, BW + UNET_PROF_DOWN + l, &t0);
-        nn_zero(gx, (size_t)B * (size_t)b->ci * (size_t)(b->H * b->W));
         block_backward(u, b, gx, u->dskip[l], B);
         lap(u, BW + UNET_PROF_BLOCK + nb, &t0);
         float *s = gy;
@@ -600,11 +600,9 @@ static void backward(unet *u, const float *dout, float *dx, int B)
     }
     float *din = NULL;      /* gx is free now, and holds (C + E) N0 per sample */
     size_t nx = (size_t)c->C * (size_t)N0, nin = (size_t)(c->C + c->E) * (size_t)N0;
-    if (dx) {
+    if (dx)
         din = c->E ? gx : dx;
-        nn_zero(din, (size_t)B * nin);
-    }
-    conv_b(u, din, u->dwc, u->dbc, gy, u->in, u->wc, B, c->C + c->E, H, W, w0, 3, 1, 1);
+    conv_b(u, 1, din, u->dwc, u->dbc, gy, u->in, u->wc, B, c->C + c->E, H, W, w0, 3, 1, 1);
     if (dx && c->E)         /* the side channels' part is not wanted */
         for (int i = 0; i < B; i++)
             memcpy(dx + (size_t)i * nx, gx + (size_t)i * nin, sizeof(float) * nx);

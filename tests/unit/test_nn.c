@@ -407,7 +407,8 @@ void test_nn_conv2d_large(void)
 /* nn_conv2d_forward_ex gives the bits of the convolution, then the
  * per-sample bias, then the residual added in separate passes, on every
  * path: Winograd (3x3 same), batched small outputs (stride 2), pointwise,
- * im2col per sample (5x5); B = 11: a partial group. */
+ * im2col per sample (5x5); B = 11: a partial group.  And
+ * nn_conv2d_backward_set sets what nn_conv2d_backward adds. */
 void test_nn_conv_plus(void)
 {
     enum { B = 11, C = 9, H = 8, W = 9, O = 5 };
@@ -440,6 +441,16 @@ void test_nn_conv_plus(void)
             y[i] += sb[i / ((size_t)Ho * Wo)];
         nn_conv2d_forward_ex(z, ws, x, w, b, &q, B, C, H, W, O, k, st, pad);
         CHECK(memcmp(y, z, 4 * no) == 0);
+        /* backward_set: what backward adds to zeros, over garbage */
+        float *dx = calloc(ni, 4), *dxs = malloc(4 * ni), dw[2][O * C * 25] = { { 0 } };
+        float db[2][O] = { { 0 } };
+        for (size_t i = 0; i < ni; i++)
+            dxs[i] = NAN;
+        nn_conv2d_backward(dx, dw[0], db[0], ws, res, x, w, B, C, H, W, O, k, st, pad);
+        nn_conv2d_backward_set(dxs, dw[1], db[1], ws, res, x, w, B, C, H, W, O, k, st, pad);
+        CHECK(memcmp(dx, dxs, 4 * ni) == 0 && memcmp(dw, dw + 1, sizeof dw[0]) == 0 &&
+              memcmp(db, db + 1, sizeof db[0]) == 0);
+        free(dx), free(dxs);
         free(x), free(w), free(res), free(y), free(z), free(ws);
     }
 }
@@ -482,6 +493,14 @@ void test_nn_groupnorm(void)
         CHECK_NEAR(rf[q], r, 1e-5 * r);
     }
     nn_groupnorm_backward(dx, dg, dbt, c, x, gm, mean, rstd, B, C, N, G);
+    {   /* the set variant over garbage: the same bits as adding to zeros */
+        float dxs[B * C * N], dgs[C] = { 0 }, dbs[C] = { 0 };
+        for (int i = 0; i < B * C * N; i++)
+            dxs[i] = NAN;
+        nn_groupnorm_backward_set(dxs, dgs, dbs, c, x, gm, mean, rstd, B, C, N, G);
+        CHECK(memcmp(dxs, dx, sizeof dxs) == 0 && memcmp(dgs, dg, sizeof dgs) == 0 &&
+              memcmp(dbs, dbt, sizeof dbs) == 0);
+    }
     float *vars[3] = { x, gm, bt }, *grads[3] = { dx, dg, dbt };
     int sizes[3] = { B * C * N, C, C };
     int bad = 0;
