@@ -42,8 +42,8 @@ static int level_w(const unet_config *c, int l)
     return c->W >> l;
 }
 
-/* The convolutions and the upsampling, in 2-D or 1-D; conv_f does e
- * besides (nn.h; NULL: nothing). */
+/* The convolutions, in 2-D or 1-D; conv_f does e besides (nn.h; NULL:
+ * nothing). */
 static void conv_f(const unet *u, float *out, const float *in, const float *w, const float *b,
                    const nn_conv_extra *e, int B, int C, int H, int W, int O, int k, int stride,
                    int pad)
@@ -75,7 +75,6 @@ static size_t conv_ws(const unet_config *c, int B, int C, int H, int W, int O, i
     return oned(c) ? nn_conv1d_workspace(B, C, W, O, k, stride, pad)
                    : nn_conv2d_workspace(B, C, H, W, O, k, stride, pad);
 }
-
 
 /* ---- layout ------------------------------------------------------------- */
 

@@ -88,7 +88,7 @@ typedef struct {
     float *te0, *te1, *te1s, *te, *se1, *se1s, *ste, *sv, *xin, *h0;
     const float *in;                    /* the input convolution's input */
     float *down[UNET_LEVELS_MAX];       /* after each down convolution */
-    float *cat[UNET_LEVELS_MAX];         /* the up path's joins */
+    float *cat[UNET_LEVELS_MAX];        /* the up path's joins */
     float *on, *om, *orr, *os;          /* output GroupNorm, its SiLU */
     float *nsc, *nsh;                   /* inference: a GroupNorm's scale, shift */
     int infer;                          /* in unet_infer */
