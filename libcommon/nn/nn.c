@@ -240,27 +240,11 @@ typedef struct {
     int C, N;
 } chan_job;
 
-static void chan_add_worker(void *ctx, uint64_t i0, uint64_t i1)
-{
-    const chan_job *j = ctx;
-    for (uint64_t k = i0 * (uint64_t)j->C; k < i1 * (uint64_t)j->C; k++) {
-        float v = j->v[k], *h = j->h + k * (uint64_t)j->N;
-        for (int p = 0; p < j->N; p++)
-            h[p] += v;
-    }
-}
-
 static void chan_sum_worker(void *ctx, uint64_t i0, uint64_t i1)
 {
     const chan_job *j = ctx;
     for (uint64_t k = i0 * (uint64_t)j->C; k < i1 * (uint64_t)j->C; k++)
         j->h[k] = (float)sum_f32(j->v + k * (uint64_t)j->N, (size_t)j->N, 0, 0);
-}
-
-void nn_channel_add(float *h, const float *v, int B, int C, int N)
-{
-    chan_job j = { h, v, C, N };
-    par_for(g_threads, (uint64_t)B, chan_add_worker, &j);
 }
 
 void nn_channel_sum(float *s, const float *h, int B, int C, int N)

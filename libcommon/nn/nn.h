@@ -29,11 +29,9 @@ void nn_linear_backward_ref(float *din, float *dw, float *db, const float *dout,
                             const float *in, const float *w, int B, int IN, int OUT);
 
 /* Elementwise helpers on the layers' threads: y = 0; y += x;
- * h[b, c, :] += v[b, c] over N positions; s[b, c] = sum of h[b, c, :]
- * (in double, sum.h). */
+ * s[b, c] = sum of h[b, c, :] over N positions (in double, sum.h). */
 void nn_zero(float *y, size_t n);
 void nn_add(float *y, const float *x, size_t n);
-void nn_channel_add(float *h, const float *v, int B, int C, int N);
 void nn_channel_sum(float *s, const float *h, int B, int C, int N);
 
 /* out = x sigmoid(x), n elements. */
